@@ -1,0 +1,1 @@
+"""Careline's data: models, queries and migrations. Imports nothing else of Careline's."""

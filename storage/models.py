@@ -1,0 +1,212 @@
+"""Careline's tables. Enumerated values are stored as short strings; the enums say which."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime, utcnow
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True, index=index)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=index)
+
+
+def _fk(target: str, *, nullable: bool = True, index: bool = True) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey(target), nullable=nullable, index=index),
+    )
+
+
+class IdentityKind(StrEnum):
+    WECHAT_OPENID = "wechat_openid"
+    WECOM_USERID = "wecom_userid"
+    GROUP_MEMBER = "group_member"
+    PHONE = "phone"
+    API = "api"
+    TERMINAL = "terminal"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class MessageStatus(StrEnum):
+    RECEIVED = "received"  # stored, not yet handled: a restart picks it up again
+    HANDLED = "handled"
+    SENT = "sent"  # outbound
+    PENDING = "pending"  # outbound waiting for a late push
+
+
+class Priority(StrEnum):
+    P1 = "P1"  # life at risk now
+    P2 = "P2"  # urgent, same shift
+    P3 = "P3"  # a person asked for a person
+
+
+class EscalationStatus(StrEnum):
+    OPEN = "open"
+    NOTIFIED = "notified"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class FollowUpKind(StrEnum):
+    CHECK_IN = "check_in"
+    CALLBACK = "callback"
+
+
+class FollowUpStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    FIRING = "firing"  # claimed by one run: never fired twice
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Role(StrEnum):
+    SOCIAL_WORKER = "social_worker"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class Person(SQLModel, table=True):
+    """A mother, known only by a pseudonym; how to reach her lives in ``Identity``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    pseudonym: str = Field(unique=True, index=True, max_length=16)
+    created_at: datetime = _when()
+
+
+class Identity(SQLModel, table=True):
+    """One way a person reaches us (openid, group member id, phone...).
+
+    The value is encrypted; ``lookup_hash`` is a keyed hash so it can be found without being
+    readable in the database.
+    """
+
+    __table_args__ = (UniqueConstraint("kind", "lookup_hash", name="uq_identity_kind_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    kind: str = Field(max_length=32)
+    lookup_hash: str = Field(max_length=64)
+    value_encrypted: str
+    created_at: datetime = _when()
+
+
+class Contact(SQLModel, table=True):
+    """One emotional-support or service contact (one 人次)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    channel: str = Field(max_length=32, index=True)
+    service_type: str = Field(max_length=8, index=True)
+    intent: str = Field(max_length=32)
+    summary: str = ""
+    message_count: int = 1
+    started_at: datetime = _when(index=True)
+    ended_at: datetime = _when()
+    handled_by: str = Field(default="careline", max_length=64)
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_message_channel_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    channel: str = Field(max_length=32)
+    external_id: str | None = Field(default=None, max_length=128)
+    direction: str = Field(max_length=3)
+    status: str = Field(max_length=16, index=True)
+    content_type: str = Field(default="text", max_length=16)
+    text: str = ""
+    conversation_id: str | None = Field(default=None, max_length=128)
+    # Inbound: spoken to Careline (a group message without an @ is not).
+    addressed: bool = True
+    # Outbound: crisis content, never to be shown in a group conversation.
+    sensitive: bool = False
+    reply_to_id: int | None = _fk("message.id")
+    contact_id: int | None = _fk("contact.id")
+    sent_at: datetime = _when()
+    received_at: datetime = _when(index=True)
+
+
+class Classification(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("message.id"), nullable=False, unique=True)
+    )
+    intent: str = Field(max_length=32, index=True)
+    confidence: float
+    risk_level: str = Field(max_length=16, index=True)
+    risk_kind: str | None = Field(default=None, max_length=16)
+    risk_reasons: list[str] = Field(default_factory=list, sa_type=JSON)
+    entities: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    intent_ranking: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    model_version: str = Field(max_length=64)
+    created_at: datetime = _when()
+
+
+class StaffUser(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=64)
+    role: str = Field(max_length=16)
+    password_hash: str
+    active: bool = True
+    created_at: datetime = _when()
+
+
+class Escalation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    message_id: int = _fk("message.id", nullable=False)
+    priority: str = Field(max_length=2, index=True)
+    reason: str
+    risk_level: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
+    # 0 duty social worker, 1 backup, 2 supervisors: climbs when the SLA passes unanswered.
+    level: int = 0
+    assignee_id: int | None = _fk("staffuser.id")
+    created_at: datetime = _when(index=True)
+    updated_at: datetime = _when()
+    notified_at: datetime | None = _when(nullable=True)
+    acknowledged_at: datetime | None = _when(nullable=True)
+    resolved_at: datetime | None = _when(nullable=True)
+    sla_deadline: datetime = _when(index=True)
+
+
+class FollowUp(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    message_id: int | None = _fk("message.id")
+    escalation_id: int | None = _fk("escalation.id")
+    channel: str = Field(max_length=32)
+    kind: str = Field(max_length=16)
+    status: str = Field(max_length=16, index=True)
+    due_at: datetime = _when(index=True)
+    attempts: int = 0
+    outcome: str | None = None
+    created_at: datetime = _when()
+    fired_at: datetime | None = _when(nullable=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _when(index=True)
+    actor: str = Field(max_length=64)  # "careline", "scheduler" or a staff username
+    action: str = Field(max_length=64, index=True)
+    object_type: str = Field(max_length=32)
+    object_id: int | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
