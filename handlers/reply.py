@@ -1,0 +1,25 @@
+"""Choosing the reply. Crisis replies are marked sensitive so no group ever shows them."""
+
+from __future__ import annotations
+
+from handlers.texts import REPLIES, reply_text
+from handlers.turn import ReplyText, Turn
+from intents import CRISIS_INTENTS, Intent
+from storage.models import FollowUpKind
+
+
+async def reply(turn: Turn) -> None:
+    parse = turn.parse
+    key = parse.intent
+    if parse.risk.crisis and key not in CRISIS_INTENTS:
+        key = Intent.CRISIS_VIOLENCE if parse.risk.kind == "violence" else Intent.CRISIS_SUICIDE
+    sensitive = key in CRISIS_INTENTS
+    callback = next((f for f in turn.effects.follow_ups if f.kind == FollowUpKind.CALLBACK), None)
+    if callback is not None and not sensitive:
+        when = callback.due_at.astimezone(turn.zone).strftime("%m月%d日 %H:%M")
+        text = reply_text("request_human_callback", when=when)
+    else:
+        text = reply_text(
+            key if key in REPLIES else "out_of_scope", hotline=turn.settings.hotline_number
+        )
+    turn.effects.reply = ReplyText(text=text, sensitive=sensitive)

@@ -1,0 +1,48 @@
+"""What a handler sees (one turn of a conversation) and what it leaves behind."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.settings import PolicySettings
+from intents import ParseResult
+from storage.models import Contact, Escalation, FollowUp, Message, Person
+
+
+@dataclass(frozen=True)
+class ReplyText:
+    text: str
+    # Crisis content: a channel must never show it in a group conversation.
+    sensitive: bool = False
+
+
+@dataclass
+class Effects:
+    reply: ReplyText | None = None
+    contact: Contact | None = None
+    escalation: Escalation | None = None
+    # True when the worker needs (re)notifying: a new escalation or a raised priority.
+    escalation_needs_notice: bool = False
+    follow_ups: list[FollowUp] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """One inbound message being handled, inside the transaction that records its results."""
+
+    session: AsyncSession
+    person: Person
+    message: Message
+    parse: ParseResult
+    now: datetime
+    settings: PolicySettings
+    zone: ZoneInfo
+    effects: Effects = field(default_factory=Effects)
+
+
+Action = Callable[[Turn], Awaitable[None]]
