@@ -1,0 +1,194 @@
+"""``careline train | parse | evaluate``: added to the main CLI by ``add_commands``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import StratifiedKFold
+from tqdm import tqdm
+
+from intents import embedded
+from intents.crisis import CrisisConfig, CrisisLayer
+from intents.datasets import Example, read_dataset, read_training_data
+from intents.evaluation import (
+    evaluate,
+    holdout_nlu,
+    holdout_split,
+    predict,
+    save_confusion_png,
+)
+from intents.factory import build_nlu, ensure_model
+from intents.settings import NLUSettings
+from intents.taxonomy import Intent
+
+GetSettings = Callable[[], NLUSettings]
+CV_FOLDS = 5
+
+
+def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
+    """Adds ``train``, ``parse`` and ``evaluate``; settings are read only when one runs."""
+    train = subparsers.add_parser("train", help="train the embedded intent model")
+    train.add_argument("--force", action="store_true", help="retrain even if up to date")
+    train.add_argument(
+        "--if-missing", action="store_true", help="only build a missing model, no scores"
+    )
+    train.add_argument("--no-cv", action="store_true", help="skip cross-validation")
+    train.set_defaults(run=lambda args: run_train(args, get_settings()))
+
+    parse = subparsers.add_parser(
+        "parse", help="classify messages: one per stdin line, or the one given; prints JSON lines"
+    )
+    parse.add_argument("message", nargs="*", help="a message (default: read lines from stdin)")
+    parse.add_argument("--now", type=datetime.fromisoformat, help="anchor for relative times")
+    parse.set_defaults(run=lambda args: run_parse(args, get_settings()))
+
+    evaluate_cmd = subparsers.add_parser(
+        "evaluate", help="score the NLU on Rasa NLU YAML or PsyGUARD-style JSON"
+    )
+    evaluate_cmd.add_argument(
+        "data", nargs="?", type=Path, help="dataset file (default with --holdout: project data)"
+    )
+    evaluate_cmd.add_argument(
+        "--holdout",
+        action="store_true",
+        help="train on 80%% of the data and score the held-out 20%%",
+    )
+    evaluate_cmd.add_argument(
+        "--output", type=Path, default=Path("var/eval"), help="where the PNG and JSON go"
+    )
+    evaluate_cmd.add_argument("--seed", type=int, default=13, help="holdout split seed")
+    evaluate_cmd.set_defaults(run=lambda args: run_evaluate(args, get_settings()))
+
+
+# --- train ----------------------------------------------------------------------------------
+
+
+def run_train(args: argparse.Namespace, settings: NLUSettings) -> int:
+    if args.if_missing:
+        path = ensure_model(settings)
+        print(f"model: {path}")
+        return 0
+    examples = read_training_data(settings.data_dir)
+    counts = Counter(example.intent for example in examples)
+    print(f"{len(examples)} examples in {settings.data_dir}")
+    for intent in Intent:
+        print(f"  {intent.value:<22}{counts.get(intent.value, 0):>6}")
+    unknown = sorted(set(counts) - {intent.value for intent in Intent})
+    if unknown:
+        print(f"unknown intents in the data: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    path = embedded.model_path(settings)
+    up_to_date = embedded.is_current(path) and not args.force
+    steps = (0 if args.no_cv else CV_FOLDS) + (0 if up_to_date else 1)
+    with tqdm(
+        total=steps, desc="training", unit="fit", file=sys.stderr, disable=steps == 0
+    ) as progress:
+        if not args.no_cv:
+            scores = cross_validate(examples, settings, progress)
+            print(
+                f"{CV_FOLDS}-fold cross-validation: macro-F1 {scores['macro_f1']:.3f} "
+                f"± {scores['macro_f1_std']:.3f}, accuracy {scores['accuracy']:.3f}, "
+                f"macro-F1 with the {settings.threshold} fallback {scores['macro_f1_fallback']:.3f}"
+            )
+        if not up_to_date:
+            path = embedded.train(settings, examples=examples, replace_current=args.force)
+            progress.update(1)
+    print(f"model: {path}{' (up to date)' if up_to_date else ''}")
+    return 0
+
+
+def cross_validate(
+    examples: Sequence[Example], settings: NLUSettings, progress: tqdm | None = None
+) -> dict[str, float]:
+    labels = np.array([example.intent for example in examples])
+    folds = StratifiedKFold(CV_FOLDS, shuffle=True, random_state=0)
+    macro, macro_fallback, accuracy = [], [], []
+    for train_index, test_index in folds.split(np.zeros(len(labels)), labels):
+        fitted = embedded.fit_model([examples[i] for i in train_index], settings.user_dictionary)
+        classifier = embedded.EmbeddedClassifier(fitted, "cv")
+        predicted, with_fallback = [], []
+        for i in test_index:
+            result = classifier.classify_sync(examples[i].text)
+            predicted.append(result.intent)
+            below = result.confidence < settings.threshold
+            with_fallback.append(Intent.OUT_OF_SCOPE.value if below else result.intent)
+        gold = labels[test_index]
+        macro.append(f1_score(gold, predicted, average="macro"))
+        macro_fallback.append(f1_score(gold, with_fallback, average="macro"))
+        accuracy.append(accuracy_score(gold, predicted))
+        if progress is not None:
+            progress.update(1)
+    return {
+        "macro_f1": float(np.mean(macro)),
+        "macro_f1_std": float(np.std(macro)),
+        "macro_f1_fallback": float(np.mean(macro_fallback)),
+        "accuracy": float(np.mean(accuracy)),
+    }
+
+
+# --- parse ----------------------------------------------------------------------------------
+
+
+def run_parse(args: argparse.Namespace, settings: NLUSettings) -> int:
+    messages = [" ".join(args.message)] if args.message else None
+    return asyncio.run(_parse(settings, messages, args.now))
+
+
+async def _parse(settings: NLUSettings, messages: list[str] | None, now: datetime | None) -> int:
+    nlu = build_nlu(settings)
+    try:
+        lines = messages if messages is not None else (line.rstrip("\n") for line in sys.stdin)
+        for line in lines:
+            if not line.strip():
+                continue
+            result = await nlu.parse(line, now=now)
+            sys.stdout.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+    finally:
+        await nlu.close()
+    return 0
+
+
+# --- evaluate -------------------------------------------------------------------------------
+
+
+def run_evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
+    return asyncio.run(_evaluate(args, settings))
+
+
+async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
+    if args.holdout:
+        examples = read_dataset(args.data) if args.data else read_training_data(settings.data_dir)
+        train, test = holdout_split(examples, seed=args.seed)
+        print(f"holdout: training on {len(train)}, scoring {len(test)} examples")
+        nlu = holdout_nlu(train, settings, CrisisLayer(CrisisConfig.load(settings.crisis_cues)))
+        name = "holdout"
+    else:
+        if args.data is None:
+            print("evaluate: give a DATA file or --holdout", file=sys.stderr)
+            return 2
+        test = read_dataset(args.data)
+        nlu = build_nlu(settings)
+        name = args.data.stem
+    try:
+        results = await predict(nlu, test)
+    finally:
+        await nlu.close()
+    report = evaluate(test, results)
+    print(report.to_text())
+    png = save_confusion_png(report, args.output / f"confusion-{name}.png", f"Careline NLU: {name}")
+    (args.output / f"report-{name}.json").write_text(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    print(f"confusion matrix: {png}")
+    return 0

@@ -1,0 +1,104 @@
+"""The NLU the gateway talks to: classifier + always-on crisis layer + entities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from intents.crisis import CRISIS_INTENT, CrisisLayer
+from intents.embedded import EmbeddedClassifier, classification
+from intents.entities import EntityExtractor
+from intents.protocol import ClassifierUnavailable, IntentClassifier, IntentScores
+from intents.result import ParseResult
+from intents.taxonomy import Intent
+
+log = logging.getLogger(__name__)
+
+# Classifier and entity parsers see at most this much of a message; the crisis layer reads all
+# of it (a long message may say the important thing at the end).
+MAX_CLASSIFIED_CHARS = 4000
+# Messages (with their history) longer than this are assessed in a worker thread; short ones,
+# nearly all of them, take well under a millisecond and run inline.
+LONG_TEXT_CHARS = 2000
+# Rasa's FallbackClassifier names its intent this way.
+_RASA_FALLBACK = "nlu_fallback"
+_KIND_OF_INTENT = {intent: kind for kind, intent in CRISIS_INTENT.items()}
+
+
+class CompositeNLU:
+    def __init__(
+        self,
+        *,
+        embedded: EmbeddedClassifier,
+        crisis: CrisisLayer,
+        entities: EntityExtractor,
+        threshold: float,
+        backend: IntentClassifier | None = None,
+    ) -> None:
+        self.embedded = embedded
+        self.crisis = crisis
+        self.entities = entities
+        self.threshold = threshold
+        self.backend = backend
+        self.fallbacks = 0  # messages classified by the embedded model during a backend outage
+        self._backend_down = False
+
+    @property
+    def model_version(self) -> str:
+        # Read each time: a Rasa client learns its model's name on its first answer.
+        parts = [self.backend.version] if self.backend is not None else []
+        cues = self.crisis.config
+        parts += [self.embedded.version, f"crisis-v{cues.version}.{cues.digest}"]
+        return "+".join(parts)
+
+    async def _classify(self, text: str, embedded_scores: IntentScores) -> IntentScores:
+        if self.backend is None:
+            return embedded_scores
+        try:
+            scores = await self.backend.classify(text)
+        except ClassifierUnavailable:
+            self.fallbacks += 1
+            if not self._backend_down:
+                log.warning("intent backend unavailable; classifying with the embedded model")
+                self._backend_down = True
+            return embedded_scores
+        if self._backend_down:
+            log.info("intent backend answering again after %d fallback(s)", self.fallbacks)
+            self._backend_down = False
+        return scores
+
+    async def parse(
+        self, text: str, *, history: Sequence[str] = (), now: datetime | None = None
+    ) -> ParseResult:
+        head = text[:MAX_CLASSIFIED_CHARS]
+        probabilities = self.embedded.probabilities(head)
+        scores = await self._classify(head, classification(probabilities))
+        intent, confidence = scores.intent, scores.confidence
+        ranking = tuple(scores.ranking)
+        if intent == _RASA_FALLBACK or confidence < self.threshold:
+            # As Rasa's FallbackClassifier: the fallback carries the threshold as confidence.
+            intent, confidence = Intent.OUT_OF_SCOPE.value, self.threshold
+        if len(text) + sum(map(len, history)) > LONG_TEXT_CHARS:
+            # ~25 ms per 1,000 characters of regex work: off the event loop for long texts.
+            risk = await asyncio.to_thread(self.crisis.assess, text, history, probabilities)
+        else:
+            risk = self.crisis.assess(text, history, probabilities)
+        if risk.crisis and risk.kind:
+            # The crisis layer overrules the classifier: a rule decision, full confidence.
+            intent, confidence = CRISIS_INTENT[risk.kind], 1.0
+        elif intent in _KIND_OF_INTENT:
+            # The crisis layer already weighed the classifier's crisis probability (a strong
+            # one alone escalates); below that, what the classifier heard is distress.
+            intent = Intent.EMOTIONAL_DISTRESS.value
+        if len(head) > LONG_TEXT_CHARS:
+            entities = await asyncio.to_thread(self.entities.extract, head, now)
+        else:
+            entities = self.entities.extract(head, now)
+        return ParseResult(text, intent, confidence, ranking, entities, risk, self.model_version)
+
+    async def close(self) -> None:
+        close = getattr(self.backend, "close", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,215 @@
+"""Measuring the NLU: intent scores, crisis recall and false alarms, confusion matrix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix, f1_score
+from sklearn.model_selection import train_test_split
+
+from intents.composite import CompositeNLU
+from intents.crisis import CrisisLayer
+from intents.datasets import (
+    AGGRESSION_LABELS,
+    EXPLORATION_LABEL,
+    SUICIDE_LABELS,
+    UNRELATED_LABEL,
+    Example,
+)
+from intents.embedded import EmbeddedClassifier, fit_model
+from intents.entities import EntityExtractor
+from intents.protocol import NLU
+from intents.result import ParseResult
+from intents.settings import NLUSettings
+from intents.taxonomy import CRISIS_INTENTS
+
+NO_CRISIS = "no_crisis"
+
+
+def is_crisis_flag(result: ParseResult) -> bool:
+    """What counts as escalated: a crisis risk level or a crisis intent."""
+    return result.risk.crisis or result.intent in CRISIS_INTENTS
+
+
+@dataclass(frozen=True)
+class Rate:
+    hits: int
+    total: int
+
+    @property
+    def value(self) -> float:
+        return self.hits / self.total if self.total else float("nan")
+
+    def __str__(self) -> str:
+        return f"{self.value:.3f} ({self.hits}/{self.total})"
+
+
+@dataclass
+class Report:
+    labels: list[str]
+    per_intent: dict[str, Any]
+    macro_f1: float
+    confusion: np.ndarray
+    crisis_recall: Rate
+    false_alarms: Rate
+    groups: dict[str, Rate] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        lines = [f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}"]
+        for label in self.labels:
+            row = self.per_intent.get(label)
+            if row:
+                lines.append(
+                    f"{label:<22}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+                    f"{row['f1-score']:>10.3f}{int(row['support']):>9}"
+                )
+        lines.append(f"macro-F1: {self.macro_f1:.3f}")
+        lines.append(f"crisis recall: {self.crisis_recall}")
+        lines.append(f"crisis false-alarm rate: {self.false_alarms}")
+        lines += [f"{name}: {rate}" for name, rate in self.groups.items()]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "macro_f1": self.macro_f1,
+            "crisis_recall": self.crisis_recall.value,
+            "false_alarm_rate": self.false_alarms.value,
+            "groups": {name: rate.value for name, rate in self.groups.items()},
+            "per_intent": {k: v for k, v in self.per_intent.items() if k in self.labels},
+        }
+
+
+def is_psyguard(examples: Sequence[Example]) -> bool:
+    return any(example.labels for example in examples)
+
+
+async def predict(nlu: NLU, examples: Iterable[Example]) -> list[ParseResult]:
+    return [await nlu.parse(example.text) for example in examples]
+
+
+def _crisis_view(result: ParseResult) -> str:
+    if not is_crisis_flag(result):
+        return NO_CRISIS
+    if result.intent in CRISIS_INTENTS:
+        return result.intent
+    return f"crisis_{result.risk.kind or 'suicide'}"
+
+
+def evaluate(examples: Sequence[Example], results: Sequence[ParseResult]) -> Report:
+    """Scores predictions. For PsyGUARD-style sets (examples with source labels) the intents
+    are collapsed to crisis_suicide / crisis_violence / no_crisis, and 关于自杀的探索 (where
+    flagging is acceptable) is left out of the scores."""
+    psyguard = is_psyguard(examples)
+    pairs = [
+        (example, result)
+        for example, result in zip(examples, results, strict=True)
+        if not (psyguard and EXPLORATION_LABEL in example.labels)
+    ]
+    if psyguard:
+        gold = [e.intent if e.intent in CRISIS_INTENTS else NO_CRISIS for e, _ in pairs]
+        predicted = [_crisis_view(r) for _, r in pairs]
+    else:
+        gold = [e.intent for e, _ in pairs]
+        predicted = [r.intent for _, r in pairs]
+    labels = sorted(set(gold) | set(predicted))
+    per_intent = classification_report(
+        gold, predicted, labels=labels, output_dict=True, zero_division=0
+    )
+    flags = [is_crisis_flag(r) for _, r in pairs]
+    crisis_gold = [e.intent in CRISIS_INTENTS for e, _ in pairs]
+    report = Report(
+        labels=labels,
+        per_intent=per_intent,
+        macro_f1=float(f1_score(gold, predicted, labels=sorted(set(gold)), average="macro")),
+        confusion=confusion_matrix(gold, predicted, labels=labels),
+        crisis_recall=Rate(
+            sum(f for f, g in zip(flags, crisis_gold, strict=True) if g), sum(crisis_gold)
+        ),
+        false_alarms=Rate(
+            sum(f for f, g in zip(flags, crisis_gold, strict=True) if not g),
+            len(flags) - sum(crisis_gold),
+        ),
+    )
+    if psyguard:
+        report.groups = _psyguard_groups(examples, results)
+    else:
+        negatives = [
+            (e, r) for e, r in zip(examples, results, strict=True) if e.negative == "hyperbole"
+        ]
+        report.groups["crisis flags on hyperbole negatives"] = Rate(
+            sum(is_crisis_flag(r) for _, r in negatives), len(negatives)
+        )
+    return report
+
+
+def _psyguard_groups(
+    examples: Sequence[Example], results: Sequence[ParseResult]
+) -> dict[str, Rate]:
+    def rate(selector: frozenset[str]) -> Rate:
+        chosen = [r for e, r in zip(examples, results, strict=True) if set(e.labels) & selector]
+        return Rate(sum(is_crisis_flag(r) for r in chosen), len(chosen))
+
+    groups = {
+        "recall suicide+self-harm labels": rate(SUICIDE_LABELS),
+        "recall aggression labels": rate(AGGRESSION_LABELS),
+        f"false alarms on {UNRELATED_LABEL}": rate(frozenset({UNRELATED_LABEL})),
+        f"flagged {EXPLORATION_LABEL} (acceptable)": rate(frozenset({EXPLORATION_LABEL})),
+    }
+    for label in sorted(SUICIDE_LABELS | AGGRESSION_LABELS):
+        groups[f"  recall {label}"] = rate(frozenset({label}))
+    return groups
+
+
+def save_confusion_png(report: Report, path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(6.0, 0.55 * len(report.labels) + 2)
+    figure, axes = plt.subplots(figsize=(size, size))
+    axes.imshow(report.confusion, cmap="Blues")
+    # Intent names are ASCII on purpose: a CJK font may be missing on the machine.
+    axes.set_xticks(range(len(report.labels)), report.labels, rotation=60, ha="right")
+    axes.set_yticks(range(len(report.labels)), report.labels)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("expected")
+    axes.set_title(title)
+    peak = report.confusion.max() or 1
+    for (row, column), count in np.ndenumerate(report.confusion):
+        if count:
+            colour = "white" if count > peak / 2 else "black"
+            axes.text(column, row, str(count), ha="center", va="center", color=colour, fontsize=8)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def holdout_split(
+    examples: Sequence[Example], test_size: float = 0.2, seed: int = 13
+) -> tuple[list[Example], list[Example]]:
+    counts = Counter(example.intent for example in examples)
+    # Stratify by intent; hyperbole negatives are kept in proportion through their intent.
+    strata = [e.intent if counts[e.intent] > 1 else "_rare" for e in examples]
+    train, test = train_test_split(
+        list(examples), test_size=test_size, random_state=seed, stratify=strata
+    )
+    return train, test
+
+
+def holdout_nlu(train: Sequence[Example], settings: NLUSettings, crisis: CrisisLayer) -> NLU:
+    """A composite NLU whose classifier saw only ``train`` (nothing written to disk)."""
+    fitted = fit_model(train, settings.user_dictionary)
+    return CompositeNLU(
+        embedded=EmbeddedClassifier(fitted, "embedded-holdout"),
+        crisis=crisis,
+        entities=EntityExtractor(settings.timezone),
+        threshold=settings.threshold,
+    )

@@ -1,0 +1,188 @@
+"""Text folding before matching and classification.
+
+Mothers write in simplified and traditional characters, full-width punctuation, with
+zero-width characters pasted from apps and speech-to-text spacing. Everything downstream
+(crisis cues, classifier features, entity parsers) sees one canonical form. ``normalize``
+keeps a map back to the original positions so entity spans point into the text as sent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import opencc
+from opencc import OpenCC
+
+
+@dataclass(frozen=True)
+class Normalized:
+    text: str
+    # origin[i] is the index in the original text of normalized character i.
+    origin: tuple[int, ...]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Maps a [start, end) span of the normalized text back to the original text."""
+        if start >= end or not self.origin:
+            return start, end
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
+
+
+def _fold_char(char: str) -> str:
+    # NFKC turns full-width letters, digits and punctuation into ASCII; only 1:1 results are
+    # taken so positions stay aligned (ligatures and circled numbers keep their form).
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if len(folded) == 1 else char
+
+
+@lru_cache(maxsize=1)
+def _traditional_chars() -> frozenset[str] | None:
+    """Every character OpenCC's t2s tables would change; None if the tables are not found.
+
+    Most messages are already simplified, and the pure-Python converter costs ~0.2 ms per
+    message, so it only runs on text that contains one of these characters (exact: a phrase
+    rule can only apply where one of its changed characters is present)."""
+    tables = Path(opencc.__file__).parent / "dictionary"
+    changing: set[str] = set()
+    try:
+        for name in ("TSCharacters.txt", "TSPhrases.txt"):
+            for line in (tables / name).read_text(encoding="utf-8").splitlines():
+                key, _, values = line.partition("\t")
+                for value in values.split():
+                    if len(value) != len(key):
+                        changing.update(key)
+                    else:
+                        changing.update(k for k, v in zip(key, value, strict=True) if k != v)
+    except OSError:
+        return None
+    return frozenset(changing)
+
+
+def _to_simplified(text: str) -> str:
+    traditional = _traditional_chars()
+    if traditional is not None and traditional.isdisjoint(text):
+        return text
+    converted = _t2s().convert(text)
+    if len(converted) == len(text):
+        return converted
+    # Phrase conversion changed the length: fall back to characters to keep the offset map.
+    return "".join(c if len(s := _t2s().convert(c)) != 1 else s for c in text)
+
+
+def normalize(text: str) -> Normalized:
+    """Traditional → simplified, full-width → half-width, lower-case ASCII, no format
+    characters (zero-width spaces/joiners, BOM, bidi marks), whitespace runs → one space."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        if unicodedata.category(char) == "Cf":
+            continue
+        char = _fold_char(char)
+        if char.isspace():
+            if not chars or chars[-1] == " ":
+                continue
+            char = " "
+        elif char.isascii():
+            char = char.lower()
+        chars.append(char)
+        origin.append(index)
+    if chars and chars[-1] == " ":
+        chars.pop()
+        origin.pop()
+    return Normalized(_to_simplified("".join(chars)), tuple(origin))
+
+
+def normalize_text(text: str) -> str:
+    return normalize(text).text
+
+
+# Cantonese written forms → Mandarin, for matching only (results are never shown).
+# Longer forms first so 佢哋 becomes 他们, not 他哋.
+_CANTONESE: tuple[tuple[str, str], ...] = (
+    ("佢哋", "他们"),
+    ("我哋", "我们"),
+    ("你哋", "你们"),
+    ("点解", "为什么"),
+    ("点样", "怎么"),
+    ("边个", "谁"),
+    ("而家", "现在"),
+    ("琴日", "昨天"),
+    ("听日", "明天"),
+    ("今日", "今天"),
+    ("冇得", "没得"),
+    ("落去", "下去"),
+    ("唔使", "不用"),
+    ("唔好", "不要"),
+    ("著", "着"),
+    ("唔该", "谢谢"),
+    ("多谢", "谢谢"),
+    ("仔女", "孩子"),
+    ("老豆", "爸爸"),
+    ("唔", "不"),
+    ("冇", "没"),
+    ("佢", "他"),
+    ("係", "是"),
+    ("嘅", "的"),
+    ("喺", "在"),
+    ("咗", "了"),
+    ("啲", "些"),
+    ("哋", "们"),
+    ("乜", "什么"),
+    ("咁", "这么"),
+    ("嚟", "来"),
+    ("睇", "看"),
+    ("搵", "找"),
+    ("揾", "找"),
+    ("畀", "给"),
+    ("俾", "给"),
+    ("攰", "累"),
+    ("嘢", "东西"),
+    ("瞓", "睡"),
+    ("喇", "了"),
+    ("嘞", "了"),
+)
+_CANTONESE_RE = re.compile("|".join(re.escape(src) for src, _ in _CANTONESE))
+_CANTONESE_MAP = dict(_CANTONESE)
+# 係 is folded to 系 by OpenCC; read it as 是 except in Mandarin words built on 系.
+# 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
+_ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
+_XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
+
+
+def fold_cantonese(text: str) -> str:
+    """Cantonese cue words → Mandarin equivalents (唔→不, 冇→没, 佢→他, 係→是, 嘅→的...)."""
+    text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group(0)], text)
+    text = _ZHONG_AS_HAI.sub("还", text)
+    return _XI_AS_SHI.sub("是", text)
+
+
+# Cache bound: 4,096 entries of at most 1,000 characters (a few MB, whatever is sent).
+CACHED_TEXT_CHARS = 1000
+
+
+def fold_for_matching(text: str) -> str:
+    """What crisis cues and classifier features see (cached: both read the same message,
+    and history messages come round again)."""
+    if len(text) > CACHED_TEXT_CHARS:
+        return _fold_for_matching(text)
+    return _cached_fold_for_matching(text)
+
+
+def _fold_for_matching(text: str) -> str:
+    return fold_cantonese(normalize(text).text)
+
+
+_cached_fold_for_matching = lru_cache(maxsize=4096)(_fold_for_matching)
+
+
+def clear_cache() -> None:
+    """Forget folded texts (benchmarks measure the uncached cost)."""
+    _cached_fold_for_matching.cache_clear()
