@@ -1,0 +1,11 @@
+"""Channel adapters: where mothers' messages come in and replies go out.
+
+- ``wechat/``: the WeChat protocol layer (crypto, xml, replay, callback, api) and the
+  Official Account (``official``) and WeCom (``wecom``) endpoints built on it (``endpoint``,
+  ``inbound``, ``late``).
+- ``care_group``: the care-group bridge webhook; crises answered only privately.
+- ``signed_webhook``: HMAC-signed JSON webhooks (care group; the hotline later).
+- ``stats``: rejection and late-reply counters (``GET /channels/stats``).
+- ``routes``: registers the configured channels on the app.
+- ``texts``: what mothers read from the channels themselves.
+"""

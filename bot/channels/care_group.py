@@ -1,0 +1,144 @@
+"""The care group (群聊) webhook at ``POST /channels/care-group``.
+
+A bridge that sits in the care group forwards every member's message as signed JSON (see
+``signed_webhook`` and the README); the answer tells it what, if anything, to say. Careline
+speaks in the group only when @-mentioned or asked for help, but every mother's message goes
+through the pipeline, so the crisis layer acts on chatter too. A crisis is never discussed in
+the group: its reply goes privately to the mother (``private_reply``) and the group sees at most
+a neutral line, only when she addressed Careline. Staff members' messages are acknowledged
+and not stored as mothers' contacts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.channels import texts
+from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
+from bot.channels.stats import ChannelStats
+from bot.config import CareGroupConfig
+from bot.message import MAX_TEXT_CHARS, BadText, InboundMessage, Outcome, clean_text
+from bot.secrets import Secrets
+from bot.services import Services
+from storage.models import IdentityKind
+
+log = logging.getLogger("careline.channels.care_group")
+
+CHANNEL = "care_group"
+PATH = "/channels/care-group"
+_EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+
+
+class GroupMessage(BaseModel):
+    # Extra fields are ignored: a bridge that adds one must not lose mothers' messages.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    group_id: str = Field(min_length=1, max_length=128)
+    sender_id: str = Field(min_length=1, max_length=128)
+    sender_name: str = Field("", max_length=128)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS * 2)
+    mentions: list[str] = Field([], max_length=100)
+    message_id: str = Field(min_length=1, max_length=128)
+    time: int | None = Field(None, ge=_EARLIEST, le=_LATEST)  # Unix seconds, when sent
+
+
+def is_addressed(message: GroupMessage, text: str, config: CareGroupConfig) -> bool:
+    """@-mentioned (by member id or display name) or asking for help."""
+    names = {config.bot_member_id, *config.bot_names}
+    if any(mention in names for mention in message.mentions):
+        return True
+    if any(f"@{name}" in text for name in config.bot_names):
+        return True
+    return any(keyword in text for keyword in config.help_keywords)
+
+
+def group_answer(outcome: Outcome | None, *, sender_id: str, addressed: bool) -> dict[str, Any]:
+    """What the bridge says: in the group, and privately to the sender."""
+    answer: dict[str, Any] = {"group_reply": None, "private_reply": None}
+    if outcome is None or outcome.reply is None:
+        return answer
+    private = outcome.reply.sensitive or outcome.escalation is not None or not addressed
+    if private:
+        answer["private_reply"] = {"to": sender_id, "text": outcome.reply.text}
+        # Only a mother who spoke to Careline gets a (neutral) word in the group.
+        answer["group_reply"] = texts.GROUP_PRIVATE_NOTICE if addressed else None
+    else:
+        answer["group_reply"] = outcome.reply.text
+    return answer
+
+
+class CareGroupEndpoint:
+    def __init__(self, *, services: Services, webhook: SignedWebhook, stats: ChannelStats) -> None:
+        assert services.config.care_group is not None, "only built when configured"
+        self.config = services.config.care_group
+        self.services = services
+        self.webhook = webhook
+        self.stats = stats
+        self.staff = frozenset(self.config.staff_member_ids)
+        self.groups = frozenset(self.config.group_ids)
+
+    def route(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.receive)
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._rejected(413, "too_large")
+        try:
+            signed = self.webhook.verify(request.headers, body)
+        except WebhookRejected as exc:
+            return self._rejected(exc.status, exc.reason)
+        try:
+            message = GroupMessage.model_validate(json.loads(body))
+            text = clean_text(message.text)
+        except (ValueError, UnicodeDecodeError, ValidationError, BadText):
+            return self._rejected(400, "malformed_json")
+        if self.groups and message.group_id not in self.groups:
+            return self._rejected(403, "unknown_group")
+        if message.sender_id in self.staff:
+            log.debug("care group: message from a staff member, not a mother's contact")
+            return _json({"group_reply": None, "private_reply": None, "staff": True})
+        addressed = is_addressed(message, text, self.config)
+        inbound = InboundMessage(
+            channel=CHANNEL,
+            sender_id=message.sender_id,
+            sender_kind=IdentityKind.GROUP_MEMBER,
+            text=text,
+            sent_at=_sent_at(message.time) or self.services.clock.now(),
+            external_id=f"{message.group_id}:{message.message_id}",
+            conversation_id=message.group_id,
+            addressed=addressed,
+        )
+        try:
+            outcome_future = await self.services.pipeline.submit(inbound)
+        except BaseException:
+            self.webhook.release(signed)  # not stored: the bridge's retry must get in
+            raise
+        outcome = await outcome_future
+        answer = group_answer(outcome, sender_id=message.sender_id, addressed=addressed)
+        answer["duplicate"] = outcome.duplicate
+        return _json(answer)
+
+    def _rejected(self, status: int, reason: str) -> web.Response:
+        self.stats.reject(CHANNEL, reason)
+        return web.Response(status=status)
+
+
+def build(services: Services, secrets: Secrets, stats: ChannelStats) -> CareGroupEndpoint:
+    webhook = SignedWebhook(secrets.require("group_hmac_secret"))
+    return CareGroupEndpoint(services=services, webhook=webhook, stats=stats)
+
+
+def _sent_at(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+def _json(data: dict[str, Any]) -> web.Response:
+    return web.json_response(data, dumps=lambda value: json.dumps(value, ensure_ascii=False))

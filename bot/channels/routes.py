@@ -1,0 +1,41 @@
+"""Registers the configured channels on the aiohttp app, and ``GET /channels/stats``.
+
+A channel whose config section is absent gets no route at all. Its endpoint is kept under an
+app key so tests and the benchmark can wait for late replies (``endpoint.late.drain()``).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.channels import care_group
+from bot.channels.stats import ChannelStats
+from bot.channels.wechat import official, wecom
+from bot.channels.wechat.endpoint import CallbackEndpoint
+from bot.secrets import Secrets
+from bot.services import Services
+
+STATS = web.AppKey("channel_stats", ChannelStats)
+WECHAT_MP = web.AppKey("wechat_mp_endpoint", CallbackEndpoint)
+WECOM = web.AppKey("wecom_endpoint", CallbackEndpoint)
+CARE_GROUP = web.AppKey("care_group_endpoint", care_group.CareGroupEndpoint)
+
+
+def setup(app: web.Application, services: Services, secrets: Secrets) -> None:
+    stats = ChannelStats()
+    app[STATS] = stats
+    app.router.add_get("/channels/stats", _stats)
+    config = services.config
+    if config.wechat is not None:
+        app[WECHAT_MP] = official.build(services, secrets, stats)
+        app[WECHAT_MP].route(app, official.PATH)
+    if config.wecom is not None:
+        app[WECOM] = wecom.build(services, secrets, stats)
+        app[WECOM].route(app, wecom.PATH)
+    if config.care_group is not None:
+        app[CARE_GROUP] = care_group.build(services, secrets, stats)
+        app[CARE_GROUP].route(app)
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return web.json_response(request.app[STATS].to_dict())

@@ -1,0 +1,8 @@
+"""WeChat protocol layer: pure building blocks for the channel adapters.
+
+- ``crypto``: signatures and safe-mode AES (Official Account, Mini Program, WeCom).
+- ``xml``: defused parsing of inbound XML; passive-reply and encrypted-envelope builders.
+- ``replay``: stale-timestamp and reused-nonce guard.
+- ``callback``: verify + replay-check + decrypt + parse one callback request; seal the reply.
+- ``api``: customer-service (OA) and app-message (WeCom) client with a shared token cache.
+"""

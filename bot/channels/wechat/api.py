@@ -1,0 +1,320 @@
+"""Outbound WeChat APIs: Official Account customer-service messages and WeCom app messages.
+
+Protocol pages:
+- OA access_token: https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Get_access_token.html
+- OA 客服消息 (allowed within 48 h of the user's last message):
+  https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Service_Center_messages.html
+- WeCom gettoken: https://developer.work.weixin.qq.com/document/path/91039
+- WeCom 发送应用消息: https://developer.work.weixin.qq.com/document/path/90236
+- Global return codes: https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
+
+The access_token is cached for its ``expires_in`` and refreshed ``refresh_margin`` seconds
+early, one refresh at a time (concurrent callers wait for the same refresh). When the API says
+the token is invalid or expired (40001 / 40014 / 42001, e.g. another process fetched a new one),
+the token is refreshed once and the call retried once; that is safe because the rejected call
+was not delivered. Timeouts are *not* retried: the message may have gone out, and a mother must
+not get it twice. Message content, recipients, secrets and tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+
+__all__ = [
+    "ERRCODE_OUT_OF_SERVICE_WINDOW",
+    "OFFICIAL_ACCOUNT_BASE_URL",
+    "TOKEN_ERRCODES",
+    "WECOM_BASE_URL",
+    "OfficialAccountClient",
+    "WeChatApiError",
+    "WeComClient",
+]
+
+logger = logging.getLogger(__name__)
+
+OFFICIAL_ACCOUNT_BASE_URL = "https://api.weixin.qq.com"
+WECOM_BASE_URL = "https://qyapi.weixin.qq.com"
+
+# 40001 invalid credential, 40014 invalid access_token, 42001 access_token expired.
+TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+# 45015: the user has not written within 48 h, so customer-service messages are refused.
+ERRCODE_OUT_OF_SERVICE_WINDOW = 45015
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_REFRESH_MARGIN_SECONDS = 300.0
+
+
+class WeChatApiError(Exception):
+    """A WeChat API call failed.
+
+    ``errcode`` is WeChat's code, or ``None`` for transport problems (HTTP status, timeout,
+    connection error, unreadable answer). The message never carries URLs (they hold the
+    secret or the access_token) nor message content.
+    """
+
+    def __init__(self, errmsg: str, errcode: int | None = None) -> None:
+        super().__init__(f"WeChat API error {errcode}: {errmsg}" if errcode else errmsg)
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str
+    expires_at: float
+    refresh_at: float
+
+
+class _WeChatApiClient:
+    """Shared token cache and JSON transport; subclasses say how to get a token and send."""
+
+    _token_path: str
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
+    ) -> None:
+        self._base_url = base_url.rstrip("/")
+        self._session = session
+        self._owns_session = session is None
+        self._clock = clock
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._refresh_margin = refresh_margin
+        self._token: _Token | None = None
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- access_token -----------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        """A valid access_token, fetched or refreshed if needed."""
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        return await self._refresh(stale=None)
+
+    async def _refresh(self, *, stale: str | None) -> str:
+        """Fetch a new token unless another caller already did while we waited for the lock.
+
+        ``stale`` is the token the API just rejected (forced refresh); ``None`` means a
+        scheduled refresh.
+        """
+        async with self._lock:
+            current = self._token
+            now = self._clock()
+            if current is not None:
+                if stale is None and now < current.refresh_at:
+                    return current.value
+                if stale is not None and current.value != stale and now < current.expires_at:
+                    return current.value
+            try:
+                fetched_at = now
+                data = await self._request("GET", self._token_path, params=self._token_params())
+                self._token = self._parse_token(data, fetched_at)
+            except WeChatApiError as exc:
+                # An early refresh that fails can fall back on the still-valid current token.
+                if stale is None and current is not None and now < current.expires_at:
+                    logger.warning("access_token refresh failed (%s); keeping current token", exc)
+                    return current.value
+                raise
+            logger.debug("access_token refreshed")
+            return self._token.value
+
+    def _token_params(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _parse_token(self, data: Mapping[str, Any], fetched_at: float) -> _Token:
+        _raise_for_errcode(data)
+        value, lifetime = data.get("access_token"), data.get("expires_in")
+        if not isinstance(value, str) or not value:
+            raise WeChatApiError("token answer has no access_token")
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
+            raise WeChatApiError("token answer has no valid expires_in")
+        # Short-lived tokens (tests, odd answers) refresh half-way instead of constantly.
+        margin = min(self._refresh_margin, lifetime / 2)
+        return _Token(value, fetched_at + lifetime, fetched_at + lifetime - margin)
+
+    # -- transport --------------------------------------------------------------------------
+
+    async def _post_with_token(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        token = await self.access_token()
+        data = await self._request("POST", path, params={"access_token": token}, body=payload)
+        if _errcode(data) in TOKEN_ERRCODES:
+            logger.info("access_token rejected (errcode %s); refreshing once", _errcode(data))
+            token = await self._refresh(stale=token)
+            data = await self._request("POST", path, params={"access_token": token}, body=payload)
+        _raise_for_errcode(data)
+        return data
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str],
+        body: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        # WeChat expects raw UTF-8 JSON (not \\u escapes) and sometimes answers JSON with a
+        # text/plain content type, so encode and decode by hand.
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8"} if data else None
+        session = self._get_session()
+        try:
+            async with session.request(
+                method,
+                self._base_url + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                if response.status != 200:
+                    raise WeChatApiError(f"HTTP {response.status}")
+                raw = await response.read()
+        except TimeoutError:
+            raise WeChatApiError("timeout") from None
+        except aiohttp.ClientError as exc:
+            # str(exc) may contain the URL with the secret or token: keep only the type.
+            raise WeChatApiError(f"connection failed ({type(exc).__name__})") from None
+        try:
+            answer = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise WeChatApiError("answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise WeChatApiError("answer is not a JSON object")
+        return answer
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+
+def _errcode(data: Mapping[str, Any]) -> int:
+    code = data.get("errcode", 0)
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise WeChatApiError("answer has a non-integer errcode")
+    return code
+
+
+def _raise_for_errcode(data: Mapping[str, Any]) -> None:
+    code = _errcode(data)
+    if code != 0:
+        errmsg = data.get("errmsg")
+        error = WeChatApiError(errmsg if isinstance(errmsg, str) else "", code)
+        logger.warning("WeChat API answered errcode %s: %s", code, error.errmsg)
+        raise error
+
+
+class OfficialAccountClient(_WeChatApiClient):
+    """Official Account (公众号) API: customer-service messages to an OpenID."""
+
+    _token_path = "/cgi-bin/token"
+
+    def __init__(
+        self,
+        appid: str,
+        secret: str,
+        *,
+        base_url: str = OFFICIAL_ACCOUNT_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            session=session,
+            clock=clock,
+            timeout=timeout,
+            refresh_margin=refresh_margin,
+        )
+        self._appid = appid
+        self._secret = secret
+
+    def _token_params(self) -> dict[str, str]:
+        return {"grant_type": "client_credential", "appid": self._appid, "secret": self._secret}
+
+    async def send_text(self, openid: str, content: str) -> None:
+        """Send a customer-service text message (fails with errcode 45015 after 48 h)."""
+        await self._post_with_token(
+            "/cgi-bin/message/custom/send",
+            {"touser": openid, "msgtype": "text", "text": {"content": content}},
+        )
+        logger.debug("customer-service text sent")
+
+
+class WeComClient(_WeChatApiClient):
+    """WeCom (企业微信) self-built app API: app messages to a member's UserID."""
+
+    _token_path = "/cgi-bin/gettoken"
+
+    def __init__(
+        self,
+        corpid: str,
+        corpsecret: str,
+        agentid: int,
+        *,
+        base_url: str = WECOM_BASE_URL,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            session=session,
+            clock=clock,
+            timeout=timeout,
+            refresh_margin=refresh_margin,
+        )
+        self._corpid = corpid
+        self._corpsecret = corpsecret
+        self._agentid = agentid
+
+    def _token_params(self) -> dict[str, str]:
+        return {"corpid": self._corpid, "corpsecret": self._corpsecret}
+
+    async def send_text(self, userid: str, content: str) -> None:
+        """Send an app text message to one member."""
+        await self._post_with_token(
+            "/cgi-bin/message/send",
+            {
+                "touser": userid,
+                "msgtype": "text",
+                "agentid": self._agentid,
+                "text": {"content": content},
+            },
+        )
+        logger.debug("WeCom app text sent")

@@ -1,0 +1,143 @@
+"""One WeChat callback endpoint on aiohttp (Official Account or WeCom app).
+
+POST: read (413 over ``service.max_body_bytes``) → verify, replay-check, decrypt, parse
+(403 / 400, nothing stored) → normalise → **store** (``pipeline.submit``) → wait for the outcome
+until the deadline → answer the passive reply, sealed like the request. A reply not ready by
+the deadline is claimed by :class:`LateReplies` and goes out through the API; the request
+answers the no-reply body at once, so WeChat never times out and retries.
+
+Rejections are counted in :class:`ChannelStats` and logged once, without content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Protocol
+
+from aiohttp import web
+
+from bot.channels.stats import ChannelStats
+from bot.channels.wechat.callback import CallbackRejected, CallbackVerifier
+from bot.channels.wechat.callback import InboundMessage as Callback
+from bot.channels.wechat.inbound import Direct, Envelope, read_message
+from bot.channels.wechat.late import LateReplies
+from bot.channels.wechat.xml import build_text_reply
+from bot.services import Services
+from storage.models import IdentityKind
+
+log = logging.getLogger("careline.channels.wechat")
+
+XML = "application/xml"
+
+
+class ApiClient(Protocol):
+    async def close(self) -> None: ...
+
+
+class CallbackEndpoint:
+    def __init__(
+        self,
+        *,
+        channel: str,
+        sender_kind: IdentityKind,
+        verifier: CallbackVerifier,
+        services: Services,
+        stats: ChannelStats,
+        late: LateReplies,
+        deadline_seconds: float,
+        no_reply_body: str,
+        api_client: ApiClient | None = None,
+    ) -> None:
+        self.channel = channel
+        self.sender_kind = sender_kind
+        self.verifier = verifier
+        self.services = services
+        self.stats = stats
+        self.late = late
+        self.deadline = deadline_seconds
+        self.no_reply_body = no_reply_body
+        self.hotline = services.config.policy.hotline_number
+        self.api_client = api_client
+
+    def route(self, app: web.Application, path: str) -> None:
+        app.router.add_get(path, self.verify_url)
+        app.router.add_post(path, self.receive)
+        app.on_cleanup.append(self._cleanup)
+
+    async def close(self) -> None:
+        """Send the late replies under way, then close the API client."""
+        await self.late.drain()
+        if self.api_client is not None:
+            await self.api_client.close()
+
+    async def _cleanup(self, _app: web.Application) -> None:
+        await self.close()
+
+    # -- GET: URL verification --------------------------------------------------------------
+
+    async def verify_url(self, request: web.Request) -> web.Response:
+        try:
+            echo = self.verifier.verify_url(request.query)
+        except CallbackRejected as exc:
+            return self._rejected(exc.status, exc.reason)
+        return web.Response(text=echo, content_type="text/plain")
+
+    # -- POST: messages and events ----------------------------------------------------------
+
+    async def receive(self, request: web.Request) -> web.Response:
+        started = asyncio.get_running_loop().time()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._rejected(413, "too_large")
+        try:
+            callback = self.verifier.open(request.query, body)
+            envelope, message = read_message(
+                callback.fields,
+                channel=self.channel,
+                sender_kind=self.sender_kind,
+                hotline=self.hotline,
+                now=self.services.clock.now(),
+            )
+        except CallbackRejected as exc:
+            return self._rejected(exc.status, exc.reason)
+        if isinstance(message, Direct):
+            log.debug("%s: %s answered by the channel", self.channel, message.kind)
+            return self._answer(message.text, envelope, callback)
+        try:
+            outcome_future = await self.services.pipeline.submit(message)
+        except BaseException:
+            # Not stored: WeChat's retry (same timestamp and nonce) must not count as a replay.
+            self.verifier.release(callback)
+            raise
+        key = message.external_id or ""
+        if self.late.claimed(key):
+            return self._answer(None, envelope, callback)
+        remaining = self.deadline - (asyncio.get_running_loop().time() - started)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(outcome_future), max(0.0, remaining))
+        except TimeoutError:
+            self.late.claim(key, envelope.mother, outcome_future)
+            return self._answer(None, envelope, callback)
+        if self.late.claimed(key):  # another delivery of this message ran out of time meanwhile
+            return self._answer(None, envelope, callback)
+        reply = outcome.reply.text if outcome.reply is not None else None
+        return self._answer(reply, envelope, callback)
+
+    # -- answers ----------------------------------------------------------------------------
+
+    def _answer(self, text: str | None, envelope: Envelope, callback: Callback) -> web.Response:
+        if text is None:
+            return web.Response(text=self.no_reply_body, content_type="text/plain")
+        now = int(time.time())
+        reply = build_text_reply(
+            to_user=envelope.mother, from_user=envelope.account, content=text, create_time=now
+        )
+        sealed = self.verifier.seal(reply, callback, timestamp=str(now))
+        return web.Response(text=sealed, content_type=XML)
+
+    def _rejected(self, status: int, reason: str) -> web.Response:
+        self.stats.reject(self.channel, reason)
+        return web.Response(status=status)

@@ -1,0 +1,112 @@
+"""What a verified WeChat / WeCom callback message means for Careline.
+
+A mother's words (text, or a voice message WeChat transcribed) become a gateway
+:class:`~bot.message.InboundMessage`; everything else gets a direct answer from the channel
+(a welcome, a kind request for text, or nothing) and is not stored as a mother's message.
+
+Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it). Events
+are not stored: a subscribe gets the same welcome on every retry, so there is nothing to
+de-duplicate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.channels import texts
+from bot.channels.wechat.callback import BAD_REQUEST, CallbackRejected
+from bot.channels.wechat.xml import XmlFields
+from bot.message import BadText, InboundMessage, clean_text
+from storage.models import IdentityKind
+
+__all__ = ["Direct", "Envelope", "read_message"]
+
+# WeChat's timestamps are seconds; anything outside these years is not a real send time.
+_EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Who the passive reply goes to and from."""
+
+    mother: str  # FromUserName: her OpenID / WeCom UserID
+    account: str  # ToUserName: our account
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """Answered by the channel itself: ``text`` (None = no reply); nothing stored."""
+
+    text: str | None
+    kind: str  # for the debug log: "subscribe", "image", ...
+
+
+def read_message(
+    fields: XmlFields,
+    *,
+    channel: str,
+    sender_kind: IdentityKind,
+    hotline: str,
+    now: datetime,
+) -> tuple[Envelope, InboundMessage | Direct]:
+    mother, account = _field(fields, "FromUserName"), _field(fields, "ToUserName")
+    msg_type = _field(fields, "MsgType").lower()
+    envelope = Envelope(mother, account)
+    create_time = _optional(fields, "CreateTime")
+    if msg_type == "event":
+        return envelope, _event(_optional(fields, "Event"), hotline)
+    if msg_type == "text":
+        raw, content_type = _optional(fields, "Content"), "text"
+    elif msg_type == "voice":
+        raw, content_type = _optional(fields, "Recognition"), "voice"
+        if not raw.strip():
+            return envelope, Direct(
+                texts.with_hotline(texts.VOICE_NOT_RECOGNISED, hotline), "voice"
+            )
+    else:
+        return envelope, Direct(texts.with_hotline(texts.NOT_TEXT, hotline), msg_type or "other")
+    try:
+        text = clean_text(raw)
+    except BadText:
+        return envelope, Direct(texts.with_hotline(texts.TEXT_UNREADABLE, hotline), "bad_text")
+    msg_id = _optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}"
+    inbound = InboundMessage(
+        channel=channel,
+        sender_id=mother,
+        sender_kind=sender_kind,
+        text=text,
+        sent_at=_sent_at(create_time) or now,
+        external_id=msg_id,
+        content_type=content_type,
+    )
+    return envelope, inbound
+
+
+def _event(event: str, hotline: str) -> Direct:
+    event = event.lower()
+    if event == "subscribe":
+        return Direct(texts.with_hotline(texts.WELCOME, hotline), "subscribe")
+    # unsubscribe, menu clicks, location reports, entering the app...: nothing to say.
+    return Direct(None, event or "event")
+
+
+def _field(fields: XmlFields, name: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise CallbackRejected(BAD_REQUEST, f"missing_{name.lower()}")
+    return value.strip()
+
+
+def _optional(fields: XmlFields, name: str) -> str:
+    value = fields.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _sent_at(create_time: str) -> datetime | None:
+    if not create_time.isascii() or not create_time.isdigit():
+        return None
+    seconds = int(create_time)
+    if not _EARLIEST <= seconds <= _LATEST:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)

@@ -1,0 +1,59 @@
+"""The Official Account (公众号) callback at ``/wechat/mp``, built from config and secrets.
+
+Plain or safe mode (``wechat.mode``); passive replies within ``wechat.reply_deadline_seconds``,
+later ones through the customer-service API (needs ``CARELINE_WECHAT_APP_SECRET``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.channels.stats import ChannelStats
+from bot.channels.wechat.api import OfficialAccountClient
+from bot.channels.wechat.callback import CallbackVerifier
+from bot.channels.wechat.crypto import WeChatCrypto
+from bot.channels.wechat.endpoint import CallbackEndpoint
+from bot.channels.wechat.late import LateReplies
+from bot.channels.wechat.replay import ReplayGuard
+from bot.secrets import Secrets
+from bot.services import Services
+from storage.models import IdentityKind
+
+log = logging.getLogger("careline.channels.wechat")
+
+CHANNEL = "wechat_mp"
+PATH = "/wechat/mp"
+NO_REPLY = "success"  # WeChat's documented "received, nothing to say"
+
+
+def build(services: Services, secrets: Secrets, stats: ChannelStats) -> CallbackEndpoint:
+    config = services.config.wechat
+    assert config is not None, "only built when configured"
+    token = secrets.require("wechat_token")
+    crypto = (
+        WeChatCrypto(token, secrets.require("wechat_aes_key"), config.appid)
+        if config.mode == "safe"
+        else None
+    )
+    client = None
+    if secrets.wechat_app_secret:
+        client = OfficialAccountClient(
+            config.appid, secrets.wechat_app_secret, base_url=config.api_base_url
+        )
+    else:
+        log.warning(
+            "CARELINE_WECHAT_APP_SECRET is not set: replies that miss WeChat's deadline "
+            "cannot be sent"
+        )
+    endpoint = CallbackEndpoint(
+        channel=CHANNEL,
+        sender_kind=IdentityKind.WECHAT_OPENID,
+        verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
+        services=services,
+        stats=stats,
+        late=LateReplies(channel=CHANNEL, send=client.send_text if client else None, stats=stats),
+        deadline_seconds=config.reply_deadline_seconds,
+        no_reply_body=NO_REPLY,
+        api_client=client,
+    )
+    return endpoint
