@@ -1,0 +1,86 @@
+"""The one inbound-message type every channel normalises into, and what handling returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from handlers import ReplyText
+from intents import ParseResult
+from storage.models import IdentityKind
+
+MAX_TEXT_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A message from a mother, whatever the channel (WeChat, care group, hotline, API...)."""
+
+    channel: str  # "api", "terminal", "wechat_mp", "wecom", "care_group", "hotline"
+    sender_id: str  # the channel's id for her: openid, group member id, phone...
+    sender_kind: IdentityKind
+    text: str
+    sent_at: datetime
+    # The channel's own message id; (channel, external_id) de-duplicates retries.
+    external_id: str | None = None
+    content_type: str = "text"  # text, voice, image, event
+    conversation_id: str | None = None  # the group, for group chats
+    # False for group chatter not addressed to Careline (no @, no request for help): only the
+    # crisis layer may act on it, and nothing is said in the group.
+    addressed: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one message did; the same object again for a retried delivery."""
+
+    message_id: int
+    person: str  # pseudonym
+    duplicate: bool
+    reply: ReplyText | None
+    classification: ParseResult | None
+    contact: dict[str, Any] | None = None
+    escalation: dict[str, Any] | None = None
+    follow_ups: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "person": self.person,
+            "duplicate": self.duplicate,
+            "reply": (
+                {"text": self.reply.text, "sensitive": self.reply.sensitive} if self.reply else None
+            ),
+            "classification": self.classification.to_dict() if self.classification else None,
+            "contact": self.contact,
+            "escalation": self.escalation,
+            "follow_ups": list(self.follow_ups),
+        }
+
+
+class BadText(ValueError):
+    """Text a channel must refuse (the message is a clear reason)."""
+
+
+_DROP = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
+_DROP.update(dict.fromkeys([0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]))
+
+
+def clean_text(text: str) -> str:
+    """Text as stored: control and zero-width characters removed, trimmed.
+
+    Lone surrogates (from a JSON "\\ud800") cannot be stored in UTF-8: refuse them rather than
+    lose the message later in the database.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadText("text contains invalid Unicode (a lone surrogate)") from None
+    text = text.translate(_DROP).strip()
+    if not text:
+        raise BadText("text is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadText(f"text is longer than {MAX_TEXT_CHARS} characters")
+    return text

@@ -1,0 +1,140 @@
+"""Secrets: only from ``CARELINE_*`` environment variables.
+
+For the embedded default, ``careline secrets init`` (run by ``make run``) generates each missing
+secret once into ``var/secrets.env`` (mode 0600); the CLI reads that file for any variable the
+environment does not set, so the environment always wins.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets as token_source
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_SECRETS_FILE = Path("var/secrets.env")
+
+
+class SecretsError(Exception):
+    """A secret is missing or malformed; the message is one line."""
+
+
+def _token() -> str:
+    return token_source.token_urlsafe(32)
+
+
+def _aes_key() -> str:
+    return base64.urlsafe_b64encode(token_source.token_bytes(32)).decode()
+
+
+def _password() -> str:
+    return token_source.token_urlsafe(12)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    api_token: str | None = None
+    session_secret: str | None = None
+    field_key: str | None = None
+    hotline_hmac_secret: str | None = None
+    wechat_token: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_app_secret: str | None = None
+    wecom_token: str | None = None
+    wecom_aes_key: str | None = None
+    wecom_corp_secret: str | None = None
+    group_hmac_secret: str | None = None
+    database_password: str | None = None
+    admin_password: str | None = None
+
+    def field_key_bytes(self) -> bytes:
+        if not self.field_key:
+            raise SecretsError(
+                "CARELINE_FIELD_KEY is not set (make run generates one into var/secrets.env)"
+            )
+        try:
+            key = base64.urlsafe_b64decode(self.field_key.encode())
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            raise SecretsError("CARELINE_FIELD_KEY must be 32 bytes in url-safe base64")
+        return key
+
+    def require(self, name: str) -> str:
+        value = getattr(self, name)
+        if not value:
+            raise SecretsError(f"{env_name(name)} is not set")
+        return value
+
+    def masked(self) -> dict[str, str]:
+        return {env_name(f.name): mask(getattr(self, f.name)) for f in fields(self)}
+
+
+# What `make run` generates for the embedded default. WeChat's token and key are chosen in the
+# WeChat console, and a database password belongs to the database, so they are never generated.
+GENERATED: dict[str, Callable[[], str]] = {
+    "api_token": _token,
+    "session_secret": _token,
+    "field_key": _aes_key,
+    "hotline_hmac_secret": _token,
+    "group_hmac_secret": _token,
+    "admin_password": _password,
+}
+
+
+def env_name(field_name: str) -> str:
+    return f"CARELINE_{field_name.upper()}"
+
+
+def mask(value: str | None) -> str:
+    if not value:
+        return "(not set)"
+    return "********" if len(value) < 12 else f"{value[:2]}…{value[-2:]} (set)"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+def load_secrets(
+    environ: Mapping[str, str] | None = None, secrets_file: Path | None = None
+) -> Secrets:
+    environ = os.environ if environ is None else environ
+    path = Path(environ.get("CARELINE_SECRETS_FILE", secrets_file or DEFAULT_SECRETS_FILE))
+    from_file = read_env_file(path)
+    values = {}
+    for f in fields(Secrets):
+        name = env_name(f.name)
+        values[f.name] = environ.get(name) or from_file.get(name) or None
+    return Secrets(**values)
+
+
+def generate_missing(path: Path, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Append each generated secret that neither the environment nor the file has yet."""
+    environ = os.environ if environ is None else environ
+    existing = read_env_file(path)
+    new = {
+        env_name(name): make()
+        for name, make in GENERATED.items()
+        if env_name(name) not in existing and not environ.get(env_name(name))
+    }
+    if not new:
+        return []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as out:
+        if not existing:
+            out.write("# Generated once by `careline secrets init`. Keep private.\n")
+        out.writelines(f"{key}={value}\n" for key, value in new.items())
+    os.chmod(path, 0o600)
+    return sorted(new)

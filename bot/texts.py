@@ -1,0 +1,72 @@
+"""What the gateway itself prints for people (CLI and terminal chat), in one place."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.texts import INTENT_LABELS, RISK_LABELS
+
+NONE = "无"
+CHAT_WELCOME = "你好，这里是妈妈关爱热线的文字体验。直接输入你想说的话，输入 /quit 结束。"
+CHAT_PROMPT = "你："
+CHAT_BOT = "小助手："
+CHAT_BYE = "再见，照顾好自己。"
+LOCAL_MODE = "（服务未运行：已在本地处理，回访会在服务启动后按时执行）"
+STATUS_LABELS = {
+    "open": "待通知",
+    "notified": "已通知",
+    "acknowledged": "已确认",
+    "resolved": "已解决",
+    "scheduled": "已安排",
+    "done": "已完成",
+    "failed": "失败",
+}
+FOLLOW_UP_LABELS = {"check_in": "关怀回访", "callback": "回电"}
+
+
+def _when(value: str, zone: ZoneInfo) -> str:
+    return datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def describe_outcome(outcome: dict[str, Any], zone: ZoneInfo) -> list[str]:
+    """The lines `careline send` prints: reply, classification, and what was done."""
+    lines = []
+    reply = outcome.get("reply")
+    lines.append(f"回复：{reply['text'] if reply else NONE}")
+    parse = outcome.get("classification")
+    if parse:
+        risk = parse["risk"]
+        line = (
+            f"分类：{parse['intent']['name']}（{INTENT_LABELS.get(parse['intent']['name'], '')}，"
+            f"置信度 {parse['intent']['confidence']:.2f}）  风险：{RISK_LABELS[risk['level']]}"
+        )
+        if risk["reasons"]:
+            line += "  线索：" + "、".join(risk["reasons"])
+        lines.append(line)
+    contact = outcome.get("contact")
+    lines.append(
+        f"联系记录：#{contact['id']} {contact['service_type']} · {contact['summary']}"
+        if contact
+        else f"联系记录：{NONE}"
+    )
+    escalation = outcome.get("escalation")
+    lines.append(
+        f"升级：#{escalation['id']} {escalation['priority']} · "
+        f"{STATUS_LABELS.get(escalation['status'], escalation['status'])} · "
+        f"SLA 截止 {_when(escalation['sla_deadline'], zone)}"
+        if escalation
+        else f"升级：{NONE}"
+    )
+    follow_ups = outcome.get("follow_ups") or []
+    if not follow_ups:
+        lines.append(f"回访：{NONE}")
+    for f in follow_ups:
+        lines.append(
+            f"回访：#{f['id']} {FOLLOW_UP_LABELS.get(f['kind'], f['kind'])} · "
+            f"{_when(f['due_at'], zone)} · {STATUS_LABELS.get(f['status'], f['status'])}"
+        )
+    if outcome.get("duplicate"):
+        lines.append("（重复消息：返回首次处理的结果）")
+    return lines
