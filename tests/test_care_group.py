@@ -1,0 +1,283 @@
+"""/channels/care-group on the real app: addressing, privacy of crises, staff, signatures."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.channels import texts
+from bot.config import parse_config
+from bot.secrets import Secrets
+from bot.services import Services
+from storage.models import Contact, Direction, Escalation, Message
+from tests.conftest import make_secrets
+
+URL = "/channels/care-group"
+SECRET = "group-bridge-secret-for-tests"
+GROUP = "care-group-01"
+BOT = "careline-bot"
+STAFF = "worker-li"
+CRISIS = "我真的不想活了，想从楼上跳下去"
+CRISIS_WORDS = ("值班社工", "120", "110", "12356")
+
+_nonces = itertools.count(10_000_000)
+
+
+@pytest.fixture
+def secrets() -> Secrets:
+    return make_secrets(group_hmac_secret=SECRET)
+
+
+@pytest.fixture
+async def client(services: Services, secrets: Secrets) -> AsyncIterator[TestClient]:
+    care_group = {"bot_member_id": BOT, "staff_member_ids": [STAFF], "group_ids": [GROUP]}
+    services.config = parse_config(
+        services.config.model_dump(mode="json") | {"care_group": care_group}
+    )
+    async with TestClient(TestServer(create_app(services, secrets), host="127.0.0.1")) as client:
+        yield client
+
+
+_message_ids = itertools.count(1)
+
+
+def message(text: str, sender: str = "mama-wang", **fields: Any) -> dict[str, Any]:
+    return {
+        "group_id": GROUP,
+        "sender_id": sender,
+        "sender_name": "王妈妈",
+        "text": text,
+        "mentions": [],
+        "message_id": f"m-{next(_message_ids)}",
+        "time": int(time.time()),
+        **fields,
+    }
+
+
+def signed(body: bytes, *, secret: str = SECRET, timestamp: int | None = None) -> dict[str, str]:
+    """Signs as the README tells a bridge to, independently of bot.channels.signed_webhook."""
+    ts, nonce = str(int(time.time()) if timestamp is None else timestamp), f"n{next(_nonces)}"
+    mac = hmac.new(secret.encode(), f"{ts}\n{nonce}\n".encode() + body, hashlib.sha256)
+    return {
+        "X-Careline-Timestamp": ts,
+        "X-Careline-Nonce": nonce,
+        "X-Careline-Signature": mac.hexdigest(),
+        "Content-Type": "application/json",
+    }
+
+
+async def send(client: TestClient, payload: dict[str, Any]) -> dict[str, Any]:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    response = await client.post(URL, data=body, headers=signed(body))
+    assert response.status == 200
+    return await response.json()
+
+
+async def count(services: Services, model: type, *where: Any) -> int:
+    async with services.db.session() as session:
+        query = select(func.count()).select_from(model)
+        for condition in where:
+            query = query.where(condition)
+        return int(await session.scalar(query))
+
+
+async def inbound(services: Services) -> int:
+    return await count(services, Message, Message.direction == Direction.IN)
+
+
+def assert_nothing_about_the_crisis(group_reply: str | None) -> None:
+    assert group_reply in (None, texts.GROUP_PRIVATE_NOTICE)
+
+
+# -- speaking only when addressed --------------------------------------------------------------
+
+
+async def test_mentioned_careline_answers_in_the_group(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message("请问育婴师培训什么时候报名", mentions=[BOT]))
+    assert "培训" in answer["group_reply"] and answer["private_reply"] is None
+    assert await count(services, Contact) == 1
+
+
+async def test_at_name_in_the_text_also_addresses_careline(client: TestClient) -> None:
+    answer = await send(client, message("@小助手 你好"))
+    assert answer["group_reply"] and answer["private_reply"] is None
+
+
+async def test_chatter_not_addressed_is_stored_but_gets_no_answer_and_no_contact(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message("今天天气真好，孩子们去公园玩了"))
+    assert answer == {"group_reply": None, "private_reply": None, "duplicate": False}
+    assert await inbound(services) == 1
+    assert await count(services, Contact) == 0
+
+
+# -- crises are never discussed in the group ---------------------------------------------------
+
+
+async def test_crisis_in_chatter_is_escalated_and_answered_only_privately(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message(CRISIS))
+    assert answer["group_reply"] is None  # she did not address Careline: silence in the group
+    private = answer["private_reply"]
+    assert private["to"] == "mama-wang"
+    assert any(word in private["text"] for word in CRISIS_WORDS)
+    assert await count(services, Escalation) == 1
+
+
+async def test_crisis_addressed_to_careline_gets_only_a_neutral_line_in_the_group(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message(f"求助 {CRISIS}", mentions=[BOT]))
+    assert answer["group_reply"] == texts.GROUP_PRIVATE_NOTICE
+    assert_nothing_about_the_crisis(answer["group_reply"])
+    assert any(word in answer["private_reply"]["text"] for word in CRISIS_WORDS)
+    assert await count(services, Escalation) == 1
+
+
+async def test_asking_for_a_social_worker_is_handled_privately(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message("我想找社工聊聊"))
+    assert answer["group_reply"] == texts.GROUP_PRIVATE_NOTICE
+    assert answer["private_reply"]["to"] == "mama-wang"
+    assert await count(services, Escalation) == 1
+
+
+async def test_a_retried_delivery_gets_the_same_answer_and_escalates_once(
+    client: TestClient, services: Services
+) -> None:
+    payload = message(CRISIS)
+    first = await send(client, payload)
+    again = await send(client, payload)  # the bridge retries under a new signature
+    assert again["duplicate"] is True and first["duplicate"] is False
+    assert again["private_reply"] == first["private_reply"]
+    assert await inbound(services) == 1
+    assert await count(services, Escalation) == 1
+
+
+# -- staff -------------------------------------------------------------------------------------
+
+
+async def test_staff_messages_are_acknowledged_not_stored_as_mothers(
+    client: TestClient, services: Services
+) -> None:
+    answer = await send(client, message("大家好，明天下午三点有育儿讲座", sender=STAFF))
+    assert answer == {"group_reply": None, "private_reply": None, "staff": True}
+    assert await inbound(services) == 0
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+def body_of(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def good() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS))
+    return body, signed(body)
+
+
+def missing_signature() -> tuple[bytes, dict[str, str]]:
+    body, headers = good()
+    del headers["X-Careline-Signature"]
+    return body, headers
+
+
+def wrong_secret() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS))
+    return body, signed(body, secret="not-the-secret")
+
+
+def tampered() -> tuple[bytes, dict[str, str]]:
+    body, headers = good()
+    return body.replace(b"mama-wang", b"mama-zhao"), headers
+
+
+def stale() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS))
+    return body, signed(body, timestamp=int(time.time()) - 301)
+
+
+def not_json() -> tuple[bytes, dict[str, str]]:
+    body = b'{"group_id": "care-group-01", "text": '
+    return body, signed(body)
+
+
+def missing_field() -> tuple[bytes, dict[str, str]]:
+    payload = message(CRISIS)
+    del payload["sender_id"]
+    return body_of(payload), signed(body_of(payload))
+
+
+def lone_surrogate() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message("x")).replace(b'"text": "x"', b'"text": "\\ud800"')
+    return body, signed(body)
+
+
+def unknown_group() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS, group_id="some-other-group"))
+    return body, signed(body)
+
+
+def oversized() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message("我" * 70_000))
+    return body, signed(body)
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "reason"),
+    [
+        (missing_signature, 403, "missing_signature"),
+        (wrong_secret, 403, "bad_signature"),
+        (tampered, 403, "bad_signature"),
+        (stale, 403, "replay_stale"),
+        (not_json, 400, "malformed_json"),
+        (missing_field, 400, "malformed_json"),
+        (lone_surrogate, 400, "malformed_json"),
+        (unknown_group, 403, "unknown_group"),
+        (oversized, 413, "too_large"),
+    ],
+)
+async def test_bad_input_is_refused_counted_logged_once_and_not_stored(
+    client: TestClient,
+    services: Services,
+    caplog: pytest.LogCaptureFixture,
+    make: Any,
+    status: int,
+    reason: str,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="careline.channels")
+    body, headers = make()
+    response = await client.post(URL, data=body, headers=headers)
+    assert response.status == status and await response.read() == b""
+    assert await inbound(services) == 0
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["rejected"] == {"care_group": {reason: 1}}
+    warnings = [r for r in caplog.records if r.name == "careline.channels"]
+    assert len(warnings) == 1 and CRISIS not in caplog.text
+
+
+async def test_a_replayed_request_is_refused(client: TestClient, services: Services) -> None:
+    body, headers = good()
+    assert (await client.post(URL, data=body, headers=headers)).status == 200
+    response = await client.post(URL, data=body, headers=headers)
+    assert response.status == 403 and await response.read() == b""
+    assert await inbound(services) == 1
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["rejected"] == {"care_group": {"replay_reused_nonce": 1}}

@@ -1,0 +1,175 @@
+"""The `careline` command as a user runs it: real subprocesses, real files, a real server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from intents import NLU
+
+ROOT = Path(__file__).resolve().parents[1]
+CARELINE = [sys.executable, "-m", "bot.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, model_dir: Path, nlu: NLU) -> Path:
+    """A config.yml and secrets of its own; the NLU model trained once for the run (``nlu``)."""
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    config["database"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'var' / 'careline.db'}"
+    config["nlu"]["model_dir"] = str(model_dir)
+    config["service"]["port"] = free_port()
+    (tmp_path / "config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    return tmp_path
+
+
+def run(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [*CARELINE, "--config", str(workdir / "config.yml"), *args],
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"careline {' '.join(args)} failed:\n{result.stderr}")
+    return result
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CARELINE_")}
+    env["CARELINE_SECRETS_FILE"] = str(workdir / "var" / "secrets.env")
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+@pytest.fixture
+def ready(workdir: Path) -> Path:
+    run(workdir, "secrets", "init")
+    run(workdir, "db", "upgrade")
+    return workdir
+
+
+def test_bad_config_value_is_one_line_without_traceback(workdir: Path) -> None:
+    config = yaml.safe_load((workdir / "config.yml").read_text())
+    config["nlu"]["threshold"] = 3
+    (workdir / "config.yml").write_text(yaml.safe_dump(config))
+    for command in (["config", "check"], ["serve"], ["db", "upgrade"]):
+        result = run(workdir, *command, check=False)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert result.stderr.startswith("careline: ")
+        assert "nlu.threshold" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_check_prints_effective_config_with_secrets_masked(ready: Path) -> None:
+    secrets = (ready / "var" / "secrets.env").read_text()
+    token = next(
+        line.split("=", 1)[1]
+        for line in secrets.splitlines()
+        if line.startswith("CARELINE_API_TOKEN=")
+    )
+    result = run(ready, "config", "check")
+    assert "configuration OK" in result.stdout
+    assert "CARELINE_API_TOKEN: " in result.stdout and token not in result.stdout
+    assert "CARELINE_WECHAT_TOKEN: (not set)" in result.stdout
+
+
+def test_send_crisis_shows_p1_escalation_and_follow_up(ready: Path) -> None:
+    out = run(ready, "send", "--local", "我真的不想活了").stdout
+    assert "升级：#1 P1" in out
+    assert "回访：#1 关怀回访" in out
+    assert "crisis_suicide" in out
+
+
+def test_send_thanks_shows_neither(ready: Path) -> None:
+    out = run(ready, "send", "--local", "谢谢").stdout
+    assert "升级：无" in out and "回访：无" in out
+
+
+def test_serve_refuses_an_unmigrated_database(workdir: Path) -> None:
+    run(workdir, "secrets", "init")
+    result = run(workdir, "serve", check=False)
+    assert result.returncode == 2
+    assert "careline db upgrade" in result.stderr
+
+
+@pytest.fixture
+def server(ready: Path) -> Iterator[subprocess.Popen[str]]:
+    process = start_server(ready)
+    yield process
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def start_server(workdir: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [*CARELINE, "--config", str(workdir / "config.yml"), "serve"],
+        cwd=workdir,
+        env=_env(workdir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()  # blocks until the server says it is listening
+    assert line.startswith("Careline is running at"), process.stderr.read()
+    return process
+
+
+def stop_server(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+
+
+def test_restart_loses_no_message_and_no_follow_up(
+    ready: Path, server: subprocess.Popen[str]
+) -> None:
+    out = run(ready, "send", "我真的不想活了").stdout
+    assert "升级：#1 P1" in out and "本地" not in out  # went through the running service
+    stop_server(server)
+
+    restarted = start_server(ready)
+    try:
+        out = run(ready, "send", "谢谢").stdout
+        assert "升级：无" in out and "本地" not in out
+    finally:
+        stop_server(restarted)
+    with sqlite3.connect(ready / "var" / "careline.db") as db:
+        inbound = db.execute("SELECT text FROM message WHERE direction='in' ORDER BY id").fetchall()
+        follow_ups = db.execute("SELECT id, status FROM followup").fetchall()
+    assert [t for (t,) in inbound] == ["我真的不想活了", "谢谢"]
+    assert follow_ups == [(1, "scheduled")]
+    with sqlite3.connect(ready / "var" / "careline-jobs.db") as jobs:
+        assert jobs.execute("SELECT id FROM apscheduler_jobs WHERE id='follow-up:1'").fetchall()
+
+
+def test_chat_conversation_in_the_terminal(ready: Path) -> None:
+    result = subprocess.run(
+        [*CARELINE, "--config", str(ready / "config.yml"), "chat", "--local"],
+        cwd=ready,
+        env=_env(ready),
+        input="你好\n我最近很难过 天天哭\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    replies = [line for line in result.stdout.splitlines() if "小助手：" in line]
+    assert len(replies) == 2
+    assert "再见" in result.stdout

@@ -1,0 +1,156 @@
+"""`train`, `parse` and `evaluate` through ``intents.cli.add_commands``."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from intents.cli import add_commands
+from intents.settings import NLUSettings
+from tests.test_intents_embedded import write_training_data
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> NLUSettings:
+    return NLUSettings(model_dir=tmp_path / "models", data_dir=write_training_data(tmp_path / "d"))
+
+
+def run(settings: NLUSettings, *argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="careline")
+    add_commands(parser.add_subparsers(dest="command", required=True), lambda: settings)
+    args = parser.parse_args(list(argv))
+    return args.run(args)
+
+
+def test_train_prints_counts_and_scores_then_reuses_the_model(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "train") == 0
+    out, err = capsys.readouterr()
+    assert "30 examples" in out
+    assert "job_training" in out and "crisis_violence" in out
+    assert "5-fold cross-validation: macro-F1" in out
+    assert "training" in err  # the progress bar
+    (model,) = settings.model_dir.iterdir()
+    assert (model / "model.joblib").exists()
+    assert run(settings, "train", "--no-cv") == 0
+    assert "(up to date)" in capsys.readouterr().out
+    stamp = (model / "model.joblib").stat().st_mtime_ns
+    assert run(settings, "train", "--force", "--no-cv") == 0
+    assert "(up to date)" not in capsys.readouterr().out
+    assert (model / "model.joblib").stat().st_mtime_ns != stamp
+
+
+def test_train_if_missing_builds_quietly(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "train", "--if-missing") == 0
+    assert capsys.readouterr().out.startswith("model: ")
+    assert len(list(settings.model_dir.iterdir())) == 1
+
+
+def test_train_rejects_unknown_intents(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (settings.data_dir / "nlu_extra.yml").write_text(
+        'version: "3.1"\nnlu:\n- intent: weather\n  examples: |\n    - 下雨吗\n', encoding="utf-8"
+    )
+    assert run(settings, "train", "--no-cv") == 2
+    assert "weather" in capsys.readouterr().err
+
+
+def test_parse_reads_stdin_lines_and_writes_json_lines(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = "你好\n\n我不想活了\n明天下午三点回电话\n\u200b累死了\n"
+    monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
+    assert run(settings, "parse", "--now", "2026-11-23T10:00:00+08:00") == 0
+    results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in results] == [
+        "你好",
+        "我不想活了",
+        "明天下午三点回电话",
+        "\u200b累死了",
+    ]
+    assert results[1]["intent"]["name"] == "crisis_suicide" and results[1]["risk"]["crisis"]
+    assert results[2]["entities"][0]["value"] == "2026-11-24T15:00:00+08:00"
+    assert not results[3]["risk"]["crisis"]
+
+
+def test_parse_a_message_given_as_argument(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "parse", "他又打我了") == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["intent"]["name"] == "crisis_violence"
+
+
+def test_evaluate_rasa_yaml_writes_report_and_png(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "eval.yml"
+    data.write_text(
+        'version: "3.1"\nnlu:\n'
+        "- intent: job_training\n  examples: |\n    - 育婴师培训怎么报名\n    - 想找工作\n"
+        "- intent: crisis_suicide\n  examples: |\n    - 我真的不想活了\n"
+        "- intent: crisis_violence\n  examples: |\n    - 老公又打我\n"
+        "- intent: greet\n  metadata:\n    negative: hyperbole\n  examples: |\n    - 想死你们了\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "out"
+    assert run(settings, "evaluate", str(data), "--output", str(output)) == 0
+    out = capsys.readouterr().out
+    assert "crisis recall: 1.000 (2/2)" in out
+    assert "crisis flags on hyperbole negatives: 0.000 (0/1)" in out
+    png = output / "confusion-eval.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    report = json.loads((output / "report-eval.json").read_text(encoding="utf-8"))
+    assert report["crisis_recall"] == 1.0
+    assert "job_training" in report["per_intent"]
+
+
+def test_evaluate_psyguard_style_json_reports_label_groups(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    items = [
+        ("我真的不想活了", "主动自杀意图"),
+        ("又用刀划自己了", "自伤行为"),
+        ("他天天打我", "他人攻击行为"),
+        ("我真想杀了他", "用户攻击行为"),
+        ("今天考试考砸了 有点难过", "与自杀/自伤/攻击行为无关"),
+        ("累死了 想睡觉", "与自杀/自伤/攻击行为无关"),
+        ("人为什么会想自杀", "关于自杀的探索"),
+    ]
+    data = tmp_path / "dev.json"
+    data.write_text(
+        json.dumps([{"text": t, "labels": [label]} for t, label in items], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    assert run(settings, "evaluate", str(data), "--output", str(tmp_path / "o")) == 0
+    out = capsys.readouterr().out
+    assert "recall suicide+self-harm labels: 1.000 (2/2)" in out
+    assert "recall aggression labels: 1.000 (2/2)" in out
+    assert "false alarms on 与自杀/自伤/攻击行为无关: 0.000 (0/2)" in out
+    assert (tmp_path / "o" / "confusion-dev.png").exists()
+
+
+def test_evaluate_holdout_trains_on_the_rest(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "evaluate", "--holdout", "--output", str(tmp_path / "o")) == 0
+    out = capsys.readouterr().out
+    assert "holdout: training on 24, scoring 6 examples" in out
+    assert "macro-F1:" in out and "crisis flags on hyperbole negatives" in out
+    assert not settings.model_dir.exists()  # nothing written for a holdout run
+
+
+def test_evaluate_without_data_is_a_usage_error(
+    settings: NLUSettings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "evaluate") == 2
+    assert "DATA" in capsys.readouterr().err

@@ -1,0 +1,212 @@
+"""The composite NLU the gateway uses: crisis layer always, fallbacks, output format."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp import web
+
+from intents import NLUSettings, build_nlu, ensure_model
+from intents.composite import CompositeNLU
+from tests.test_intents_embedded import write_training_data
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_training_data(tmp_path_factory.mktemp("nlu-data"))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    directory = tmp_path_factory.mktemp("models")
+    ensure_model(NLUSettings(model_dir=directory, data_dir=data_dir))
+    return directory
+
+
+def settings(model_dir: Path, data_dir: Path, **overrides: Any) -> NLUSettings:
+    return NLUSettings(model_dir=model_dir, data_dir=data_dir, **overrides)
+
+
+async def test_crisis_layer_overrules_the_classifier(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    # The small training set has no crisis_violence at all: only the crisis layer knows it.
+    result = await nlu.parse("他又打我了 我好怕", now=NOW)
+    assert result.intent == "crisis_violence"
+    assert result.confidence == 1.0
+    assert result.risk.crisis and result.risk.kind == "violence"
+    assert "crisis_violence" not in dict(result.intent_ranking)
+    await nlu.close()
+
+
+async def test_hyperbole_is_no_crisis(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    for text in ("累死了", "笑死我了", "想死你们了"):
+        result = await nlu.parse(text, now=NOW)
+        assert not result.risk.crisis
+        assert result.intent not in ("crisis_suicide", "crisis_violence")
+
+
+async def test_history_raises_risk(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    alone = await nlu.parse("真的熬不下去了", now=NOW)
+    after = await nlu.parse("真的熬不下去了", history=["我好累", "天天睡不着"], now=NOW)
+    assert after.risk.level.rank >= alone.risk.level.rank
+    assert any("近期消息" in reason for reason in after.risk.reasons)
+    assert after.risk.crisis and after.intent == "crisis_suicide"
+
+
+async def test_below_threshold_falls_back_to_out_of_scope(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir, threshold=0.99))
+    result = await nlu.parse("培训的事和房租的事", now=NOW)
+    top_intent, top_confidence = result.intent_ranking[0]  # what the model thought is kept
+    assert top_confidence < 0.99 and top_intent != "out_of_scope"
+    assert result.intent == "out_of_scope"
+    assert result.confidence == 0.99
+
+
+async def test_parse_output_is_rasa_format_plus_risk(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    result = await nlu.parse("明天下午三点给我回电话 13812345678 我带两个孩子", now=NOW)
+    data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+    assert set(data) == {"text", "intent", "intent_ranking", "entities", "risk", "model_version"}
+    assert set(data["intent"]) == {"name", "confidence"}
+    assert all(set(item) == {"name", "confidence"} for item in data["intent_ranking"])
+    assert set(data["risk"]) == {"level", "crisis", "kind", "reasons"}
+    assert {e["entity"]: e["value"] for e in data["entities"]} == {
+        "time": "2026-11-24T15:00:00+08:00",
+        "phone": "13812345678",
+        "children_count": 2,
+    }
+    assert data["model_version"].startswith("embedded-")
+
+
+async def test_keyword_form_of_build_nlu(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(model_dir=model_dir, data_dir=data_dir, threshold=0.3, rasa_url=None)
+    assert isinstance(nlu, CompositeNLU) and nlu.threshold == 0.3
+    with pytest.raises(TypeError):
+        build_nlu(settings(model_dir, data_dir), threshold=0.3)
+
+
+def test_settings_are_validated(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="backend"):
+        NLUSettings(backend="bert")
+    with pytest.raises(ValueError, match="rasa_url"):
+        NLUSettings(backend="rasa")
+    with pytest.raises(ValueError, match="threshold"):
+        NLUSettings(threshold=1.5)
+    assert NLUSettings(model_dir="var/x").model_dir == Path("var/x")  # type: ignore[arg-type]
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_rasa_outage_falls_back_to_embedded_and_warns_without_text(
+    model_dir: Path, data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}"
+    nlu = build_nlu(settings(model_dir, data_dir, backend="rasa", rasa_url=url, rasa_timeout=1))
+    embedded_only = build_nlu(settings(model_dir, data_dir))
+    texts = ["想报名育婴师培训", "我不想活了"]
+    with caplog.at_level(logging.INFO):
+        results = [await nlu.parse(text, now=NOW) for text in texts]
+    expected = [await embedded_only.parse(text, now=NOW) for text in texts]
+    assert [r.intent for r in results] == [r.intent for r in expected]
+    assert results[1].risk.crisis
+    assert nlu.fallbacks == 2
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1  # once per outage, not per message
+    assert all(text not in r.getMessage() for r in caplog.records for text in texts)
+    await nlu.close()
+
+
+@pytest.fixture
+async def fake_rasa() -> AsyncIterator[tuple[str, list[str]]]:
+    """A local stand-in for Rasa's /model/parse that always answers `greet`."""
+    seen: list[str] = []
+
+    async def parse(request: web.Request) -> web.Response:
+        text = (await request.json())["text"]
+        seen.append(text)
+        ranking = [{"name": "greet", "confidence": 0.8}, {"name": "thanks", "confidence": 0.2}]
+        return web.json_response(
+            {"text": text, "intent": ranking[0], "intent_ranking": ranking, "entities": []}
+        )
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response({"model_file": "models/nlu-test.tar.gz"})
+
+    app = web.Application()
+    app.router.add_post("/model/parse", parse)
+    app.router.add_get("/status", status)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}", seen
+    await runner.cleanup()
+
+
+async def test_rasa_backend_classifies_and_crisis_layer_still_runs(
+    model_dir: Path, data_dir: Path, fake_rasa: tuple[str, list[str]]
+) -> None:
+    url, seen = fake_rasa
+    nlu = build_nlu(settings(model_dir, data_dir, backend="rasa", rasa_url=url))
+    greeting = await nlu.parse("想报名育婴师培训", now=NOW)
+    assert greeting.intent == "greet"  # Rasa's answer, not the embedded model's
+    assert greeting.intent_ranking == (("greet", 0.8), ("thanks", 0.2))
+    assert greeting.model_version.startswith("rasa:nlu-test.tar.gz+embedded-")
+    crisis = await nlu.parse("我真的不想活了", now=NOW)
+    assert crisis.intent == "crisis_suicide" and crisis.risk.crisis
+    assert seen == ["想报名育婴师培训", "我真的不想活了"]
+    assert nlu.fallbacks == 0
+    await nlu.close()
+
+
+async def test_long_messages_are_assessed_whole(model_dir: Path, data_dir: Path) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    filler = "嗯那个就是我今天去菜市场买了菜然后" * 400
+    result = await nlu.parse(filler + "我真的不想活了", history=["我好累"] * 3, now=NOW)
+    assert result.risk.crisis and result.intent == "crisis_suicide"
+    calm = await nlu.parse(filler, now=NOW)
+    assert not calm.risk.crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        " ",
+        "\u200b",
+        "\ud800不想活了",
+        "🙂" * 2000,
+        "a" * 70_000,
+        "\x00\x1b[31m",
+        "<xml>&amp;</xml>",
+    ],
+)
+async def test_odd_input_parses(model_dir: Path, data_dir: Path, text: str) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    result = await nlu.parse(text, now=NOW)
+    assert result.text == text
+    assert 0.0 <= result.confidence <= 1.0
+    assert result.intent in {name for name, _ in result.intent_ranking} | {
+        "out_of_scope",
+        "crisis_suicide",
+        "crisis_violence",
+        "emotional_distress",
+    }
+    assert result.risk.crisis == (result.intent in ("crisis_suicide", "crisis_violence"))

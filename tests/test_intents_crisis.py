@@ -1,0 +1,177 @@
+"""The always-on crisis layer on hand-written messages (never the evaluation set's texts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from intents.crisis import CrisisConfig, CrisisLayer
+from intents.result import RiskLevel
+
+
+@pytest.fixture(scope="module")
+def crisis() -> CrisisLayer:
+    return CrisisLayer()
+
+
+SUICIDE = [
+    "我真的不想活了",
+    "活着太累了，不如死了算了",
+    "孩子没有我会过得更好吧",
+    "我把药攒起来了，有三十多片",
+    "想去找去世的妈妈，她在上面等我",
+    "以后孩子就拜托你们了",
+    "我又用刀片划自己了",
+    "嗯那个就是我现在站在楼顶上面风很大",
+    "我已经吃了一整瓶安眠药",
+    "有没有不痛苦的死法",
+    "上次吃药被送去洗胃，现在又有那个念头了",
+    # traditional, Cantonese, typos and homophones, spacing
+    "我真係唔想再活落去",
+    "我冇得再撐，死咗就唔使咁辛苦",
+    "我不想或了",
+    "好想自沙",
+    "想 跳 楼",
+    "真的不想活了",
+    "我想tiao lou",
+]
+VIOLENCE = [
+    "老公喝醉了就打我",
+    "他说要杀了我和孩子",
+    "他把我锁在家里不让出门",
+    "前夫天天在我家楼下蹲着跟踪我",
+    "孩子被继父打得浑身是伤",
+    "我真想拿刀砍死他",
+    "佢又打我",
+    "他拿著刀追我",
+]
+HYPERBOLE = [
+    "累死了",
+    "笑死我了哈哈哈",
+    "想死你们了",
+    "今天热死了",
+    "菜市场杀价杀得好狠",
+    "这孩子真是要我的命",
+    "饿死了 中午吃啥",
+    "气死我了 又堵车",
+    "看了个电影，女主最后跳楼了，哭得稀里哗啦",
+    "新闻说有人在桥上出了车祸，好吓人",
+    "手机又死机了",
+    "秒杀活动快开始了",
+    "跳楼价甩卖最后三天",
+    "孩子的数学题难死了",
+    "打我电话就行 138的那个",
+    "我从来没想过自杀，放心",
+]
+
+
+@pytest.mark.parametrize("text", SUICIDE)
+def test_suicide_talk_is_a_crisis(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis, (text, risk)
+    assert risk.kind == "suicide"
+    assert risk.reasons and all(isinstance(reason, str) and reason for reason in risk.reasons)
+
+
+@pytest.mark.parametrize("text", VIOLENCE)
+def test_violence_is_a_crisis(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis, (text, risk)
+    assert risk.kind == "violence"
+
+
+@pytest.mark.parametrize("text", HYPERBOLE)
+def test_hyperbole_and_reported_deaths_are_no_crisis(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
+
+
+def test_a_threat_is_not_masked_as_hyperbole(crisis: CrisisLayer) -> None:
+    assert crisis.assess("他扬言要我的命").crisis
+
+
+def test_imminent_when_means_are_in_use(crisis: CrisisLayer) -> None:
+    assert crisis.assess("我刚刚吃了一整瓶安眠药").level is RiskLevel.IMMINENT
+
+
+def test_reasons_name_the_matched_words(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("他又打我了")
+    assert any("打我" in reason for reason in risk.reasons)
+
+
+def test_history_raises_a_weak_signal(crisis: CrisisLayer) -> None:
+    alone = crisis.assess("不想再撑了")
+    after = crisis.assess("不想再撑了", history=["我好累", "每天都睡不着"])
+    assert not alone.crisis
+    assert after.crisis
+    assert after.level.rank > alone.level.rank
+    assert any("近期消息" in reason for reason in after.reasons)
+
+
+def test_history_does_not_turn_a_neutral_message_into_a_crisis(crisis: CrisisLayer) -> None:
+    assert crisis.assess("谢谢你们", history=["我不想活了"]).level is RiskLevel.NONE
+
+
+def test_classifier_probability_alone_escalates_indirect_talk(crisis: CrisisLayer) -> None:
+    text = "这些东西我都整理好了"
+    assert not crisis.assess(text).crisis
+    strong = crisis.config.model_medium
+    assert not crisis.assess(text, model_probabilities={"crisis_suicide": strong - 0.01}).crisis
+    risk = crisis.assess(text, model_probabilities={"crisis_suicide": strong})
+    assert risk.crisis and risk.kind == "suicide"
+    assert any("模型" in reason for reason in risk.reasons)
+
+
+def test_classifier_probability_with_a_weak_cue_escalates(crisis: CrisisLayer) -> None:
+    text = "最近真的撑不住了"
+    assert not crisis.assess(text).crisis
+    probability = crisis.config.model_with_cue
+    assert crisis.assess(text, model_probabilities={"crisis_suicide": probability}).crisis
+
+
+def test_weak_probability_alone_does_not_escalate(crisis: CrisisLayer) -> None:
+    probability = crisis.config.model_with_cue
+    assert not crisis.assess(
+        "今天天气不错", model_probabilities={"crisis_suicide": probability}
+    ).crisis
+
+
+@pytest.mark.parametrize(
+    "text", ["", " ", "\u200b\u200b", "🙂" * 500, "死" * 10_000, "a\x00b", "\U0010ffff不想活了"]
+)
+def test_odd_and_oversized_input(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.level in RiskLevel
+
+
+def test_cues_load_from_a_custom_file(tmp_path: Path) -> None:
+    cues = tmp_path / "crisis.yml"
+    cues.write_text(
+        """
+version: 99
+levels: {low: 1, medium: 2, high: 4, imminent: 7}
+history: {weight: 0.5, cap: 2}
+model: {medium: 0.9, high: 0.95, with_cue: 0.5}
+reported: {factor: 0.3, patterns: [新闻]}
+hyperbole: [红包]
+cues:
+  - id: test
+    kind: suicide
+    weight: 4
+    reason: 测试
+    patterns: [蓝色警报]
+""",
+        encoding="utf-8",
+    )
+    layer = CrisisLayer(CrisisConfig.load(cues))
+    assert layer.config.version == 99
+    assert layer.assess("出现蓝色警报").level is RiskLevel.HIGH
+    assert layer.assess("我不想活了").level is RiskLevel.NONE
+
+
+def test_unknown_kind_is_rejected(tmp_path: Path) -> None:
+    cues = tmp_path / "crisis.yml"
+    text = (Path(__file__).parents[1] / "intents/data/crisis.yml").read_text(encoding="utf-8")
+    cues.write_text(text.replace("kind: violence", "kind: weather", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match="weather"):
+        CrisisConfig.load(cues)

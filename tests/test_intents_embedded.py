@@ -1,0 +1,147 @@
+"""The embedded classifier: train/load round trip, versioned artifacts, fast path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intents import embedded
+from intents.datasets import read_training_data
+from intents.normalize import fold_for_matching
+from intents.settings import NLUSettings
+
+# A small training set in the project's format, split over two files like the real data.
+CRISIS_AND_TALK = """version: "3.1"
+nlu:
+- intent: greet
+  examples: |
+    - 你好
+    - 您好 在吗
+    - 早上好
+    - 哈喽 有人吗
+    - 你好呀 社工
+- intent: thanks
+  examples: |
+    - 谢谢
+    - 谢谢你们
+    - 太感谢了
+    - 多谢帮忙
+    - 谢谢老师
+- intent: crisis_suicide
+  examples: |
+    - 我不想活了
+    - 活着没意思 想死
+    - 我想自杀
+    - 真想一死了之
+    - 活不下去了
+- intent: emotional_distress
+  metadata:
+    negative: hyperbole
+  examples: |
+    - 累死了
+    - 烦死了 孩子不听话
+    - 心好累 压力好大
+    - 最近老失眠
+    - 好想哭
+"""
+SERVICES = """version: "3.1"
+nlu:
+- intent: job_training
+  examples: |
+    - 想报名育婴师培训
+    - 有没有家政培训
+    - 想学月嫂 怎么报名
+    - 想找份工作
+    - [电商直播](course)培训还有名额吗
+- intent: financial_hardship
+  examples: |
+    - 房租交不起了
+    - 孩子学费还差一点
+    - 怎么申请低保
+    - 家里没钱买米了
+    - 微心愿怎么填
+"""
+
+
+def write_training_data(directory: Path) -> Path:
+    """A data dir with two nlu*.yml files and a user dictionary; returns it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "nlu.yml").write_text(CRISIS_AND_TALK, encoding="utf-8")
+    (directory / "nlu_services.yml").write_text(SERVICES, encoding="utf-8")
+    (directory / "userdict.txt").write_text("育婴师 100 n\n微心愿 100 nz\n", encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> NLUSettings:
+    return NLUSettings(model_dir=tmp_path / "models", data_dir=write_training_data(tmp_path / "d"))
+
+
+def test_reads_every_nlu_file_and_strips_entity_annotations(settings: NLUSettings) -> None:
+    examples = read_training_data(settings.data_dir)
+    assert {e.intent for e in examples} == {
+        "greet", "thanks", "crisis_suicide", "emotional_distress", "job_training",
+        "financial_hardship",
+    }  # fmt: skip
+    assert any(e.text == "电商直播培训还有名额吗" for e in examples)
+    assert sum(e.negative == "hyperbole" for e in examples) == 5
+
+
+def test_train_then_load_round_trip(settings: NLUSettings) -> None:
+    path = embedded.ensure_trained(settings)
+    assert path.parent == settings.model_dir
+    assert path.name == embedded.model_hash(settings)
+    meta = json.loads((path / embedded.META_FILE).read_text(encoding="utf-8"))
+    assert meta["examples"] == 30
+    assert meta["sklearn_version"]
+    classifier = embedded.load(settings)
+    assert classifier.version == f"embedded-{path.name}"
+    result = classifier.classify_sync("我想报名育婴师培训")
+    assert result.intent == "job_training"
+    assert abs(sum(classifier.probabilities("你好").values()) - 1.0) < 1e-9
+    assert [name for name, _ in result.ranking] == sorted(
+        classifier.intents, key=lambda name: -dict(result.ranking)[name]
+    )[: len(result.ranking)]
+
+
+def test_existing_model_is_reused_not_retrained(settings: NLUSettings) -> None:
+    first = embedded.ensure_trained(settings)
+    stamp = (first / embedded.MODEL_FILE).stat().st_mtime_ns
+    assert embedded.ensure_trained(settings) == first
+    assert (first / embedded.MODEL_FILE).stat().st_mtime_ns == stamp
+
+
+def test_changed_data_gets_a_new_version(settings: NLUSettings) -> None:
+    before = embedded.model_hash(settings)
+    with (settings.data_dir / "nlu_services.yml").open("a", encoding="utf-8") as file:
+        file.write("    - 想学做面点\n")
+    assert embedded.model_hash(settings) != before
+
+
+def test_model_from_another_sklearn_version_is_retrained(settings: NLUSettings) -> None:
+    path = embedded.ensure_trained(settings)
+    meta_file = path / embedded.META_FILE
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["sklearn_version"] = "0.0.1"
+    meta_file.write_text(json.dumps(meta), encoding="utf-8")
+    assert not embedded.is_current(path)
+    embedded.ensure_trained(settings)
+    assert embedded.is_current(path)
+
+
+def test_fast_path_matches_sklearn(settings: NLUSettings) -> None:
+    fitted = embedded.load(settings).fitted
+    texts = ["你好", "房租交不起了 怎么办", "我不想活了", "完全没见过的字句 ¥%", ""]
+    folded = [fold_for_matching(text) for text in texts]
+    fast = np.array([fitted.probabilities(text) for text in folded])
+    assert np.allclose(fast, fitted.probabilities_batch(folded), atol=1e-9)
+
+
+def test_missing_training_data_is_an_error(tmp_path: Path) -> None:
+    settings = NLUSettings(model_dir=tmp_path / "m", data_dir=tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError):
+        embedded.train(settings)

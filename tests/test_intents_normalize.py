@@ -1,0 +1,46 @@
+"""Folding before matching: traditional, full-width, zero-width, whitespace, Cantonese."""
+
+from __future__ import annotations
+
+from intents.normalize import fold_cantonese, fold_for_matching, normalize
+
+
+def test_traditional_becomes_simplified() -> None:
+    assert normalize("我真的不想活了，沒有人幫我").text == "我真的不想活了,没有人帮我"
+
+
+def test_full_width_and_case_are_folded() -> None:
+    assert normalize("ＷｅＣｈａｔ　１３８").text == "wechat 138"
+
+
+def test_zero_width_and_bidi_characters_are_dropped() -> None:
+    assert normalize("不\u200b想\u200d活\ufeff了\u202e").text == "不想活了"
+
+
+def test_whitespace_runs_collapse_and_ends_are_trimmed() -> None:
+    assert normalize("  嗯 \t\n 那个   我  ").text == "嗯 那个 我"
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    original = "\u200b明天  下午三點"
+    folded = normalize(original)
+    start = folded.text.index("下午")
+    begin, end = folded.span(start, start + 4)
+    assert original[begin:end] == "下午三點"
+
+
+def test_empty_and_whitespace_only_text() -> None:
+    assert normalize("").text == ""
+    assert normalize(" \u3000 \u200b").text == ""
+
+
+def test_cantonese_cue_words_fold_to_mandarin() -> None:
+    assert (
+        fold_cantonese("我唔想再生存落去，佢又打我，冇人理我")
+        == "我不想再生存下去，他又打我，没人理我"
+    )
+    assert fold_for_matching("我係佢嘅老婆，喺屋企") == "我是他的老婆,在屋企"
+
+
+def test_xi_stays_in_mandarin_words() -> None:
+    assert fold_for_matching("我们的关系 联系社工 系统") == "我们的关系 联系社工 系统"

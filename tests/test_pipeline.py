@@ -1,0 +1,246 @@
+"""One message through the whole pipeline, on a real database, with the real NLU."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.clock import FixedClock
+from bot.message import InboundMessage
+from bot.services import Services
+from intents import ParseResult
+from storage import queries
+from storage.models import (
+    Classification,
+    Contact,
+    Escalation,
+    EscalationStatus,
+    FollowUp,
+    IdentityKind,
+    Message,
+    MessageStatus,
+)
+from tests.conftest import make_config
+
+CRISIS = "我真的不想活了"
+
+
+def inbound(
+    text: str,
+    *,
+    sender: str = "mother-1",
+    external_id: str | None = None,
+    at: datetime | None = None,
+) -> InboundMessage:
+    from tests.conftest import START
+
+    return InboundMessage(
+        channel="api",
+        sender_id=sender,
+        sender_kind=IdentityKind.API,
+        text=text,
+        sent_at=at or START,
+        external_id=external_id,
+    )
+
+
+async def count(services: Services, model: type) -> int:
+    async with services.db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)))
+
+
+async def test_crisis_message_escalates_p1_and_schedules_a_check_in(
+    services: Services, clock: FixedClock
+) -> None:
+    outcome = await services.pipeline.handle(inbound(CRISIS))
+    assert outcome.classification.intent == "crisis_suicide"
+    assert outcome.classification.risk.crisis
+    assert outcome.escalation["priority"] == "P1"
+    assert outcome.escalation["status"] == EscalationStatus.NOTIFIED
+    deadline = datetime.fromisoformat(outcome.escalation["sla_deadline"])
+    assert deadline == clock.now() + timedelta(minutes=5)
+    assert [f["kind"] for f in outcome.follow_ups] == ["check_in"]
+    assert outcome.contact["service_type"] == "陪伴式"
+    assert outcome.reply.sensitive
+    assert "12356" in outcome.reply.text
+    assert services.scheduler.has_job(f"follow-up:{outcome.follow_ups[0]['id']}")
+
+
+async def test_thanks_neither_escalates_nor_schedules(services: Services) -> None:
+    outcome = await services.pipeline.handle(inbound("谢谢"))
+    assert outcome.classification.intent == "thanks"
+    assert outcome.escalation is None and outcome.follow_ups == ()
+    assert outcome.contact is None
+    assert outcome.reply is not None and not outcome.reply.sensitive
+    assert await count(services, Escalation) == 0
+
+
+async def test_every_message_and_its_reply_are_stored(services: Services) -> None:
+    outcome = await services.pipeline.handle(inbound("谢谢"))
+    async with services.db.session() as session:
+        message = await queries.get_message(session, outcome.message_id)
+        reply = await queries.reply_to(session, outcome.message_id)
+        stored = await queries.classification_of(session, outcome.message_id)
+    assert message.status == MessageStatus.HANDLED and message.text == "谢谢"
+    assert reply.text == outcome.reply.text
+    assert stored.intent == "thanks"
+
+
+async def test_retry_of_same_external_id_creates_no_second_contact_or_escalation(
+    services: Services,
+) -> None:
+    first = await services.pipeline.handle(inbound(CRISIS, external_id="msg-42"))
+    again = await services.pipeline.handle(inbound(CRISIS, external_id="msg-42"))
+    assert again.duplicate and not first.duplicate
+    assert again.message_id == first.message_id
+    assert again.reply == first.reply
+    assert again.escalation["id"] == first.escalation["id"]
+    for model in (Message, Contact, Escalation, FollowUp, Classification):
+        expected = 2 if model is Message else 1  # the inbound and its one reply
+        assert await count(services, model) == expected, model.__name__
+
+
+async def test_concurrent_deliveries_of_one_message_are_handled_once(services: Services) -> None:
+    outcomes = await asyncio.gather(
+        *(services.pipeline.handle(inbound(CRISIS, external_id="dup")) for _ in range(3))
+    )
+    assert sorted(o.duplicate for o in outcomes) == [False, True, True]
+    assert len({o.reply.text for o in outcomes}) == 1
+    assert await count(services, Escalation) == 1
+    assert await count(services, Contact) == 1
+
+
+async def test_second_crisis_message_joins_the_open_escalation(
+    services: Services, clock: FixedClock
+) -> None:
+    await services.pipeline.handle(inbound(CRISIS))
+    clock.advance(minutes=2)
+    await services.pipeline.handle(inbound("我已经想好了怎么死"))
+    assert await count(services, Escalation) == 1
+    assert await count(services, Contact) == 1
+    async with services.db.session() as session:
+        contact = await session.scalar(select(Contact))
+    assert contact.message_count == 2
+
+
+async def test_contact_after_the_gap_is_a_new_contact(
+    services: Services, clock: FixedClock
+) -> None:
+    await services.pipeline.handle(inbound("最近好难过 天天哭"))
+    clock.advance(minutes=services.config.policy.contact_gap_minutes + 1)
+    await services.pipeline.handle(inbound("还是很难过"))
+    assert await count(services, Contact) == 2
+
+
+async def test_different_mothers_are_different_people(services: Services) -> None:
+    a = await services.pipeline.handle(inbound("你好", sender="a"))
+    b = await services.pipeline.handle(inbound("你好", sender="b"))
+    again = await services.pipeline.handle(inbound("你好", sender="a"))
+    assert a.person != b.person and a.person == again.person
+
+
+class BrokenNLU:
+    """A classifier backend that is down (it raises on every call)."""
+
+    model_version = "broken"
+
+    async def parse(
+        self, text: str, *, history: Sequence[str] = (), now: datetime | None = None
+    ) -> ParseResult:
+        raise ConnectionError("classifier down")
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_classifier_failure_escalates_instead_of_dropping(
+    db_url, model_dir, secrets, clock: FixedClock
+) -> None:
+    services = await Services.start(
+        make_config(db_url, model_dir), secrets, clock=clock, nlu=BrokenNLU(), run_jobs=False
+    )
+    try:
+        outcome = await services.pipeline.handle(inbound("随便说点什么"))
+    finally:
+        await services.close()
+    assert outcome.escalation["priority"] == "P2"
+    assert outcome.classification.risk.crisis
+    assert outcome.reply is not None
+
+
+async def test_message_stored_but_unhandled_is_handled_after_restart(
+    db_url, model_dir, nlu, secrets, clock: FixedClock
+) -> None:
+    config = make_config(db_url, model_dir)
+    first = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    # What a crash between storing and handling leaves behind: a received, unhandled message.
+    async with first.db.session() as session, session.begin():
+        person = await queries.find_or_create_person(
+            session, first.pipeline.cipher, IdentityKind.API, "crashed"
+        )
+        stored = await queries.insert_inbound(
+            session,
+            Message(
+                person_id=person.id,
+                channel="api",
+                external_id="c-1",
+                direction="in",
+                status=MessageStatus.RECEIVED,
+                text=CRISIS,
+            ),
+        )
+        message_id = stored.id
+    await first.close()
+
+    second = await Services.start(config, secrets, clock=clock, nlu=nlu)
+    try:
+        async with second.db.session() as session:
+            message = await queries.get_message(session, message_id)
+            escalations = await queries.escalations_for_message(session, message_id)
+        assert message.status == MessageStatus.HANDLED
+        assert [e.priority for e in escalations] == ["P1"]
+        retry = await second.pipeline.handle(inbound(CRISIS, sender="crashed", external_id="c-1"))
+        assert retry.duplicate and retry.escalation["id"] == escalations[0].id
+    finally:
+        await second.close()
+
+
+def group_message(text: str, external_id: str) -> InboundMessage:
+    from tests.conftest import START
+
+    return InboundMessage(
+        channel="care_group",
+        sender_id="member-7",
+        sender_kind=IdentityKind.GROUP_MEMBER,
+        text=text,
+        sent_at=START,
+        external_id=external_id,
+        conversation_id="group-1",
+        addressed=False,
+    )
+
+
+async def test_group_chatter_not_addressed_gets_no_service_and_no_reply(
+    services: Services,
+) -> None:
+    outcome = await services.pipeline.handle(group_message("周末有人一起去公园吗", "g-1"))
+    assert outcome.reply is None and outcome.contact is None and outcome.escalation is None
+    assert outcome.classification is not None  # classified all the same
+
+
+async def test_crisis_in_group_chatter_escalates_with_a_private_reply(services: Services) -> None:
+    outcome = await services.pipeline.handle(group_message("我真的不想活了", "g-2"))
+    assert outcome.escalation["priority"] == "P1"
+    assert outcome.reply.sensitive  # the channel must not post it in the group
+
+
+async def test_submit_returns_once_stored_before_the_outcome(services: Services) -> None:
+    pending = await services.pipeline.submit(inbound("最近好难过", external_id="s-1"))
+    async with services.db.session() as session:
+        stored = await queries.find_message(session, "api", "s-1")
+    assert stored is not None  # acknowledged only after this point
+    outcome = await pending
+    assert outcome.message_id == stored.id and not outcome.duplicate

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import base64
+import stat
+from pathlib import Path
+
+import pytest
+
+from bot.secrets import GENERATED, SecretsError, generate_missing, load_secrets, mask
+
+
+def test_generates_each_missing_secret_once_with_private_mode(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "secrets.env"
+    created = generate_missing(path, environ={})
+    assert set(created) == {f"CARELINE_{n.upper()}" for n in GENERATED}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    first = path.read_text()
+    assert generate_missing(path, environ={}) == []
+    assert path.read_text() == first
+
+
+def test_two_installs_get_different_secrets(tmp_path: Path) -> None:
+    a = load_secrets({}, secrets_file=_generated(tmp_path / "a"))
+    b = load_secrets({}, secrets_file=_generated(tmp_path / "b"))
+    assert a.api_token != b.api_token
+    assert a.admin_password != b.admin_password
+    assert len(base64.urlsafe_b64decode(a.field_key)) == 32
+
+
+def test_environment_wins_over_file_and_is_not_generated(tmp_path: Path) -> None:
+    path = tmp_path / "secrets.env"
+    created = generate_missing(path, environ={"CARELINE_API_TOKEN": "from-env"})
+    assert "CARELINE_API_TOKEN" not in created
+    secrets = load_secrets({"CARELINE_API_TOKEN": "from-env"}, secrets_file=path)
+    assert secrets.api_token == "from-env"
+
+
+def test_wechat_and_database_secrets_are_never_generated(tmp_path: Path) -> None:
+    secrets = load_secrets({}, secrets_file=_generated(tmp_path))
+    assert secrets.wechat_token is None and secrets.database_password is None
+
+
+def test_bad_field_key_is_one_clear_line(tmp_path: Path) -> None:
+    secrets = load_secrets({"CARELINE_FIELD_KEY": "short"}, secrets_file=tmp_path / "none")
+    with pytest.raises(SecretsError, match="CARELINE_FIELD_KEY must be 32 bytes"):
+        secrets.field_key_bytes()
+
+
+def test_masking_never_shows_a_whole_secret() -> None:
+    assert mask(None) == "(not set)"
+    assert mask("abcdefghijklmnop") == "ab…op (set)"
+    assert "secret" not in mask("secret")
+
+
+def _generated(directory: Path) -> Path:
+    path = directory / "secrets.env"
+    generate_missing(path, environ={})
+    return path

@@ -1,0 +1,438 @@
+"""/wechat/mp (Official Account) on the real app, with wechatpy playing WeChat.
+
+The service runs on a loopback port with a real SQLite database and the embedded NLU; late
+replies go to the local fake of the WeChat API.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.app import create_app
+from bot.channels import texts
+from bot.channels.routes import WECHAT_MP
+from bot.config import parse_config
+from bot.secrets import Secrets, SecretsError
+from bot.services import Services
+from storage.models import Contact, Direction, Escalation, Message
+from tests.conftest import make_secrets
+from tests.fakes.wechat_api import FAKE_APPID, FAKE_SECRET, FakeWeChatApi
+from tests.wechat_peer import (
+    AES_KEY,
+    TOKEN,
+    OfficialAccountPeer,
+    inbound_xml,
+    new_msg_id,
+    reply_fields,
+    text_xml,
+)
+
+URL = "/wechat/mp"
+CRISIS = "我真的不想活了，今晚就想结束"
+MOTHER = "oMotherOpenId0001"
+
+
+@pytest.fixture
+def secrets() -> Secrets:
+    return make_secrets(wechat_token=TOKEN, wechat_aes_key=AES_KEY, wechat_app_secret=FAKE_SECRET)
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeWeChatApi]:
+    async with FakeWeChatApi() as api:
+        yield api
+
+
+def configure(services: Services, **sections: dict[str, Any]) -> None:
+    """Enable channels on the running services' config, validated like config.yml."""
+    services.config = parse_config(services.config.model_dump(mode="json") | sections)
+
+
+Serve = Callable[..., Any]
+
+
+@pytest.fixture
+async def serve(
+    services: Services, secrets: Secrets, fake_api: FakeWeChatApi
+) -> AsyncIterator[Serve]:
+    clients: list[TestClient] = []
+
+    async def start(mode: str = "safe", deadline: float = 4.0) -> TestClient:
+        configure(
+            services,
+            wechat={
+                "appid": FAKE_APPID,
+                "mode": mode,
+                "reply_deadline_seconds": deadline,
+                "api_base_url": fake_api.base_url,
+            },
+        )
+        client = TestClient(TestServer(create_app(services, secrets), host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield start
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+def peer() -> OfficialAccountPeer:
+    return OfficialAccountPeer(appid=FAKE_APPID)
+
+
+async def post(client: TestClient, request: Any) -> tuple[int, str]:
+    response = await client.post(URL, params=request.query, data=request.body.encode())
+    return response.status, await response.text()
+
+
+async def count(services: Services, model: type, *where: Any) -> int:
+    async with services.db.session() as session:
+        query = select(func.count()).select_from(model)
+        for condition in where:
+            query = query.where(condition)
+        return int(await session.scalar(query))
+
+
+async def inbound_count(services: Services) -> int:
+    return await count(services, Message, Message.direction == Direction.IN)
+
+
+# -- URL verification --------------------------------------------------------------------------
+
+
+async def test_url_check_answers_echostr_and_refuses_a_forged_one(
+    serve: Serve, peer: OfficialAccountPeer
+) -> None:
+    client = await serve()
+    response = await client.get(URL, params=peer.url_check("4375120948345356249"))
+    assert response.status == 200 and await response.text() == "4375120948345356249"
+    forged = peer.url_check("1") | {"signature": "0" * 40}
+    response = await client.get(URL, params=forged)
+    assert response.status == 403 and await response.read() == b""
+
+
+async def test_channel_not_configured_has_no_route(services: Services, secrets: Secrets) -> None:
+    async with TestClient(TestServer(create_app(services, secrets), host="127.0.0.1")) as client:
+        assert (await client.post(URL, data=b"<xml/>")).status == 404
+
+
+# -- messages ----------------------------------------------------------------------------------
+
+
+async def test_safe_mode_text_is_stored_and_answered_encrypted(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(text_xml(MOTHER, "我想报名参加育婴师培训")))
+    assert status == 200
+    reply = peer.open_reply(body)
+    assert reply["MsgType"] == "text"
+    assert reply["ToUserName"] == MOTHER
+    assert "培训" in reply["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message).where(Message.direction == Direction.IN))
+    assert (stored.channel, stored.content_type, stored.text) == (
+        "wechat_mp",
+        "text",
+        "我想报名参加育婴师培训",
+    )
+    assert await count(services, Contact) == 1
+
+
+async def test_plain_mode_text_gets_a_plain_reply(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve(mode="plain")
+    status, body = await post(client, peer.plain(text_xml(MOTHER, "你好")))
+    assert status == 200
+    reply = reply_fields(body)
+    assert reply["ToUserName"] == MOTHER and reply["Content"]
+    assert await inbound_count(services) == 1
+    # An encrypted push to a plain-mode account is refused and stores nothing.
+    status, body = await post(client, peer.safe(text_xml(MOTHER, "你好")))
+    assert (status, body) == (400, "")
+    assert await inbound_count(services) == 1
+
+
+async def test_safe_mode_refuses_a_plain_push(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.plain(text_xml(MOTHER, "你好")))
+    assert (status, body) == (403, "")
+    assert await inbound_count(services) == 0
+
+
+async def test_crisis_reply_is_sent_in_the_one_to_one_chat_and_escalated(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(text_xml(MOTHER, CRISIS)))
+    assert status == 200
+    assert "值班社工" in peer.open_reply(body)["Content"]
+    assert await count(services, Escalation) == 1
+
+
+async def test_voice_uses_recognition_text(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    voice = inbound_xml(
+        MOTHER, "voice", MediaId="media-1", Format="amr", Recognition=CRISIS, MsgId=new_msg_id()
+    )
+    status, body = await post(client, peer.safe(voice))
+    assert status == 200 and "值班社工" in peer.open_reply(body)["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message).where(Message.direction == Direction.IN))
+    assert (stored.content_type, stored.text) == ("voice", CRISIS)
+    assert await count(services, Escalation) == 1
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
+        (
+            inbound_xml(MOTHER, "voice", MediaId="m", Format="amr", MsgId="24000000000000901"),
+            texts.VOICE_NOT_RECOGNISED,
+        ),
+        (
+            inbound_xml(MOTHER, "image", PicUrl="http://x/y.jpg", MediaId="m", MsgId="1"),
+            texts.NOT_TEXT,
+        ),
+        (
+            inbound_xml(MOTHER, "location", Location_X="23.1", Label="某地", MsgId="2"),
+            texts.NOT_TEXT,
+        ),
+        (inbound_xml(MOTHER, "event", Event="subscribe"), texts.WELCOME),
+        (text_xml(MOTHER, "\u200b \u3000\ufeff"), texts.TEXT_UNREADABLE),
+    ],
+)
+async def test_what_is_not_a_mothers_text_gets_a_kind_direct_answer_and_is_not_stored(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, inner: str, expected: str
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(inner))
+    assert status == 200
+    content = peer.open_reply(body)["Content"]
+    hotline = services.config.policy.hotline_number
+    assert content == texts.with_hotline(expected, hotline)
+    assert await inbound_count(services) == 0
+
+
+async def test_welcome_says_what_the_service_is_the_hotline_and_privacy(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    _, body = await post(client, peer.safe(inbound_xml(MOTHER, "event", Event="subscribe")))
+    welcome = peer.open_reply(body)["Content"]
+    assert services.config.policy.hotline_number in welcome
+    assert "关爱" in welcome and "社工" in welcome and "不会" in welcome
+
+
+async def test_unsubscribe_gets_success_and_nothing_stored(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(inbound_xml(MOTHER, "event", Event="unsubscribe")))
+    assert (status, body) == (200, "success")
+    assert await inbound_count(services) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😭😭 我好累💔",
+        "我唔想再喺度生活",
+        "我真的撐不下去了",
+        "e\u0301\u202e反向文字",
+        "]]>我<xml>",
+    ],
+)
+async def test_odd_unicode_is_stored_intact(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, text: str
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(text_xml(MOTHER, text.replace("]]>", "]]"))))
+    assert status == 200 and peer.open_reply(body)["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message).where(Message.direction == Direction.IN))
+    assert stored.text == text.replace("]]>", "]]")
+
+
+# -- retries and the deadline ------------------------------------------------------------------
+
+
+async def test_three_deliveries_make_one_contact_one_escalation_and_the_same_reply(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    inner = text_xml(MOTHER, CRISIS, msg_id="24000000000000777")
+    # WeChat's retries carry the same message under a new timestamp/nonce signature.
+    replies = [peer.open_reply((await post(client, peer.safe(inner)))[1]) for _ in range(3)]
+    assert len({reply["Content"] for reply in replies}) == 1
+    assert await inbound_count(services) == 1
+    assert await count(services, Contact) == 1
+    assert await count(services, Escalation) == 1
+
+
+async def test_reply_that_misses_the_deadline_goes_out_once_through_customer_service(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    client = await serve(deadline=0.0)  # nothing is ever ready in no time: always late
+    inner = text_xml(MOTHER, CRISIS)
+    for _ in range(3):
+        assert await post(client, peer.safe(inner)) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    assert "值班社工" in fake_api.sent[0].content
+    assert await count(services, Escalation) == 1
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["late_replies"] == {"wechat_mp": {"sent": 1}}
+
+
+async def test_late_reply_outside_the_48_hour_window_is_logged_not_retried(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    fake_api: FakeWeChatApi,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = await serve(deadline=0.0)
+    fake_api.fail_next_send(45015, "response out of time limit")
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert fake_api.send_requests == 1 and fake_api.sent == []
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["late_replies"] == {"wechat_mp": {"out_of_window": 1}}
+    assert "48 h" in caplog.text and CRISIS not in caplog.text
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+BILLION_LAUGHS = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+    "<xml><ToUserName>a</ToUserName><Encrypt>&lol2;</Encrypt></xml>"
+)
+
+
+def forged(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    request.query["msg_signature"] = "0" * 40
+    return request
+
+
+def unsigned(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    del request.query["msg_signature"], request.query["signature"]
+    return request
+
+
+def stale(peer: OfficialAccountPeer) -> Any:
+    return peer.safe(text_xml(MOTHER, CRISIS), timestamp=int(time.time()) - 301)
+
+
+def outer_garbage(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    request.body = "<xml><Encrypt>unterminated"
+    return request
+
+
+def inner_garbage(peer: OfficialAccountPeer) -> Any:
+    return peer.safe("<xml><FromUserName>oops</xml>")
+
+
+def entity_bomb(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    request.body = BILLION_LAUGHS
+    return request
+
+
+def oversized(peer: OfficialAccountPeer) -> Any:
+    return peer.safe(text_xml(MOTHER, "我" * 70_000))
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "reason"),
+    [
+        (forged, 403, "bad_signature"),
+        (unsigned, 403, "encryption_required"),
+        (stale, 403, "replay_stale"),
+        (outer_garbage, 400, "malformed_xml"),
+        (inner_garbage, 400, "malformed_xml"),
+        (entity_bomb, 400, "malformed_xml"),
+        (oversized, 413, "too_large"),
+    ],
+)
+async def test_bad_input_is_refused_without_detail_counted_logged_once_and_not_stored(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    caplog: pytest.LogCaptureFixture,
+    make: Callable[[OfficialAccountPeer], Any],
+    status: int,
+    reason: str,
+) -> None:
+    client = await serve()
+    caplog.set_level(logging.WARNING, logger="careline.channels")
+    assert await post(client, make(peer)) == (status, "")
+    assert await inbound_count(services) == 0
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["rejected"] == {"wechat_mp": {reason: 1}}
+    warnings = [r for r in caplog.records if r.name == "careline.channels"]
+    assert len(warnings) == 1 and reason in warnings[0].getMessage()
+    assert CRISIS not in caplog.text and MOTHER not in caplog.text
+
+
+async def test_a_replayed_request_is_refused_and_stores_nothing_more(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    assert (await post(client, request))[0] == 200
+    assert await post(client, request) == (403, "")
+    assert await inbound_count(services) == 1
+    assert await count(services, Escalation) == 1
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["rejected"] == {"wechat_mp": {"replay_reused_nonce": 1}}
+
+
+async def test_a_configured_channel_without_its_secrets_does_not_start(
+    services: Services, fake_api: FakeWeChatApi
+) -> None:
+    configure(services, wechat={"appid": FAKE_APPID, "api_base_url": fake_api.base_url})
+    with pytest.raises(SecretsError, match="CARELINE_WECHAT_AES_KEY"):
+        create_app(services, make_secrets(wechat_token=TOKEN))
+
+
+async def test_database_down_gives_503_and_the_same_request_gets_in_once_it_is_back(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    if services.db.url.get_backend_name() != "sqlite":
+        pytest.skip("takes the SQLite file away")
+    client = await serve()
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    path = Path(services.db.url.database)
+    await services.db.engine.dispose()
+    shutil.move(path, path.with_suffix(".away"))
+    path.mkdir()  # a directory where the database file was: every connection fails
+    try:
+        assert (await post(client, request))[0] == 503
+    finally:
+        path.rmdir()
+        shutil.move(path.with_suffix(".away"), path)
+    # Nothing was stored, so the signed timestamp and nonce were released: WeChat's retry of
+    # the very same request is not taken for a replay.
+    status, body = await post(client, request)
+    assert status == 200 and "值班社工" in peer.open_reply(body)["Content"]
+    assert await inbound_count(services) == 1
