@@ -51,7 +51,8 @@ def read_rasa_yaml(path: Path) -> list[Example]:
 
 
 def training_files(data_dir: Path) -> list[Path]:
-    """All ``nlu*.yml`` files, so the data may live in one file or be split by topic."""
+    """The NLU training files: the project's data is ``nlu.yml``; any other ``nlu*.yml``
+    beside it (a local addition, a test's extra intents) is read too."""
     return sorted(data_dir.glob("nlu*.yml"))
 
 

@@ -39,12 +39,12 @@ from typing import Any
 
 import yaml
 
+from intents.datasets import training_files
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_OUT = PROJECT_ROOT / "var" / "rasa"
 RASA_KEYS = ("recipe", "language", "pipeline", "assistant_id")
-# Rasa NLU YAML files; nlu_services.yml may live beside nlu.yml.
-NLU_GLOB = "nlu*.yml"
 USERDICT = "userdict.txt"
 # Written by `make rasa-venv`: the requirements the venv was installed with.
 STAMP = ".careline-requirements"
@@ -131,9 +131,9 @@ def prepare(
     overrides: Overrides = Overrides(),
 ) -> Build:
     """Writes ``build_dir/{config.yml,jieba/,data/}`` afresh from the project's files."""
-    nlu_files = sorted(data_dir.glob(NLU_GLOB))
+    nlu_files = training_files(data_dir)
     if not nlu_files:
-        raise FileNotFoundError(f"no {NLU_GLOB} under {data_dir}")
+        raise FileNotFoundError(f"no nlu*.yml training files in {data_dir}")
     build_dir = build_dir.resolve()
     dictionary_dir, nlu_dir = build_dir / "jieba", build_dir / "data"
     for directory in (dictionary_dir, nlu_dir):

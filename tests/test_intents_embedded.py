@@ -13,7 +13,7 @@ from intents.datasets import read_training_data
 from intents.normalize import fold_for_matching
 from intents.settings import NLUSettings
 
-# A small training set in the project's format, split over two files like the real data.
+# A small training set in the project's format, split over two files: every nlu*.yml is read.
 CRISIS_AND_TALK = """version: "3.1"
 nlu:
 - intent: greet
@@ -70,7 +70,7 @@ def write_training_data(directory: Path) -> Path:
     """A data dir with two nlu*.yml files and a user dictionary; returns it."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "nlu.yml").write_text(CRISIS_AND_TALK, encoding="utf-8")
-    (directory / "nlu_services.yml").write_text(SERVICES, encoding="utf-8")
+    (directory / "nlu_extra.yml").write_text(SERVICES, encoding="utf-8")
     (directory / "userdict.txt").write_text("育婴师 100 n\n微心愿 100 nz\n", encoding="utf-8")
     return directory
 
@@ -116,7 +116,7 @@ def test_existing_model_is_reused_not_retrained(settings: NLUSettings) -> None:
 
 def test_changed_data_gets_a_new_version(settings: NLUSettings) -> None:
     before = embedded.model_hash(settings)
-    with (settings.data_dir / "nlu_services.yml").open("a", encoding="utf-8") as file:
+    with (settings.data_dir / "nlu_extra.yml").open("a", encoding="utf-8") as file:
         file.write("    - 想学做面点\n")
     assert embedded.model_hash(settings) != before
 

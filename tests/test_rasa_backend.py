@@ -9,20 +9,18 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import re
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from intents import build_nlu
+from intents.datasets import read_training_data
 from intents.protocol import ClassifierUnavailable
 from intents.rasa_client import RasaClassifier
 from intents.rasa_train import (
     DATA_DIR,
-    NLU_GLOB,
     PROJECT_ROOT,
     STAMP,
     Overrides,
@@ -50,8 +48,6 @@ TEST_OVERRIDES = Overrides(epochs=5, max_ngram=2)
 START_DEADLINE_SECONDS = 240
 EXAMPLES_PER_INTENT = 4
 CRISIS_TEXT = "药我已经攒够了 孩子们没有我会过得更好"
-# Rasa's entity markup in training examples: [明天下午三点](time) or [..]{"entity": ..}.
-ENTITY = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 @pytest.fixture(scope="module")
@@ -109,19 +105,10 @@ async def classifier(server: RasaServer) -> AsyncIterator[RasaClassifier]:
 
 
 def project_examples() -> dict[str, list[str]]:
-    """The first few examples of every intent in the project's NLU files."""
+    """The first few examples of every intent in the project's NLU data."""
     examples: dict[str, list[str]] = {}
-    for path in sorted(DATA_DIR.glob(NLU_GLOB)):
-        for block in yaml.safe_load(path.read_text("utf-8")).get("nlu") or []:
-            if "intent" not in block:
-                continue
-            raw = block["examples"]
-            texts = (
-                [line.removeprefix("- ").strip() for line in raw.splitlines() if line.strip()]
-                if isinstance(raw, str)
-                else [item["text"] for item in raw]
-            )
-            examples.setdefault(block["intent"], []).extend(ENTITY.sub(r"\1", t) for t in texts)
+    for example in read_training_data(DATA_DIR):
+        examples.setdefault(example.intent, []).append(example.text)
     return {intent: texts[:EXAMPLES_PER_INTENT] for intent, texts in examples.items()}
 
 
