@@ -210,3 +210,34 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class LateReplyStatus(StrEnum):
+    PENDING = "pending"  # owed through the API: a restart sends it
+    SENT = "sent"
+    NO_REPLY = "no_reply"  # handling gave nothing to say
+    NO_API = "no_api"  # no API secret configured
+    OUT_OF_WINDOW = "out_of_window"  # WeChat's 48 hours had passed
+    FAILED = "failed"
+
+
+class LateReply(SQLModel, table=True):
+    """A reply that missed WeChat's deadline and is owed through the API, kept across restarts.
+
+    Keyed like the inbound message (channel, external id): WeChat's retries and a restart find
+    the same claim, so the reply goes out once.
+    """
+
+    __tablename__ = "late_reply"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id", name="uq_late_reply_channel_external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    external_id: str = Field(max_length=128)
+    recipient_encrypted: str
+    status: str = Field(max_length=16, index=True)
+    attempts: int = 0
+    claimed_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)

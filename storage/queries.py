@@ -22,6 +22,8 @@ from storage.models import (
     FollowUp,
     FollowUpStatus,
     Identity,
+    LateReply,
+    LateReplyStatus,
     Message,
     MessageStatus,
     Person,
@@ -324,3 +326,46 @@ async def schema_revision(session: AsyncSession) -> str | None:
             return await session.scalar(text("SELECT version_num FROM alembic_version"))
     except DBAPIError:
         return None
+
+
+# --- late replies (owed through the WeChat / WeCom API) -------------------------------------
+
+
+async def claim_late_reply(session: AsyncSession, claim: LateReply) -> bool:
+    """Record that this message's reply goes out through the API; False if already claimed."""
+    try:
+        async with session.begin_nested():
+            session.add(claim)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def late_reply_claimed(session: AsyncSession, channel: str, external_id: str) -> bool:
+    found = await session.scalar(
+        select(LateReply.id).where(
+            LateReply.channel == channel, LateReply.external_id == external_id
+        )
+    )
+    return found is not None
+
+
+async def pending_late_replies(session: AsyncSession, channel: str) -> Sequence[LateReply]:
+    return (
+        await session.scalars(
+            select(LateReply)
+            .where(LateReply.channel == channel, LateReply.status == LateReplyStatus.PENDING)
+            .order_by(LateReply.id)
+        )
+    ).all()
+
+
+async def finish_late_reply(
+    session: AsyncSession, late_reply_id: int, status: LateReplyStatus, at: datetime
+) -> None:
+    await session.execute(
+        update(LateReply)
+        .where(LateReply.id == late_reply_id)
+        .values(status=status, attempts=LateReply.attempts + 1, finished_at=at)
+    )
