@@ -39,6 +39,9 @@ from intents.normalize import fold_for_matching
 from intents.settings import NLUSettings
 
 log = logging.getLogger(__name__)
+# jieba logs "Building prefix dict..." at DEBUG to its own stderr handler on every load: noise
+# in `careline train|parse` and `make run`, not something a user needs to see.
+jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
 CODE_VERSION = "4"

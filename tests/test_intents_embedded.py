@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,14 @@ def test_missing_training_data_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError):
         embedded.train(settings)
+
+
+def test_loading_jieba_logs_nothing_below_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """jieba's "Building prefix dict..." lines would clutter the CLI's stderr."""
+    caplog.set_level(logging.DEBUG)
+    dictionary = tmp_path / "userdict.txt"
+    dictionary.write_text("育婴师 100 n\n", encoding="utf-8")
+    assert "育婴师" in embedded.JiebaAnalyzer(str(dictionary))("想学育婴师")
+    assert not [record for record in caplog.records if record.name == "jieba"]
