@@ -6,6 +6,7 @@ replies go to the local fake of the WeChat API.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import time
@@ -315,6 +316,34 @@ async def test_late_reply_outside_the_48_hour_window_is_logged_not_retried(
     stats = await (await client.get("/channels/stats")).json()
     assert stats["late_replies"] == {"wechat_mp": {"out_of_window": 1}}
     assert "48 h" in caplog.text and CRISIS not in caplog.text
+
+
+async def test_reply_owed_when_the_service_stopped_is_sent_once_after_restart(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    msg_id = "24000000000000888"
+    inner = text_xml(MOTHER, CRISIS, msg_id=msg_id)
+    first = await serve()
+    assert (await post(first, peer.safe(inner)))[0] == 200
+    # What a stop right after the deadline leaves: the claim stored, the reply not yet sent.
+    never_ready = asyncio.get_running_loop().create_future()
+    await first.app[WECHAT_MP].late.claim(msg_id, MOTHER, never_ready)
+    never_ready.cancel()
+    await first.close()
+    assert fake_api.sent == []
+
+    second = await serve()
+    await second.app[WECHAT_MP].late.drain()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    assert "值班社工" in fake_api.sent[0].content
+    # A retry arriving after the restart gets "success": the reply already went out.
+    assert await post(second, peer.safe(inner)) == (200, "success")
+    await second.close()
+
+    third = await serve()
+    await third.app[WECHAT_MP].late.drain()
+    assert len(fake_api.sent) == 1, "sent once, not again at the next start"
+    assert await count(services, Escalation) == 1
 
 
 # -- bad input ---------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class CallbackEndpoint:
     def route(self, app: web.Application, path: str) -> None:
         app.router.add_get(path, self.verify_url)
         app.router.add_post(path, self.receive)
+        app.on_startup.append(self._resume)
         app.on_cleanup.append(self._cleanup)
 
     async def close(self) -> None:
@@ -71,6 +72,9 @@ class CallbackEndpoint:
         await self.late.drain()
         if self.api_client is not None:
             await self.api_client.close()
+
+    async def _resume(self, _app: web.Application) -> None:
+        await self.late.resume()
 
     async def _cleanup(self, _app: web.Application) -> None:
         await self.close()
@@ -113,15 +117,16 @@ class CallbackEndpoint:
             self.verifier.release(callback)
             raise
         key = message.external_id or ""
-        if self.late.claimed(key):
+        if await self.late.claimed(key):
             return self._answer(None, envelope, callback)
         remaining = self.deadline - (asyncio.get_running_loop().time() - started)
         try:
             outcome = await asyncio.wait_for(asyncio.shield(outcome_future), max(0.0, remaining))
         except TimeoutError:
-            self.late.claim(key, envelope.mother, outcome_future)
+            await self.late.claim(key, envelope.mother, outcome_future)
             return self._answer(None, envelope, callback)
-        if self.late.claimed(key):  # another delivery of this message ran out of time meanwhile
+        # Another delivery ran out of time meanwhile, or one did before a restart.
+        if await self.late.claimed(key, look_up=outcome.duplicate):
             return self._answer(None, envelope, callback)
         reply = outcome.reply.text if outcome.reply is not None else None
         return self._answer(reply, envelope, callback)

@@ -4,9 +4,10 @@ WeChat drops a passive reply that comes after 5 s (and retries the request), so 
 answers "success" at its deadline and hands the reply here: it is sent through the
 customer-service (Official Account) or app-message (WeCom) API once the outcome is ready.
 
-Once a message's reply is *claimed* for the API, every later delivery of the same message (a
-WeChat retry) answers "success" too: the API send is not idempotent, a passive reply is. Claims
-are kept for the last ``max_claims`` messages, far more than WeChat's retry window needs.
+The claim is stored (``late_reply``) before the request is answered: once a message's reply is
+claimed for the API, every later delivery of the same message answers "success" too (the API
+send is not idempotent, a passive reply is), and a reply still owed when the service stops is
+sent when it starts again.
 """
 
 from __future__ import annotations
@@ -19,92 +20,151 @@ from collections.abc import Awaitable, Callable
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat.api import ERRCODE_OUT_OF_SERVICE_WINDOW, WeChatApiError
 from bot.message import Outcome
+from bot.services import Services
+from storage import queries
+from storage.models import LateReply, LateReplyStatus, MessageStatus
 
 log = logging.getLogger("careline.channels.wechat")
 
 Send = Callable[[str, str], Awaitable[None]]  # (recipient id, text)
 
+_RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipient id
+
 
 class LateReplies:
     def __init__(
-        self, *, channel: str, send: Send | None, stats: ChannelStats, max_claims: int = 10_000
+        self,
+        *,
+        channel: str,
+        send: Send | None,
+        stats: ChannelStats,
+        services: Services,
+        max_remembered: int = 10_000,
     ) -> None:
         self._channel = channel
         self._send = send
         self._stats = stats
-        self._max_claims = max_claims
+        self._services = services
+        # Claims seen by this process, so the common case needs no query.
+        self._max_remembered = max_remembered
         self._claims: OrderedDict[str, None] = OrderedDict()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def claimed(self, key: str) -> bool:
-        return key in self._claims
+    async def claimed(self, key: str, *, look_up: bool = False) -> bool:
+        """Whether the reply is owed through the API; ``look_up`` asks the database too."""
+        if key in self._claims:
+            return True
+        if not look_up:
+            return False
+        async with self._services.db.session() as session:
+            found = await queries.late_reply_claimed(session, self._channel, key)
+        if found:
+            self._remember(key)
+        return found
 
-    def claim(self, key: str, recipient: str, outcome: asyncio.Future[Outcome]) -> None:
-        """Send ``outcome``'s reply to ``recipient`` once it is ready (first claim only)."""
+    async def claim(self, key: str, recipient: str, outcome: asyncio.Future[Outcome]) -> None:
+        """Store the claim, then send ``outcome``'s reply to ``recipient`` once it is ready."""
         if key in self._claims:
             return
-        self._claims[key] = None
-        if len(self._claims) > self._max_claims:
-            self._claims.popitem(last=False)
-        task = asyncio.ensure_future(self._deliver(recipient, outcome))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._remember(key)
+        claim = LateReply(
+            channel=self._channel,
+            external_id=key,
+            recipient_encrypted=self._services.pipeline.cipher.encrypt(
+                recipient, context=_RECIPIENT
+            ),
+            status=LateReplyStatus.PENDING,
+            claimed_at=self._services.clock.now(),
+        )
+        async with self._services.db.session() as session, session.begin():
+            first = await queries.claim_late_reply(session, claim)
+        if first:
+            self._start(claim.id, recipient, asyncio.shield(outcome))
+
+    async def resume(self) -> int:
+        """Send the replies a stop left owed (at start-up); how many were taken up."""
+        async with self._services.db.session() as session:
+            owed = await queries.pending_late_replies(session, self._channel)
+            messages = [
+                await queries.find_message(session, self._channel, claim.external_id)
+                for claim in owed
+            ]
+        resumed = 0
+        for claim, message in zip(owed, messages, strict=True):
+            if message is None or message.status != MessageStatus.HANDLED:
+                log.warning("%s: late reply #%s waits for its message", self._channel, claim.id)
+                continue
+            self._remember(claim.external_id)
+            recipient = self._services.pipeline.cipher.decrypt(
+                claim.recipient_encrypted, context=_RECIPIENT
+            )
+            self._start(claim.id, recipient, self._services.pipeline.replay(message.id))
+            resumed += 1
+        if resumed:
+            log.warning("%s: sending %d late replies owed before a restart", self._channel, resumed)
+        return resumed
 
     async def drain(self) -> None:
         """Wait for every late reply under way (at shutdown; tests)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _deliver(self, recipient: str, outcome_future: asyncio.Future[Outcome]) -> None:
+    def _remember(self, key: str) -> None:
+        self._claims[key] = None
+        if len(self._claims) > self._max_remembered:
+            self._claims.popitem(last=False)
+
+    def _start(self, claim_id: int | None, recipient: str, outcome: Awaitable[Outcome]) -> None:
+        assert claim_id is not None
+        task = asyncio.ensure_future(self._deliver(claim_id, recipient, outcome))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _deliver(self, claim_id: int, recipient: str, outcome: Awaitable[Outcome]) -> None:
         try:
-            outcome = await asyncio.shield(outcome_future)
+            ready = await outcome
         except Exception:
             # The message is stored; the pipeline logged why handling failed and a restart
-            # handles it again. There is no reply to send now.
+            # handles it again, then sends this reply (the claim stays pending).
             self._stats.late_reply(self._channel, "not_handled")
             return
+        status = await self._send_reply(ready, recipient)
+        self._stats.late_reply(self._channel, status.value)
+        async with self._services.db.session() as session, session.begin():
+            await queries.finish_late_reply(session, claim_id, status, self._services.clock.now())
+
+    async def _send_reply(self, outcome: Outcome, recipient: str) -> LateReplyStatus:
+        message_id = outcome.message_id
         if outcome.reply is None:
-            self._stats.late_reply(self._channel, "no_reply")
-            return
+            return LateReplyStatus.NO_REPLY
         if self._send is None:
-            self._stats.late_reply(self._channel, "no_api")
             log.warning(
                 "%s: reply of message #%s missed the deadline and no API secret is "
                 "configured to send it",
                 self._channel,
-                outcome.message_id,
+                message_id,
             )
-            return
+            return LateReplyStatus.NO_API
         try:
             await self._send(recipient, outcome.reply.text)
         except WeChatApiError as exc:
             if exc.errcode == ERRCODE_OUT_OF_SERVICE_WINDOW:
                 # Outside the 48 h after her last message: WeChat refuses; retrying cannot help.
-                self._stats.late_reply(self._channel, "out_of_window")
                 log.warning(
                     "%s: late reply to message #%s refused: outside the 48 h window",
                     self._channel,
-                    outcome.message_id,
+                    message_id,
                 )
-            else:
-                self._stats.late_reply(self._channel, "failed")
-                log.warning(
-                    "%s: late reply to message #%s failed: %s",
-                    self._channel,
-                    outcome.message_id,
-                    exc,
-                )
-            return
+                return LateReplyStatus.OUT_OF_WINDOW
+            log.warning("%s: late reply to message #%s failed: %s", self._channel, message_id, exc)
+            return LateReplyStatus.FAILED
         except Exception as exc:
-            self._stats.late_reply(self._channel, "failed")
             log.warning(
                 "%s: late reply to message #%s failed: %s",
                 self._channel,
-                outcome.message_id,
+                message_id,
                 type(exc).__name__,
             )
-            return
-        self._stats.late_reply(self._channel, "sent")
-        log.info(
-            "%s: reply to message #%s sent late through the API", self._channel, outcome.message_id
-        )
+            return LateReplyStatus.FAILED
+        log.info("%s: reply to message #%s sent late through the API", self._channel, message_id)
+        return LateReplyStatus.SENT

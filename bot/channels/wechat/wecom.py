@@ -47,7 +47,12 @@ def build(services: Services, secrets: Secrets, stats: ChannelStats) -> Callback
         verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
         services=services,
         stats=stats,
-        late=LateReplies(channel=CHANNEL, send=client.send_text if client else None, stats=stats),
+        late=LateReplies(
+            channel=CHANNEL,
+            send=client.send_text if client else None,
+            stats=stats,
+            services=services,
+        ),
         deadline_seconds=config.reply_deadline_seconds,
         no_reply_body=NO_REPLY,
         api_client=client,
