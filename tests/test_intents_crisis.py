@@ -35,6 +35,9 @@ SUICIDE = [
     "想 跳 楼",
     "真的不想活了",
     "我想tiao lou",
+    # a clause break that spaces hid: not 想死你们了 (missing you)
+    "我就是想死 你们别劝我",
+    "我好想死 大家都别管我了",
 ]
 VIOLENCE = [
     "老公喝醉了就打我",
