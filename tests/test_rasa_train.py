@@ -54,6 +54,14 @@ def test_project_config_is_the_pipeline_the_issue_asks_for() -> None:
     assert 0 < component(config, "FallbackClassifier")["threshold"] < 1
 
 
+def test_rasa_falls_back_at_the_services_threshold() -> None:
+    """Rasa's nlu_fallback and the composite's own threshold agree, so a message falls back
+    to out_of_scope alike whichever backend classified it."""
+    config = rasa_config(SERVICE_CONFIG, Path("/d"), Overrides())
+    fallback = component(config, "FallbackClassifier")["threshold"]
+    assert fallback == SERVICE_CONFIG["nlu"]["threshold"]
+
+
 def test_service_keys_stay_out_of_rasas_config() -> None:
     config = rasa_config(SERVICE_CONFIG, Path("/d"), Overrides())
     assert not {"service", "database", "nlu", "policy", "scheduler"} & set(config)
