@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
 from handlers import Effects, PolicySettings, ReplyText, Turn, plan
@@ -92,19 +94,22 @@ class Pipeline:
             self._in_flight[key] = delivery
             delivery.outcome.add_done_callback(lambda _: self._in_flight.pop(key, None))
         try:
-            message_id, state = await self._store(inbound)
+            stored = await self._store(inbound)
         except BaseException as exc:
             delivery.fail(exc)
             raise
         delivery.stored.set_result(None)
-        work = self._process(message_id) if state != "handled" else self.replay(message_id)
+        if stored.state == "handled":
+            work = self.replay(stored.message.id)
+        else:
+            work = self._process(stored)
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(delivery.settle)
         return (
             delivery.outcome
-            if state == "new"
+            if stored.state == "new"
             else asyncio.ensure_future(_as_duplicate(delivery.outcome))
         )
 
@@ -115,20 +120,28 @@ class Pipeline:
     async def recover(self) -> int:
         """Handle messages stored but never handled (the process stopped mid-way)."""
         async with self.db.session() as session:
-            leftovers = await queries.unhandled_inbound(session)
-        for message in leftovers:
-            log.warning("handling message #%s left unhandled by a restart", message.id)
-            await self._process(message.id)
+            leftovers = [
+                _Stored(
+                    message,
+                    await queries.get_person(session, message.person_id),
+                    "unhandled",
+                    await self._history(session, message),
+                )
+                for message in await queries.unhandled_inbound(session)
+            ]
+        for stored in leftovers:
+            log.warning("handling message #%s left unhandled by a restart", stored.message.id)
+            await self._process(stored)
         return len(leftovers)
 
-    async def _store(self, inbound: InboundMessage) -> tuple[int, str]:
-        """The stored message's id and whether it is "new", "unhandled" or "handled"."""
+    async def _store(self, inbound: InboundMessage) -> _Stored:
+        """Store the message (or find it stored before), with what the classifier needs."""
         now = self.clock.now()
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             person = await queries.find_or_create_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
-            stored = await queries.insert_inbound(
+            message = await queries.insert_inbound(
                 session,
                 Message(
                     person_id=person.id,
@@ -144,31 +157,32 @@ class Pipeline:
                     received_at=now,
                 ),
             )
-            if stored is not None:
-                return stored.id, "new"
-            existing = await queries.find_message(session, inbound.channel, inbound.external_id)
-            assert existing is not None
-            # "unhandled": stored by a run that died before handling it.
-            state = "unhandled" if existing.status == MessageStatus.RECEIVED else "handled"
-            return existing.id, state
-
-    async def _process(self, message_id: int) -> Outcome:
-        async with self.db.session() as session:
-            message = await queries.get_message(session, message_id)
+            if message is not None:
+                return _Stored(message, person, "new", await self._history(session, message))
+            message = await queries.find_message(session, inbound.channel, inbound.external_id)
             assert message is not None
-            since = message.received_at - timedelta(minutes=self.history.minutes)
-            history = await queries.recent_inbound_texts(
-                session,
-                message.person_id,
-                before_id=message.id,
-                since=since,
-                limit=self.history.messages,
-            )
-        parse = await self._classify(message.text, history)
+            if message.status != MessageStatus.RECEIVED:
+                return _Stored(message, person, "handled", [])
+            # Stored by a run that died before handling it.
+            return _Stored(message, person, "unhandled", await self._history(session, message))
+
+    async def _history(self, session: AsyncSession, message: Message) -> list[str]:
+        """Her earlier messages in the window: context for the classifier (a crisis building up)."""
+        return await queries.recent_inbound_texts(
+            session,
+            message.person_id,
+            before_id=message.id,
+            since=message.received_at - timedelta(minutes=self.history.minutes),
+            limit=self.history.messages,
+        )
+
+    async def _process(self, stored: _Stored) -> Outcome:
+        message, person = stored.message, stored.person
+        parse = await self._classify(message.text, stored.history)
         now = self.clock.now()
-        async with self.db.session() as session, session.begin():
-            message = await queries.get_message(session, message_id)
-            person = await session.get(Person, message.person_id)
+        async with self.db.write() as session:
+            # The rows read when storing, unchanged since (only this delivery handles them).
+            session.add_all((message, person))
             session.add(_classification(message.id, parse))
             turn = Turn(
                 session=session,
@@ -185,14 +199,9 @@ class Pipeline:
             if reply is not None:
                 session.add(_outbound(message, reply, now))
             message.status = MessageStatus.HANDLED
-            await session.flush()
-            outcome = _outcome(message, person, parse, turn.effects, duplicate=False)
+        # Notifying moves the escalation on (notified); the outcome says where it ended up.
         await self.after_commit(turn.effects, person)
-        if turn.effects.escalation is not None:  # notifying moved it on since the commit
-            async with self.db.session() as session:
-                escalation = await queries.get_escalation(session, turn.effects.escalation.id)
-                outcome = replace(outcome, escalation=escalation_summary(escalation))
-        return outcome
+        return _outcome(message, person, parse, turn.effects, duplicate=False)
 
     async def _classify(self, text: str, history: list[str]) -> ParseResult:
         try:
@@ -221,6 +230,16 @@ class Pipeline:
             )
             parse = _parse_from_row(message.text, stored) if stored else None
             return _outcome(message, person, parse, effects, duplicate=True)
+
+
+@dataclass
+class _Stored:
+    """A stored inbound message, its sender and her recent texts, as ``_store`` read them."""
+
+    message: Message
+    person: Person
+    state: str  # "new", "unhandled" (stored by a run that stopped) or "handled"
+    history: list[str]
 
 
 @dataclass

@@ -26,7 +26,15 @@ from storage import queries
 from storage.db import Database, database_url
 from storage.fieldcrypt import FieldCipher
 from storage.migrate import head_revision
-from storage.models import EscalationStatus, FollowUpStatus, Person, Priority, Role, StaffUser
+from storage.models import (
+    Escalation,
+    EscalationStatus,
+    FollowUpStatus,
+    Person,
+    Priority,
+    Role,
+    StaffUser,
+)
 
 log = logging.getLogger("careline.services")
 
@@ -124,28 +132,40 @@ class Services:
             self.scheduler.schedule_sla_check(
                 escalation.id, escalation.level, escalation.sla_deadline
             )
-            await self.notify_escalation(escalation.id)
+            await self.notify(escalation, person.pseudonym)
 
     async def notify_escalation(self, escalation_id: int) -> None:
-        async with self.db.session() as session, session.begin():
+        async with self.db.session() as session:
             escalation = await queries.get_escalation(session, escalation_id)
             person = await queries.get_person(session, escalation.person_id)
-            try:
-                delivered = await self.notifier.escalation(escalation, person.pseudonym)
-            except Exception:
-                log.exception(
-                    "notifying escalation #%s failed; the SLA check retries", escalation_id
-                )
-                return
-            if delivered:
-                await queries.mark_notified(session, escalation_id, self.clock.now())
+        await self.notify(escalation, person.pseudonym)
+
+    async def notify(self, escalation: Escalation, person: str) -> None:
+        """Tell the staff, then record that they were told (updating ``escalation`` too).
+
+        The notifier runs outside any transaction: a WeCom or SMS call may take seconds, and
+        on SQLite an open write transaction would hold every other writer back meanwhile.
+        """
+        try:
+            delivered = await self.notifier.escalation(escalation, person)
+        except Exception:
+            log.exception("notifying escalation #%s failed; the SLA check retries", escalation.id)
+            return
+        if not delivered:
+            return
+        now = self.clock.now()
+        async with self.db.write() as session:
+            marked = await queries.mark_notified(session, escalation.id, now)
+        if marked:
+            escalation.status = EscalationStatus.NOTIFIED
+            escalation.notified_at = escalation.updated_at = now
 
     # --- scheduler jobs ----------------------------------------------------------------------
 
     async def fire_follow_up(self, follow_up_id: int) -> None:
         """Fire one follow-up, exactly once: the claim lets only one run through."""
         now = self.clock.now()
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             follow_up = await followup.claim(session, follow_up_id, now)
             if follow_up is None:
                 return
@@ -156,7 +176,7 @@ class Services:
         except Exception:
             log.exception("follow-up #%s could not be delivered", follow_up_id)
             delivered, outcome = False, "通知出错"
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             follow_up = await queries.get_follow_up(session, follow_up_id)
             followup.finish(follow_up, delivered=delivered, outcome=outcome)
             queries.audit(
@@ -172,7 +192,7 @@ class Services:
     async def check_escalation_sla(self, escalation_id: int, level: int) -> None:
         """Nobody acknowledged in time: climb to the backup, then the supervisors."""
         now = self.clock.now()
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             escalation = await queries.get_escalation(session, escalation_id)
             if escalation is None or escalation.level != level:
                 return
@@ -203,7 +223,7 @@ class Services:
         """Pick up whatever a stop interrupted; nothing accepted is lost."""
         await self.pipeline.recover()
         now = self.clock.now()
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             for follow_up in await queries.interrupted_follow_ups(session):
                 followup.finish(follow_up, delivered=False, outcome="服务重启时中断，请人工确认")
                 follow_up.status = FollowUpStatus.FAILED
@@ -219,7 +239,7 @@ class Services:
         """The first sign-in account, with the generated (never a shipped) password."""
         if not secrets.admin_password:
             return
-        async with self.db.session() as session, session.begin():
+        async with self.db.write() as session:
             if await queries.count_staff(session):
                 return
             session.add(

@@ -1,18 +1,32 @@
-"""Database engine and sessions (SQLAlchemy 2 async): SQLite by default, PostgreSQL too."""
+"""Database engine and sessions (SQLAlchemy 2 async): SQLite by default, PostgreSQL too.
+
+Reads take ``session()``; anything that writes takes ``write()``.
+
+SQLite has one writer at a time for the whole file, and a transaction that read first cannot
+wait its turn to write: it fails at once with "database is locked". So on SQLite ``write()``
+queues writers on a lock in this process and runs them on one connection that opens with
+``BEGIN IMMEDIATE`` (the write lock before any read) and executes on the event loop
+(``storage.inline_sqlite``: no thread round trip per statement). ``busy_timeout`` covers only
+other processes (the CLI). PostgreSQL writers run concurrently, as before.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage import inline_sqlite
 
 SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 
@@ -35,8 +49,8 @@ def sync_url(url: URL) -> URL:
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # WAL lets the scheduler's job store and the gateway use one file at once;
-    # busy_timeout makes a writer wait instead of failing.
+    # WAL lets readers and the one writer use the file at once; busy_timeout makes a writer
+    # from another process (the CLI) wait instead of failing.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -54,14 +68,36 @@ def tune_sqlite_engine(engine) -> None:  # type: ignore[no-untyped-def]
 class Database:
     def __init__(self, url: URL) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
-        tune_sqlite_engine(self.engine.sync_engine)
+        self.serialises_writes = url.get_backend_name() == "sqlite"
+        if self.serialises_writes:
+            # A local file does not drop connections: no ping before every checkout.
+            self.engine: AsyncEngine = create_async_engine(url)
+            tune_sqlite_engine(self.engine.sync_engine)
+            self._writer = _sqlite_writer(self.engine)
+        else:
+            self.engine = create_async_engine(url, pool_pre_ping=True)
+            self._writer = self.engine
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(self._writer, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.serialises_writes else None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading (tests and one-off tools may commit through it too)."""
         async with self._sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in a write transaction, committed on leaving (rolled back on an error).
+
+        Keep it short and free of outside calls: on SQLite every other writer waits for it.
+        """
+        async with self._write_lock or nullcontext(), self._writes() as session:
+            if self.serialises_writes:
+                await _begin_immediate_when_free(session)
+            yield session  # an error here leaves without committing: closing rolls back
+            await session.commit()
 
     async def ping(self) -> bool:
         try:
@@ -72,4 +108,52 @@ class Database:
         return True
 
     async def close(self) -> None:
+        """Close every pooled connection (the next use opens new ones)."""
         await self.engine.dispose()
+        if self._writer is not self.engine:
+            await self._writer.dispose()
+
+
+def _sqlite_writer(readers: AsyncEngine) -> AsyncEngine:
+    """One connection, run on the event loop, for the one writer SQLite allows at a time."""
+    args, kwargs = readers.dialect.create_connect_args(readers.url)
+    kwargs.pop("check_same_thread", None)  # used on the loop's thread only
+
+    async def connect() -> inline_sqlite.InlineConnection:
+        return await inline_sqlite.connect(*args, **kwargs)
+
+    writer = create_async_engine(readers.url, async_creator=connect, pool_size=1, max_overflow=0)
+    tune_sqlite_engine(writer.sync_engine)
+    # SQLite's busy handler would sleep on the event loop: wait in asyncio instead (below).
+    event.listen(writer.sync_engine, "connect", _fail_when_busy)
+    event.listen(writer.sync_engine, "begin", _begin_immediate)
+    return writer
+
+
+def _fail_when_busy(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+def _begin_immediate(conn) -> None:  # type: ignore[no-untyped-def]
+    # The inline connection leaves BEGIN to SQLAlchemy (no implicit one from the driver, which
+    # also keeps SAVEPOINT working: https://docs.sqlalchemy.org/en/20/dialects/sqlite.html,
+    # "Serializable isolation / Savepoints / Transactional DDL").
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# Another process (the CLI) writing: try again for about as long as busy_timeout would wait.
+_BUSY_RETRY_SECONDS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2) + (0.25,) * 18
+
+
+async def _begin_immediate_when_free(session: AsyncSession) -> None:
+    for delay in (*_BUSY_RETRY_SECONDS, None):
+        try:
+            await session.connection()  # BEGIN IMMEDIATE: the write lock, or "locked" at once
+            return
+        except OperationalError as exc:
+            if delay is None or "locked" not in str(exc.orig):
+                raise
+        await session.rollback()
+        await asyncio.sleep(delay)

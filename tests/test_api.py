@@ -147,7 +147,7 @@ async def test_database_down_gives_503_and_readiness_fails(
     if services.db.url.get_backend_name() != "sqlite":
         pytest.skip("takes the SQLite file away")
     path = Path(services.db.url.database)
-    await services.db.engine.dispose()
+    await services.db.close()  # drop open connections: the next ones meet the missing file
     shutil.move(path, path.with_suffix(".away"))
     path.mkdir()  # a directory where the database file was: every connection fails
     try:

@@ -74,7 +74,7 @@ async def test_racing_first_messages_create_one_person(
     database: Database, cipher: FieldCipher
 ) -> None:
     async def first_contact() -> int:
-        async with database.session() as session, session.begin():
+        async with database.write() as session:
             return (await queries.find_or_create_person(session, cipher, "api", "racer")).id
 
     ids = await asyncio.gather(*(first_contact() for _ in range(5)), return_exceptions=True)
@@ -153,7 +153,7 @@ async def test_a_follow_up_is_claimed_exactly_once(database: Database, cipher: F
         session.add(follow_up)
 
     async def claim() -> bool:
-        async with database.session() as session, session.begin():
+        async with database.write() as session:
             return await queries.claim_follow_up(session, follow_up.id, NOW)
 
     results = await asyncio.gather(*(claim() for _ in range(4)), return_exceptions=True)
@@ -161,6 +161,30 @@ async def test_a_follow_up_is_claimed_exactly_once(database: Database, cipher: F
     async with database.session() as session:
         stored = await queries.get_follow_up(session, follow_up.id)
     assert stored.status == FollowUpStatus.FIRING and stored.attempts == 1
+
+
+async def test_writers_that_read_first_never_meet_a_locked_database(
+    database: Database, cipher: FieldCipher
+) -> None:
+    # On SQLite a transaction that reads and then writes fails at once with "database is
+    # locked" when another writer got in between; write() must queue them instead.
+    async with database.write() as session:
+        person = await queries.find_or_create_person(session, cipher, "api", "busy")
+
+    async def read_then_write(i: int) -> None:
+        async with database.write() as session:
+            await queries.recent_inbound_texts(
+                session, person.id, before_id=10**9, since=NOW - timedelta(days=1), limit=5
+            )
+            await asyncio.sleep(0)  # let the others start their transactions meanwhile
+            await queries.insert_inbound(session, _inbound(person.id, f"busy-{i}"))
+
+    await asyncio.gather(*(read_then_write(i) for i in range(20)))
+    async with database.session() as session:
+        texts = await queries.recent_inbound_texts(
+            session, person.id, before_id=10**9, since=NOW - timedelta(days=1), limit=50
+        )
+    assert len(texts) == 20
 
 
 async def test_ping_reports_a_reachable_database(database: Database) -> None:

@@ -452,7 +452,7 @@ async def test_database_down_gives_503_and_the_same_request_gets_in_once_it_is_b
     client = await serve()
     request = peer.safe(text_xml(MOTHER, CRISIS))
     path = Path(services.db.url.database)
-    await services.db.engine.dispose()
+    await services.db.close()  # drop open connections: the next ones meet the missing file
     shutil.move(path, path.with_suffix(".away"))
     path.mkdir()  # a directory where the database file was: every connection fails
     try:
