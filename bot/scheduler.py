@@ -62,6 +62,10 @@ class Scheduler:
         """Start; ``paused`` stores new jobs without running any (for one-off CLI commands)."""
         self._scheduler.start(paused=paused)
 
+    def resume(self) -> None:
+        """Run jobs (after ``start(paused=True)``)."""
+        self._scheduler.resume()
+
     @property
     def running(self) -> bool:
         return bool(self._scheduler.running)

@@ -107,10 +107,13 @@ class Services:
             after_commit=services.after_commit,
         )
         runtime.install(services)
-        scheduler.start(paused=not run_jobs)
+        # Paused until recover() is done: a follow-up firing meanwhile would be taken for one
+        # a stop interrupted (marked failed, over its own result).
+        scheduler.start(paused=True)
         await services.ensure_admin(secrets)
         if run_jobs:
             await services.recover()
+            scheduler.resume()
         return services
 
     async def close(self) -> None:
