@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -38,6 +39,10 @@ log = logging.getLogger("careline.pipeline")
 
 # When classification itself fails, a person looks at the message: escalate, never drop.
 CLASSIFIER_FAILED = "自动分类失败，请人工查看"
+
+# Deliveries remembered after their outcome, so a retry (WeChat's come within 15 s) is answered
+# without a query. Older ones are replayed from the database.
+RECENT_DELIVERIES = 5_000
 
 
 class AfterCommit(Protocol):
@@ -71,7 +76,7 @@ class Pipeline:
         self.zone = zone
         self.clock = clock
         self.after_commit = after_commit
-        self._in_flight: dict[tuple[str, str], _Delivery] = {}
+        self._deliveries: OrderedDict[tuple[str, str], _Delivery] = OrderedDict()
         self._tasks: set[asyncio.Future[Outcome]] = set()
 
     async def handle(self, inbound: InboundMessage) -> Outcome:
@@ -85,14 +90,13 @@ class Pipeline:
         A delivery of a message already stored or in flight gets the first outcome again.
         """
         key = (inbound.channel, inbound.external_id) if inbound.external_id else None
-        if key is not None and (first := self._in_flight.get(key)) is not None:
-            # A retry while the first delivery is still being handled: same answer.
+        if key is not None and (first := self._deliveries.get(key)) is not None:
+            # A retry while the first delivery is being handled, or soon after: same answer.
             await asyncio.shield(first.stored)
             return asyncio.ensure_future(_as_duplicate(first.outcome))
         delivery = _Delivery.new()
         if key is not None:
-            self._in_flight[key] = delivery
-            delivery.outcome.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            self._remember(key, delivery)
         try:
             stored = await self._store(inbound)
         except BaseException as exc:
@@ -112,6 +116,23 @@ class Pipeline:
             if stored.state == "new"
             else asyncio.ensure_future(_as_duplicate(delivery.outcome))
         )
+
+    def _remember(self, key: tuple[str, str], delivery: _Delivery) -> None:
+        self._deliveries[key] = delivery
+        # Never forget one still in flight: its retry would handle the message a second time.
+        while len(self._deliveries) > RECENT_DELIVERIES:
+            oldest = next(iter(self._deliveries.values()))
+            if not oldest.outcome.done():
+                break
+            self._deliveries.popitem(last=False)
+
+        def forget_a_failure(outcome: asyncio.Future[Outcome]) -> None:
+            # A retry of a delivery that failed tries again rather than getting the failure.
+            failed = outcome.cancelled() or outcome.exception() is not None
+            if failed and self._deliveries.get(key) is delivery:
+                del self._deliveries[key]
+
+        delivery.outcome.add_done_callback(forget_a_failure)
 
     async def drain(self) -> None:
         """Wait for messages being handled (at shutdown, before the database closes)."""
@@ -181,8 +202,9 @@ class Pipeline:
         parse = await self._classify(message.text, stored.history)
         now = self.clock.now()
         async with self.db.write() as session:
-            # The rows read when storing, unchanged since (only this delivery handles them).
-            session.add_all((message, person))
+            # The row stored by _store, unchanged since: only this delivery handles it.
+            session.add(message)
+            message.status = MessageStatus.HANDLED  # committed with what follows, or not at all
             session.add(_classification(message.id, parse))
             turn = Turn(
                 session=session,
@@ -193,12 +215,14 @@ class Pipeline:
                 settings=self.policy,
                 zone=self.zone,
             )
-            for action in plan(parse, addressed=message.addressed):
-                await action(turn)
+            # A turn never reads back rows it added (handlers flush for the ids they need), so
+            # flushing before each of their queries would only add statements.
+            with session.no_autoflush:
+                for action in plan(parse, addressed=message.addressed):
+                    await action(turn)
             reply = turn.effects.reply
             if reply is not None:
                 session.add(_outbound(message, reply, now))
-            message.status = MessageStatus.HANDLED
         # Notifying moves the escalation on (notified); the outcome says where it ended up.
         await self.after_commit(turn.effects, person)
         return _outcome(message, person, parse, turn.effects, duplicate=False)

@@ -33,7 +33,11 @@ class Effects:
 
 @dataclass
 class Turn:
-    """One inbound message being handled, inside the transaction that records its results."""
+    """One inbound message being handled, inside the transaction that records its results.
+
+    The session does not flush before queries: a handler flushes for an id it needs, and
+    never reads back through a query what this turn added.
+    """
 
     session: AsyncSession
     person: Person

@@ -244,3 +244,24 @@ async def test_submit_returns_once_stored_before_the_outcome(services: Services)
     assert stored is not None  # acknowledged only after this point
     outcome = await pending
     assert outcome.message_id == stored.id and not outcome.duplicate
+
+
+async def test_a_retry_after_a_failed_delivery_gets_an_answer_not_the_failure(
+    services: Services,
+) -> None:
+    after_commit = services.pipeline.after_commit
+
+    async def fails_once(effects, person) -> None:  # type: ignore[no-untyped-def]
+        services.pipeline.after_commit = after_commit
+        raise ConnectionError("notifier down")
+
+    services.pipeline.after_commit = fails_once
+    try:
+        await services.pipeline.handle(inbound(CRISIS, external_id="f-1"))
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the first delivery should have failed")
+    retry = await services.pipeline.handle(inbound(CRISIS, external_id="f-1"))
+    assert retry.duplicate and retry.escalation is not None
+    assert await count(services, Escalation) == 1
