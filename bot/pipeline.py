@@ -204,7 +204,6 @@ class Pipeline:
         async with self.db.write() as session:
             # The row stored by _store, unchanged since: only this delivery handles it.
             session.add(message)
-            message.status = MessageStatus.HANDLED  # committed with what follows, or not at all
             session.add(_classification(message.id, parse))
             turn = Turn(
                 session=session,
@@ -215,14 +214,12 @@ class Pipeline:
                 settings=self.policy,
                 zone=self.zone,
             )
-            # A turn never reads back rows it added (handlers flush for the ids they need), so
-            # flushing before each of their queries would only add statements.
-            with session.no_autoflush:
-                for action in plan(parse, addressed=message.addressed):
-                    await action(turn)
+            for action in plan(parse, addressed=message.addressed):
+                await action(turn)
             reply = turn.effects.reply
             if reply is not None:
                 session.add(_outbound(message, reply, now))
+            message.status = MessageStatus.HANDLED
         # Notifying moves the escalation on (notified); the outcome says where it ended up.
         await self.after_commit(turn.effects, person)
         return _outcome(message, person, parse, turn.effects, duplicate=False)

@@ -33,11 +33,7 @@ class Effects:
 
 @dataclass
 class Turn:
-    """One inbound message being handled, inside the transaction that records its results.
-
-    The session does not flush before queries: a handler flushes for an id it needs, and
-    never reads back through a query what this turn added.
-    """
+    """One inbound message being handled, inside the transaction that records its results."""
 
     session: AsyncSession
     person: Person
