@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
@@ -93,11 +93,22 @@ class Database:
 
         Keep it short and free of outside calls: on SQLite every other writer waits for it.
         """
-        async with self._write_lock or nullcontext(), self._writes() as session:
-            if self.serialises_writes:
+        if self._write_lock is None:
+            async with self._writes() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock:
+            session = self._writes()
+            try:
                 await _begin_immediate_when_free(session)
-            yield session  # an error here leaves without committing: closing rolls back
-            await session.commit()
+                yield session
+                await session.commit()
+            finally:
+                # Not ``async with``: that closes in a task of its own, a turn of the loop later,
+                # and under load every writer queued behind this one would wait that turn too.
+                # The connection runs on the loop, so this close never waits and is never cut
+                # short by a cancellation.
+                await session.close()
 
     async def ping(self) -> bool:
         try:
