@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database commands")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(run=_db_upgrade)
+    revision = db_sub.add_parser(
+        "revision", help="write a migration for changed models (developers; database at head)"
+    )
+    revision.add_argument("-m", "--message", required=True, help="what the migration does")
+    revision.set_defaults(run=_db_revision)
 
     config = sub.add_parser("config", help="configuration commands")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
@@ -147,6 +152,19 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     except Exception as exc:  # a database that is down or refuses us: one line, no traceback
         raise CommandError(f"database upgrade failed: {type(exc).__name__}: {exc}") from None
     print(f"database at {url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def _db_revision(args: argparse.Namespace) -> int:
+    from storage.db import database_url
+    from storage.migrate import revision
+
+    config = load_config(args.config)
+    url = database_url(config.database.url, load_secrets().database_password)
+    try:
+        revision(url, args.message)
+    except Exception as exc:
+        raise CommandError(f"writing the migration failed: {type(exc).__name__}: {exc}") from None
     return 0
 
 
