@@ -76,7 +76,7 @@ class LateReplies:
             status=LateReplyStatus.PENDING,
             claimed_at=self._services.clock.now(),
         )
-        async with self._services.db.session() as session, session.begin():
+        async with self._services.db.write() as session:
             first = await queries.claim_late_reply(session, claim)
         if first:
             self._start(claim.id, recipient, asyncio.shield(outcome))
@@ -130,7 +130,7 @@ class LateReplies:
             return
         status = await self._send_reply(ready, recipient)
         self._stats.late_reply(self._channel, status.value)
-        async with self._services.db.session() as session, session.begin():
+        async with self._services.db.write() as session:
             await queries.finish_late_reply(session, claim_id, status, self._services.clock.now())
 
     async def _send_reply(self, outcome: Outcome, recipient: str) -> LateReplyStatus:
