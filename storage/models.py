@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -105,6 +105,11 @@ class Identity(SQLModel, table=True):
 
 class Contact(SQLModel, table=True):
     """One emotional-support or service contact (one 人次)."""
+
+    # Every message looks up her ongoing contact of a service type on a channel.
+    __table_args__ = (
+        Index("ix_contact_ongoing", "person_id", "service_type", "channel", "ended_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = _fk("person.id", nullable=False)
