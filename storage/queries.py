@@ -402,12 +402,17 @@ async def pending_late_replies(session: AsyncSession, channel: str) -> Sequence[
 
 
 async def finish_late_reply(
-    session: AsyncSession, late_reply_id: int, status: LateReplyStatus, at: datetime
+    session: AsyncSession,
+    late_reply_id: int,
+    status: LateReplyStatus,
+    at: datetime,
+    *,
+    attempts: int = 1,
 ) -> None:
     await session.execute(
         update(LateReply)
         .where(LateReply.id == late_reply_id)
-        .values(status=status, attempts=LateReply.attempts + 1, finished_at=at)
+        .values(status=status, attempts=LateReply.attempts + attempts, finished_at=at)
     )
 
 

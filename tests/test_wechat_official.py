@@ -24,7 +24,7 @@ from bot.channels.routes import WECHAT_MP
 from bot.config import parse_config
 from bot.secrets import Secrets, SecretsError
 from bot.services import Services
-from storage.models import Contact, Direction, Escalation, Message
+from storage.models import Contact, Direction, Escalation, LateReply, Message
 from tests.conftest import make_secrets
 from tests.fakes.wechat_api import FAKE_APPID, FAKE_SECRET, FakeWeChatApi
 from tests.wechat_peer import (
@@ -67,13 +67,16 @@ async def serve(
 ) -> AsyncIterator[Serve]:
     clients: list[TestClient] = []
 
-    async def start(mode: str = "safe", deadline: float = 4.0) -> TestClient:
+    async def start(
+        mode: str = "safe", deadline: float = 4.0, retry: tuple[float, ...] = (0.0, 0.0)
+    ) -> TestClient:
         configure(
             services,
             wechat={
                 "appid": FAKE_APPID,
                 "mode": mode,
                 "reply_deadline_seconds": deadline,
+                "late_reply_retry_seconds": list(retry),
                 "api_base_url": fake_api.base_url,
             },
         )
@@ -316,6 +319,56 @@ async def test_late_reply_outside_the_48_hour_window_is_logged_not_retried(
     stats = await (await client.get("/channels/stats")).json()
     assert stats["late_replies"] == {"wechat_mp": {"out_of_window": 1}}
     assert "48 h" in caplog.text and CRISIS not in caplog.text
+
+
+async def late_reply_rows(services: Services) -> list[tuple[str, int]]:
+    async with services.db.session() as session:
+        rows = await session.execute(select(LateReply.status, LateReply.attempts))
+        return [(status, attempts) for status, attempts in rows.all()]
+
+
+async def test_late_reply_that_fails_on_the_way_is_tried_again_and_sent_once(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    client = await serve(deadline=0.0, retry=(0.0, 0.0))
+    fake_api.fail_next_send(-1, "system error")  # WeChat busy
+    fake_api.fail_next_send_http(502)  # then a gateway down
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert fake_api.send_requests == 3
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    assert await late_reply_rows(services) == [("sent", 3)]
+
+
+async def test_late_reply_that_keeps_failing_stops_after_its_retries(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    client = await serve(deadline=0.0, retry=(0.0,))
+    fake_api.fail_next_send_http(503)
+    fake_api.fail_next_send_http(503)
+    fake_api.fail_next_send_http(503)  # left unused: two tries in all
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert fake_api.send_requests == 2 and fake_api.sent == []
+    assert await late_reply_rows(services) == [("failed", 2)]
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["late_replies"] == {"wechat_mp": {"failed": 1}}
+
+
+async def test_late_reply_waiting_to_retry_at_a_stop_is_sent_after_restart(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    first = await serve(deadline=0.0, retry=(3600.0,))  # the stop comes long before the retry
+    fake_api.fail_next_send(-1, "system error")
+    assert await post(first, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await fake_api.send_request_arrived.wait()  # the first try is under way
+    await first.close()  # does not wait an hour: the reply stays owed
+    assert fake_api.sent == [] and await late_reply_rows(services) == [("pending", 0)]
+
+    second = await serve()
+    await second.app[WECHAT_MP].late.drain()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    assert await late_reply_rows(services) == [("sent", 1)]
 
 
 async def test_reply_owed_when_the_service_stopped_is_sent_once_after_restart(

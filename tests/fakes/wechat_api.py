@@ -71,6 +71,7 @@ class FakeWeChatApi:
     _token_gate: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _send_gate: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     token_request_arrived: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    send_request_arrived: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
     def __post_init__(self) -> None:
         self._token_gate.set()
@@ -197,6 +198,7 @@ class FakeWeChatApi:
 
     async def _send(self, request: web.Request, *, api: str) -> web.Response:
         self.send_requests += 1
+        self.send_request_arrived.set()
         await self._send_gate.wait()
         token_error = self._token_error(request.query.get("access_token", ""))
         if token_error:

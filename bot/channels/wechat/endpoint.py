@@ -68,8 +68,8 @@ class CallbackEndpoint:
         app.on_cleanup.append(self._cleanup)
 
     async def close(self) -> None:
-        """Send the late replies under way, then close the API client."""
-        await self.late.drain()
+        """Finish the late replies under way, then close the API client."""
+        await self.late.close()
         if self.api_client is not None:
             await self.api_client.close()
 

@@ -7,7 +7,8 @@ customer-service (Official Account) or app-message (WeCom) API once the outcome 
 The claim is stored (``late_reply``) before the request is answered: once a message's reply is
 claimed for the API, every later delivery of the same message answers "success" too (the API
 send is not idempotent, a passive reply is), and a reply still owed when the service stops is
-sent when it starts again.
+sent when it starts again. A send that fails on the way (network, WeChat busy) is tried again
+after each of ``retry_delays``; a stop during those waits leaves the claim owed for the next start.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat.api import ERRCODE_OUT_OF_SERVICE_WINDOW, WeChatApiError
@@ -30,6 +31,14 @@ Send = Callable[[str, str], Awaitable[None]]  # (recipient id, text)
 
 _RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipient id
 
+# WeChat's "system busy, try again later"; transport failures carry no errcode at all.
+ERRCODE_SYSTEM_BUSY = -1
+_TRANSIENT = frozenset({None, ERRCODE_SYSTEM_BUSY})
+
+
+class _Stopping(Exception):
+    """The service is stopping while a late reply waits to be tried again."""
+
 
 class LateReplies:
     def __init__(
@@ -39,12 +48,15 @@ class LateReplies:
         send: Send | None,
         stats: ChannelStats,
         services: Services,
+        retry_delays: Sequence[float] = (),
         max_remembered: int = 10_000,
     ) -> None:
         self._channel = channel
         self._send = send
         self._stats = stats
         self._services = services
+        self._retry_delays = tuple(retry_delays)
+        self._stopping = asyncio.Event()
         # Claims seen by this process, so the common case needs no query.
         self._max_remembered = max_remembered
         self._claims: OrderedDict[str, None] = OrderedDict()
@@ -105,9 +117,14 @@ class LateReplies:
         return resumed
 
     async def drain(self) -> None:
-        """Wait for every late reply under way (at shutdown; tests)."""
+        """Wait for every late reply under way (tests; ``close`` at shutdown)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        """At shutdown: finish sends under way; replies waiting to retry stay owed."""
+        self._stopping.set()
+        await self.drain()
 
     def _remember(self, key: str) -> None:
         self._claims[key] = None
@@ -128,15 +145,44 @@ class LateReplies:
             # handles it again, then sends this reply (the claim stays pending).
             self._stats.late_reply(self._channel, "not_handled")
             return
-        status = await self._send_reply(ready, recipient)
+        try:
+            status, attempts = await self._send_with_retries(ready, recipient)
+        except _Stopping:
+            log.warning("%s: late reply #%s is sent at the next start", self._channel, claim_id)
+            return
         self._stats.late_reply(self._channel, status.value)
         async with self._services.db.write() as session:
-            await queries.finish_late_reply(session, claim_id, status, self._services.clock.now())
+            await queries.finish_late_reply(
+                session, claim_id, status, self._services.clock.now(), attempts=attempts
+            )
 
-    async def _send_reply(self, outcome: Outcome, recipient: str) -> LateReplyStatus:
+    async def _send_with_retries(
+        self, outcome: Outcome, recipient: str
+    ) -> tuple[LateReplyStatus, int]:
+        """The final status, and how many sends it took."""
+        attempts = 0
+        for delay in (*self._retry_delays, None):
+            attempts += 1
+            status, transient = await self._send_reply(outcome, recipient)
+            if not transient or delay is None:
+                return status, attempts
+            await self._wait_or_stop(delay)
+        raise AssertionError("unreachable")
+
+    async def _wait_or_stop(self, delay: float) -> None:
+        if self._stopping.is_set():
+            raise _Stopping
+        try:
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        except TimeoutError:
+            return
+        raise _Stopping
+
+    async def _send_reply(self, outcome: Outcome, recipient: str) -> tuple[LateReplyStatus, bool]:
+        """One try: its status, and whether a later try might succeed."""
         message_id = outcome.message_id
         if outcome.reply is None:
-            return LateReplyStatus.NO_REPLY
+            return LateReplyStatus.NO_REPLY, False
         if self._send is None:
             log.warning(
                 "%s: reply of message #%s missed the deadline and no API secret is "
@@ -144,7 +190,7 @@ class LateReplies:
                 self._channel,
                 message_id,
             )
-            return LateReplyStatus.NO_API
+            return LateReplyStatus.NO_API, False
         try:
             await self._send(recipient, outcome.reply.text)
         except WeChatApiError as exc:
@@ -155,9 +201,9 @@ class LateReplies:
                     self._channel,
                     message_id,
                 )
-                return LateReplyStatus.OUT_OF_WINDOW
+                return LateReplyStatus.OUT_OF_WINDOW, False
             log.warning("%s: late reply to message #%s failed: %s", self._channel, message_id, exc)
-            return LateReplyStatus.FAILED
+            return LateReplyStatus.FAILED, exc.errcode in _TRANSIENT
         except Exception as exc:
             log.warning(
                 "%s: late reply to message #%s failed: %s",
@@ -165,6 +211,6 @@ class LateReplies:
                 message_id,
                 type(exc).__name__,
             )
-            return LateReplyStatus.FAILED
+            return LateReplyStatus.FAILED, True
         log.info("%s: reply to message #%s sent late through the API", self._channel, message_id)
-        return LateReplyStatus.SENT
+        return LateReplyStatus.SENT, False

@@ -56,6 +56,7 @@ def build(services: Services, secrets: Secrets, stats: ChannelStats) -> Callback
             send=client.send_text if client else None,
             stats=stats,
             services=services,
+            retry_delays=config.late_reply_retry_seconds,
         ),
         deadline_seconds=config.reply_deadline_seconds,
         no_reply_body=NO_REPLY,
