@@ -1,0 +1,40 @@
+"""The fast jieba cut gives jieba's own words."""
+
+from __future__ import annotations
+
+import jieba
+import pytest
+
+from intents import embedded, segment
+from intents.datasets import read_training_data
+from intents.normalize import fold_for_matching
+from intents.settings import NLUSettings
+
+ODD_TEXTS = [
+    "",
+    " ",
+    "😭😭😭",
+    "我們還是會繼續堅持下去嗎",  # traditional, not folded
+    "孩子 发烧\r\n\t39度   怎么办",
+    "C++ 和 c# 课程 100% 免费.",
+    "𠀀𠀁𪚥 囧 卍",  # rare and unknown characters
+    "ｗｅｃｈａｔ微信号：ABC_123",
+    "我想死" * 400,  # very long
+    "abc" * 300,
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> jieba.Tokenizer:
+    settings = NLUSettings()
+    user_dictionary = settings.user_dictionary
+    return embedded._tokenizer(str(user_dictionary) if user_dictionary else None)
+
+
+def test_words_are_jiebas_on_every_training_example_and_odd_text(
+    tokenizer: jieba.Tokenizer,
+) -> None:
+    raw = [example.text for example in read_training_data(NLUSettings().data_dir)]
+    texts = dict.fromkeys(raw + [fold_for_matching(text) for text in raw] + ODD_TEXTS)
+    different = [text for text in texts if segment.lcut(tokenizer, text) != tokenizer.lcut(text)]
+    assert different == []
