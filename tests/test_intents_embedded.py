@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from intents import embedded
 from intents.datasets import read_training_data
@@ -157,3 +158,41 @@ def test_loading_jieba_logs_nothing_below_warning(
     dictionary.write_text("育婴师 100 n\n", encoding="utf-8")
     assert "育婴师" in embedded.JiebaAnalyzer(str(dictionary))("想学育婴师")
     assert not [record for record in caplog.records if record.name == "jieba"]
+
+
+def test_fast_path_ranks_as_sklearn_on_every_training_example(model_dir: Path) -> None:
+    """The project's model: the single-message path gives sklearn's probabilities, and so
+    its ranking, for every training example and for odd input."""
+    settings = NLUSettings(model_dir=model_dir)
+    classifier = embedded.load(settings)
+    fitted = classifier.fitted
+    texts = [example.text for example in read_training_data(settings.data_dir)] + [
+        "",
+        "   \n\t ",
+        "😭😭😭🙏",
+        "我們還是會繼續堅持下去嗎 謝謝妳們",
+        "𠀀𠀁𪚥 囧 卍 ¥%＃",
+        "ｗｅｃｈａｔ微信号：ABC_123",
+        "孩子发烧了怎么办 " * 200,
+    ]
+    reference = fitted.probabilities_batch([fold_for_matching(text) for text in texts])
+    for text, expected in zip(texts, reference, strict=True):
+        fast = classifier.classify_sync(text)
+        slow = embedded.classification(dict(zip(fitted.classes, expected.tolist(), strict=True)))
+        assert [name for name, _ in fast.ranking] == [name for name, _ in slow.ranking], text
+        assert np.allclose(
+            [p for _, p in fast.ranking], [p for _, p in slow.ranking], rtol=0, atol=1e-9
+        ), text
+
+
+def test_reference_path_is_sklearns_predict_proba(settings: NLUSettings) -> None:
+    """At temperature 1 the reference path is the logistic regression's own predict_proba."""
+    fitted = embedded.load(settings).fitted
+    folded = [fold_for_matching(text) for text in ["你好", "房租交不起了", "我不想活了", ""]]
+    features = sparse.hstack([v.transform(folded) for v in fitted.vectorizers])
+    untempered = embedded.FittedModel(fitted.vectorizers, fitted.model)
+    assert np.allclose(
+        untempered.probabilities_batch(folded), fitted.model.predict_proba(features), atol=1e-12
+    )
+    fast = np.array([untempered.probabilities(text) for text in folded])
+    assert np.allclose(fast, fitted.model.predict_proba(features), atol=1e-9)
