@@ -202,9 +202,9 @@ class Pipeline:
         parse = await self._classify(message.text, stored.history)
         now = self.clock.now()
         async with self.db.write() as session:
-            # The row stored by _store, unchanged since: only this delivery handles it.
-            session.add(message)
-            session.add(_classification(message.id, parse))
+            # Plain INSERTs and UPDATEs for the rows every message writes: the ORM's unit of
+            # work cost more than the rest of the transaction. Handlers keep their ORM objects.
+            await queries.insert_classification(session, _classification(message.id, parse))
             turn = Turn(
                 session=session,
                 person=person,
@@ -218,8 +218,10 @@ class Pipeline:
                 await action(turn)
             reply = turn.effects.reply
             if reply is not None:
-                session.add(_outbound(message, reply, now))
-            message.status = MessageStatus.HANDLED
+                await queries.insert_reply(session, _outbound(message, reply, now))
+            # The row stored by _store, unchanged since: only this delivery handles it.
+            await queries.mark_handled(session, message.id, message.contact_id)
+        message.status = MessageStatus.HANDLED
         # Notifying moves the escalation on (notified); the outcome says where it ended up.
         await self.after_commit(turn.effects, person)
         return _outcome(message, person, parse, turn.effects, duplicate=False)
@@ -302,18 +304,18 @@ async def _as_duplicate(outcome: asyncio.Future[Outcome]) -> Outcome:
     return replace(await asyncio.shield(outcome), duplicate=True)
 
 
-def _classification(message_id: int, parse: ParseResult) -> Classification:
-    return Classification(
-        message_id=message_id,
-        intent=parse.intent,
-        confidence=parse.confidence,
-        risk_level=parse.risk.level,
-        risk_kind=parse.risk.kind,
-        risk_reasons=list(parse.risk.reasons),
-        entities=[e.to_dict() for e in parse.entities],
-        intent_ranking=[{"name": n, "confidence": c} for n, c in parse.intent_ranking],
-        model_version=parse.model_version,
-    )
+def _classification(message_id: int, parse: ParseResult) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "intent": parse.intent,
+        "confidence": parse.confidence,
+        "risk_level": parse.risk.level,
+        "risk_kind": parse.risk.kind,
+        "risk_reasons": list(parse.risk.reasons),
+        "entities": [e.to_dict() for e in parse.entities],
+        "intent_ranking": [{"name": n, "confidence": c} for n, c in parse.intent_ranking],
+        "model_version": parse.model_version,
+    }
 
 
 def _parse_from_row(text: str, row: Classification) -> ParseResult:
@@ -330,20 +332,20 @@ def _parse_from_row(text: str, row: Classification) -> ParseResult:
     )
 
 
-def _outbound(message: Message, reply: ReplyText, now: Any) -> Message:
-    return Message(
-        person_id=message.person_id,
-        channel=message.channel,
-        direction=Direction.OUT,
-        status=MessageStatus.SENT,
-        text=reply.text,
-        conversation_id=message.conversation_id,
-        sensitive=reply.sensitive,
-        reply_to_id=message.id,
-        contact_id=message.contact_id,
-        sent_at=now,
-        received_at=now,
-    )
+def _outbound(message: Message, reply: ReplyText, now: Any) -> dict[str, Any]:
+    return {
+        "person_id": message.person_id,
+        "channel": message.channel,
+        "direction": Direction.OUT,
+        "status": MessageStatus.SENT,
+        "text": reply.text,
+        "conversation_id": message.conversation_id,
+        "sensitive": reply.sensitive,
+        "reply_to_id": message.id,
+        "contact_id": message.contact_id,
+        "sent_at": now,
+        "received_at": now,
+    }
 
 
 def _outcome(

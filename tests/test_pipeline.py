@@ -265,3 +265,20 @@ async def test_a_retry_after_a_failed_delivery_gets_an_answer_not_the_failure(
     retry = await services.pipeline.handle(inbound(CRISIS, external_id="f-1"))
     assert retry.duplicate and retry.escalation is not None
     assert await count(services, Escalation) == 1
+
+
+async def test_a_retry_replayed_from_the_database_gets_the_first_outcome(
+    services: Services,
+) -> None:
+    # What a retry after a restart (nothing remembered) reads back: the stored rows.
+    first = await services.pipeline.handle(inbound(CRISIS, external_id="r-1"))
+    replayed = await services.pipeline.replay(first.message_id)
+    assert replayed.duplicate and replayed.message_id == first.message_id
+    assert replayed.reply == first.reply and first.reply.sensitive
+    assert replayed.contact == first.contact and first.contact is not None
+    assert replayed.classification == first.classification
+    assert replayed.escalation["id"] == first.escalation["id"]
+    assert replayed.follow_ups == first.follow_ups
+    async with services.db.session() as session:
+        reply = await queries.reply_to(session, first.message_id)
+    assert reply.contact_id == first.contact["id"] and reply.status == MessageStatus.SENT
