@@ -265,16 +265,24 @@ class FittedModel:
         if coef.shape[0] == 1:  # binary problems store one row
             coef, intercept = np.vstack([-coef[0], coef[0]]), np.hstack([-intercept, intercept])
         idf = np.concatenate([v.idf_ for v in self.vectorizers])
-        self._weights = np.ascontiguousarray(coef.T * idf[:, None])  # features × classes
-        self._intercept = intercept
+        # features × classes, and the intercept as a last row that every message has once.
+        self._weights = np.ascontiguousarray(np.vstack([coef.T * idf[:, None], intercept]))
+        self._intercept_row = offset
 
-    def probabilities(self, folded: str) -> np.ndarray:
+    def probabilities(self, folded: str) -> list[float]:
         rows: list[int] = []
         weights: list[float] = []
         for block in self._blocks:
             block.features(folded, rows, weights)
-        logits = np.asarray(weights) @ self._weights[rows] + self._intercept
-        return _softmax(logits / self.temperature)
+        rows.append(self._intercept_row)
+        weights.append(1.0)
+        # For one message a numpy call costs more than its arithmetic: take + dot straight
+        # from the lists (half the time of list indexing), and the softmax in Python.
+        logits = np.dot(weights, self._weights.take(rows, axis=0)).tolist()
+        top = max(logits)
+        exps = [math.exp((logit - top) / self.temperature) for logit in logits]
+        total = sum(exps)
+        return [value / total for value in exps]
 
     def logits_batch(self, folded: Sequence[str]) -> np.ndarray:
         """sklearn's own path, for evaluation and calibration on many messages."""
@@ -304,7 +312,7 @@ class EmbeddedClassifier:
         return self.fitted.classes
 
     def probabilities(self, text: str) -> dict[str, float]:
-        values = self.fitted.probabilities(fold_for_matching(text)).tolist()
+        values = self.fitted.probabilities(fold_for_matching(text))
         return dict(zip(self.fitted.classes, values, strict=True))
 
     def classify_sync(self, text: str) -> Classification:
