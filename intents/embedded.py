@@ -247,6 +247,14 @@ class FittedModel:
     def word(self) -> TfidfVectorizer:
         return self.vectorizers[0]
 
+    def warm(self) -> None:
+        """Builds jieba's dictionary, and looks up the pinyin of every character the model
+        knows (~1,500, ~30 ms; ~25 µs each when a message meets them first)."""
+        self.word.analyzer.tokenizer()
+        for term in self.vectorizers[1].vocabulary_:  # character n-grams
+            if len(term) == 1:
+                _syllable(term)
+
     def _prepare(self) -> None:
         # sklearn's transform and decision_function spend most of a millisecond checking
         # their input for one message. Here a message costs dict look-ups and one small
@@ -393,5 +401,5 @@ def load(settings: NLUSettings) -> EmbeddedClassifier:
     """Loads the current model, training it first when missing."""
     path = ensure_trained(settings)
     fitted: FittedModel = joblib.load(path / MODEL_FILE)
-    fitted.word.analyzer.tokenizer()  # warm jieba now, not on the first message
+    fitted.warm()  # now, not on the first messages
     return EmbeddedClassifier(fitted, f"embedded-{path.name}")

@@ -196,3 +196,11 @@ def test_reference_path_is_sklearns_predict_proba(settings: NLUSettings) -> None
     )
     fast = np.array([untempered.probabilities(text) for text in folded])
     assert np.allclose(fast, fitted.model.predict_proba(features), atol=1e-9)
+
+
+def test_loading_looks_up_the_pinyin_of_every_known_character(settings: NLUSettings) -> None:
+    embedded.ensure_trained(settings)
+    embedded._syllable.cache_clear()
+    fitted = embedded.load(settings).fitted
+    characters = [term for term in fitted.vectorizers[1].vocabulary_ if len(term) == 1]
+    assert embedded._syllable.cache_info().currsize == len(characters)
