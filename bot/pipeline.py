@@ -159,7 +159,7 @@ class Pipeline:
         """Store the message (or find it stored before), with what the classifier needs."""
         now = self.clock.now()
         async with self.db.write() as session:
-            person = await queries.find_or_create_person(
+            person, first_contact = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
             message = await queries.insert_inbound(
@@ -179,7 +179,9 @@ class Pipeline:
                 ),
             )
             if message is not None:
-                return _Stored(message, person, "new", await self._history(session, message))
+                # Her first message has no history: the person did not exist before it.
+                history = [] if first_contact else await self._history(session, message)
+                return _Stored(message, person, "new", history)
             message = await queries.find_message(session, inbound.channel, inbound.external_id)
             assert message is not None
             if message.status != MessageStatus.RECEIVED:

@@ -66,29 +66,40 @@ async def find_person(
 async def find_or_create_person(
     session: AsyncSession, cipher: FieldCipher, kind: str, value: str
 ) -> Person:
-    """The person behind an identity, created on first contact.
+    """The person behind an identity, created on first contact."""
+    return (await find_or_add_person(session, cipher, kind, value))[0]
+
+
+async def find_or_add_person(
+    session: AsyncSession, cipher: FieldCipher, kind: str, value: str
+) -> tuple[Person, bool]:
+    """The person behind an identity, and whether this call created her (first contact).
 
     Two first messages racing each other (on PostgreSQL, or from two processes) meet at the
     identity's unique constraint: the loser's identity is not inserted, so it drops the person
-    it just created and takes the winner's.
+    it just created and takes the winner's (not created, then).
     """
-    if person := await find_person(session, cipher, kind, value):
-        return person
+    lookup = cipher.lookup_hash(kind, value)
+    if person := await session.scalar(_PERSON_BY_IDENTITY, {"kind": kind, "lookup": lookup}):
+        return person, False
     person = Person(pseudonym=new_pseudonym())
     person.id = await session.scalar(_INSERT_PERSON, _row(person))
-    identity = Identity(
-        person_id=person.id,
-        kind=kind,
-        lookup_hash=cipher.lookup_hash(kind, value),
-        value_encrypted=cipher.encrypt(value, context=kind),
+    identity = {
+        "person_id": person.id,
+        "kind": kind,
+        "lookup_hash": lookup,
+        "value_encrypted": cipher.encrypt(value, context=kind),
+    }
+    inserted = await session.scalar(
+        _insert_unless_duplicate(session, Identity), _with_defaults(Identity, identity)
     )
-    if await session.scalar(_insert_unless_duplicate(session, Identity), _row(identity)) is None:
+    if inserted is None:
         await session.execute(_DELETE_PERSON, {"id": person.id})
         found = await find_person(session, cipher, kind, value)
         assert found is not None, "the identity that won the race is there"
-        return found
+        return found, False
     make_transient_to_detached(person)  # as if read back
-    return person
+    return person, True
 
 
 _INSERT_PERSON = insert(Person.__table__).returning(Person.__table__.c.id)  # type: ignore[attr-defined]
@@ -488,7 +499,7 @@ def _defaults(model: type[SQLModel]) -> list[tuple[str, Any, Any]]:
     ]
 
 
-_DEFAULTS = {model: _defaults(model) for model in (Message, Classification)}
+_DEFAULTS = {model: _defaults(model) for model in (Message, Classification, Identity)}
 
 
 def _row(instance: SQLModel) -> dict[str, Any]:

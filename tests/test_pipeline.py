@@ -282,3 +282,14 @@ async def test_a_retry_replayed_from_the_database_gets_the_first_outcome(
     async with services.db.session() as session:
         reply = await queries.reply_to(session, first.message_id)
     assert reply.contact_id == first.contact["id"] and reply.status == MessageStatus.SENT
+
+
+async def test_her_earlier_messages_are_weighed_but_a_first_message_has_none(
+    services: Services,
+) -> None:
+    await services.pipeline.handle(inbound("我好累", sender="h"))
+    await services.pipeline.handle(inbound("每天都睡不着", sender="h"))
+    later = await services.pipeline.handle(inbound("不想再撑了", sender="h"))
+    first = await services.pipeline.handle(inbound("不想再撑了", sender="someone-new"))
+    assert any("近期消息" in reason for reason in later.classification.risk.reasons)
+    assert not any("近期消息" in reason for reason in first.classification.risk.reasons)
