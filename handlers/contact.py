@@ -31,8 +31,7 @@ async def log_contact(turn: Turn) -> None:
             started_at=turn.now,
             ended_at=turn.now,
         )
-        turn.session.add(contact)
-        await turn.session.flush()
+        await queries.insert_new(turn.session, contact)
     else:
         contact.ended_at = max(contact.ended_at, turn.now)
         contact.message_count += 1

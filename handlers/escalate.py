@@ -73,8 +73,7 @@ async def open_or_raise_escalation(turn: Turn, priority: Priority) -> None:
         updated_at=turn.now,
         sla_deadline=deadline,
     )
-    turn.session.add(escalation)
-    await turn.session.flush()
+    await queries.insert_new(turn.session, escalation)
     queries.audit(
         turn.session,
         actor="careline",
