@@ -12,15 +12,21 @@ scheduling twice replaces rather than duplicates.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
+from apscheduler.job import Job
+from apscheduler.jobstores.base import ConflictingIdError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import create_engine
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import IntegrityError
 
 from storage.db import sync_url, tune_sqlite_engine
 
@@ -65,12 +71,36 @@ class _OneWakeupPerTurn(AsyncIOScheduler):
         self._start_timer(self._process_jobs())
 
 
+class _JobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy store, adding jobs with one INSERT built once.
+
+    Its own ``add_job`` builds the INSERT with the values inlined, so SQLAlchemy builds the
+    statement and its cache key again for every job (~100 of ~230 us, on the event loop).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._insert = self.jobs_t.insert()
+
+    def add_job(self, job: Job) -> None:
+        row = {
+            "id": job.id,
+            "next_run_time": datetime_to_utc_timestamp(job.next_run_time),
+            "job_state": pickle.dumps(job.__getstate__(), self.pickle_protocol),
+        }
+        with self.engine.begin() as connection:
+            try:
+                connection.execute(self._insert, row)
+            except IntegrityError:
+                raise ConflictingIdError(job.id) from None
+
+
 class Scheduler:
     def __init__(self, database_url: URL) -> None:
         self._engine = create_engine(job_store_url(database_url), pool_pre_ping=True)
         tune_sqlite_engine(self._engine)
         self._scheduler = _OneWakeupPerTurn(
-            jobstores={"default": SQLAlchemyJobStore(engine=self._engine, tablename=JOBS_TABLE)},
+            jobstores={"default": _JobStore(engine=self._engine, tablename=JOBS_TABLE)},
             job_defaults={
                 # A job missed while the service was down still runs, once, however late.
                 "misfire_grace_time": None,

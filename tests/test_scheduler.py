@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.message import InboundMessage
-from bot.scheduler import follow_up_job_id, sla_job_id
+from bot.scheduler import Scheduler, follow_up_job_id, sla_job_id
 from bot.services import Services
 from storage.models import (
     AuditEvent,
@@ -172,3 +172,16 @@ async def test_acknowledged_escalation_does_not_climb(
     async with services.db.session() as session:
         escalation = await session.get(Escalation, escalation_id)
     assert escalation.level == 0 and escalation.status == EscalationStatus.ACKNOWLEDGED
+
+
+async def test_scheduling_a_job_again_replaces_it(db_url) -> None:  # type: ignore[no-untyped-def]
+    scheduler = Scheduler(db_url)
+    scheduler.start(paused=True)
+    try:
+        due = datetime.now(UTC) + timedelta(hours=1)
+        scheduler.schedule_follow_up(7, due)
+        scheduler.schedule_follow_up(7, due + timedelta(hours=1))
+        scheduler.schedule_sla_check(3, 0, due)
+        assert sorted(scheduler.job_ids()) == sorted([follow_up_job_id(7), sla_job_id(3, 0)])
+    finally:
+        scheduler.shutdown()
