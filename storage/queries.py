@@ -8,7 +8,7 @@ building a statement costs SQLAlchemy more than SQLite takes to run it (~150 us 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +71,12 @@ async def find_or_create_person(
 
 
 async def find_or_add_person(
-    session: AsyncSession, cipher: FieldCipher, kind: str, value: str
+    session: AsyncSession,
+    cipher: FieldCipher,
+    kind: str,
+    value: str,
+    *,
+    pseudonyms: Callable[[], str] = new_pseudonym,
 ) -> tuple[Person, bool]:
     """The person behind an identity, and whether this call created her (first contact).
 
@@ -82,8 +87,7 @@ async def find_or_add_person(
     lookup = cipher.lookup_hash(kind, value)
     if person := await session.scalar(_PERSON_BY_IDENTITY, {"kind": kind, "lookup": lookup}):
         return person, False
-    person = Person(pseudonym=new_pseudonym())
-    person.id = await session.scalar(_INSERT_PERSON, _row(person))
+    person = await _insert_person(session, pseudonyms)
     identity = {
         "person_id": person.id,
         "kind": kind,
@@ -102,7 +106,21 @@ async def find_or_add_person(
     return person, True
 
 
-_INSERT_PERSON = insert(Person.__table__).returning(Person.__table__.c.id)  # type: ignore[attr-defined]
+# A random pseudonym already taken (one in ~10^9 per person) is drawn again, not an error on
+# her first message.
+PSEUDONYM_DRAWS = 8
+
+
+async def _insert_person(session: AsyncSession, pseudonyms: Callable[[], str]) -> Person:
+    insert_person = _insert_unless_duplicate(session, Person)
+    for _ in range(PSEUDONYM_DRAWS):
+        person = Person(pseudonym=pseudonyms())
+        person.id = await session.scalar(insert_person, _row(person))
+        if person.id is not None:
+            return person
+    raise RuntimeError(f"no free pseudonym in {PSEUDONYM_DRAWS} draws")
+
+
 _DELETE_PERSON = delete(Person.__table__).where(Person.__table__.c.id == bindparam("id"))  # type: ignore[attr-defined]
 
 
@@ -493,7 +511,7 @@ _SQLITE_INSERT_OR_IGNORE = {
     model.__tablename__: insert(model.__table__)  # type: ignore[attr-defined]
     .prefix_with("OR IGNORE")
     .returning(model.__table__.c.id)  # type: ignore[attr-defined]
-    for model in (Message, Identity)
+    for model in (Message, Identity, Person)
 }
 
 

@@ -70,6 +70,23 @@ async def test_same_value_of_another_kind_is_another_person(
     assert a.id != b.id and a.pseudonym != b.pseudonym
 
 
+async def test_a_pseudonym_already_taken_is_drawn_again(
+    database: Database, cipher: FieldCipher
+) -> None:
+    draws = iter(["M-TAKEN2", "M-TAKEN2", "M-FRESH3"])
+    async with database.write() as session:
+        first, _ = await queries.find_or_add_person(
+            session, cipher, "api", "first", pseudonyms=lambda: next(draws)
+        )
+        second, created = await queries.find_or_add_person(
+            session, cipher, "api", "second", pseudonyms=lambda: next(draws)
+        )
+    assert (first.pseudonym, second.pseudonym, created) == ("M-TAKEN2", "M-FRESH3", True)
+    async with database.session() as session:
+        found = await queries.find_person(session, cipher, "api", "second")
+    assert found is not None and (found.id, found.pseudonym) == (second.id, "M-FRESH3")
+
+
 async def test_racing_first_messages_create_one_person(
     database: Database, cipher: FieldCipher
 ) -> None:
