@@ -155,6 +155,18 @@ class Pipeline:
             await self._process(stored)
         return len(leftovers)
 
+    async def record(self, inbound: InboundMessage) -> bool:
+        """Keep a message with nothing to classify (a picture, say) in her thread.
+
+        Stored as handled, so a restart does not take it up; False when stored before (a retry).
+        """
+        async with self.db.write() as session:
+            person, _ = await queries.find_or_add_person(
+                session, self.cipher, inbound.sender_kind, inbound.sender_id
+            )
+            row = _inbound_row(inbound, person.id, MessageStatus.HANDLED, self.clock.now())
+            return await queries.insert_inbound(session, row) is not None
+
     async def _store(self, inbound: InboundMessage) -> _Stored:
         """Store the message (or find it stored before), with what the classifier needs."""
         now = self.clock.now()
@@ -163,20 +175,7 @@ class Pipeline:
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
             message = await queries.insert_inbound(
-                session,
-                Message(
-                    person_id=person.id,
-                    channel=inbound.channel,
-                    external_id=inbound.external_id,
-                    direction=Direction.IN,
-                    status=MessageStatus.RECEIVED,
-                    content_type=inbound.content_type,
-                    text=inbound.text,
-                    conversation_id=inbound.conversation_id,
-                    addressed=inbound.addressed,
-                    sent_at=inbound.sent_at,
-                    received_at=now,
-                ),
+                session, _inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
             )
             if message is not None:
                 # Her first message has no history: the person did not exist before it.
@@ -331,6 +330,22 @@ def _parse_from_row(text: str, row: Classification) -> ParseResult:
         entities=tuple(Entity(**e) for e in row.entities),
         risk=Risk(RiskLevel(row.risk_level), row.risk_kind, tuple(row.risk_reasons)),
         model_version=row.model_version,
+    )
+
+
+def _inbound_row(inbound: InboundMessage, person_id: int | None, status: str, now: Any) -> Message:
+    return Message(
+        person_id=person_id,
+        channel=inbound.channel,
+        external_id=inbound.external_id,
+        direction=Direction.IN,
+        status=status,
+        content_type=inbound.content_type,
+        text=inbound.text,
+        conversation_id=inbound.conversation_id,
+        addressed=inbound.addressed,
+        sent_at=inbound.sent_at,
+        received_at=now,
     )
 
 

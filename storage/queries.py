@@ -182,6 +182,7 @@ _RECENT_INBOUND_TEXTS = (
     .where(
         Message.person_id == bindparam("person_id"),
         Message.direction == Direction.IN,
+        Message.text != "",  # a picture or an untranscribed voice message says nothing here
         Message.id < bindparam("before_id"),
         Message.received_at >= bindparam("since"),
     )

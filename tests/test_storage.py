@@ -150,6 +150,9 @@ async def test_recent_texts_are_windowed_and_oldest_first(
                     person.id, f"h{i}", f"第{i}条", received_at=NOW - timedelta(minutes=minutes_ago)
                 ),
             )
+            if i == 3:  # a picture in between: no words to weigh
+                picture = _inbound(person.id, "p", "", content_type="image", received_at=NOW)
+                await queries.insert_inbound(session, picture)
         last = await queries.find_message(session, "api", "h4")
         texts = await queries.recent_inbound_texts(
             session, person.id, before_id=last.id, since=NOW - timedelta(minutes=60), limit=2

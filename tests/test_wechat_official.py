@@ -24,7 +24,7 @@ from bot.channels.routes import WECHAT_MP
 from bot.config import parse_config
 from bot.secrets import Secrets, SecretsError
 from bot.services import Services
-from storage.models import Contact, Direction, Escalation, LateReply, Message
+from storage.models import Classification, Contact, Direction, Escalation, LateReply, Message
 from tests.conftest import make_secrets
 from tests.fakes.wechat_api import FAKE_APPID, FAKE_SECRET, FakeWeChatApi
 from tests.wechat_peer import (
@@ -204,25 +204,67 @@ async def test_voice_uses_recognition_text(
 
 
 @pytest.mark.parametrize(
-    ("inner", "expected"),
+    ("inner", "expected", "content_type"),
     [
         (
             inbound_xml(MOTHER, "voice", MediaId="m", Format="amr", MsgId="24000000000000901"),
             texts.VOICE_NOT_RECOGNISED,
+            "voice",
         ),
         (
             inbound_xml(MOTHER, "image", PicUrl="http://x/y.jpg", MediaId="m", MsgId="1"),
             texts.NOT_TEXT,
+            "image",
         ),
         (
             inbound_xml(MOTHER, "location", Location_X="23.1", Label="某地", MsgId="2"),
             texts.NOT_TEXT,
+            "location",
         ),
+    ],
+)
+async def test_a_message_without_words_gets_a_kind_answer_and_is_kept_in_her_thread(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    inner: str,
+    expected: str,
+    content_type: str,
+) -> None:
+    client = await serve()
+    hotline = services.config.policy.hotline_number
+    for _ in range(3):  # WeChat's retries: one row, the same answer
+        status, body = await post(client, peer.safe(inner))
+        assert status == 200
+        assert peer.open_reply(body)["Content"] == texts.with_hotline(expected, hotline)
+    async with services.db.session() as session:
+        stored = (await session.scalars(select(Message))).all()
+    assert [(m.direction, m.content_type, m.text, m.status) for m in stored] == [
+        (Direction.IN, content_type, "", "handled")
+    ]
+    assert await count(services, Classification) == 0 and await count(services, Contact) == 0
+
+
+async def test_words_after_a_picture_are_classified_without_it(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    picture = inbound_xml(MOTHER, "image", PicUrl="http://x/y.jpg", MediaId="m", MsgId="3")
+    assert (await post(client, peer.safe(picture)))[0] == 200
+    _, body = await post(client, peer.safe(text_xml(MOTHER, CRISIS)))
+    assert "值班社工" in peer.open_reply(body)["Content"]
+    assert await count(services, Escalation) == 1
+    assert await inbound_count(services) == 2
+
+
+@pytest.mark.parametrize(
+    ("inner", "expected"),
+    [
         (inbound_xml(MOTHER, "event", Event="subscribe"), texts.WELCOME),
         (text_xml(MOTHER, "\u200b \u3000\ufeff"), texts.TEXT_UNREADABLE),
     ],
 )
-async def test_what_is_not_a_mothers_text_gets_a_kind_direct_answer_and_is_not_stored(
+async def test_an_event_or_a_blank_text_gets_a_direct_answer_and_is_not_stored(
     serve: Serve, peer: OfficialAccountPeer, services: Services, inner: str, expected: str
 ) -> None:
     client = await serve()

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Protocol
 
 from aiohttp import web
@@ -109,13 +111,12 @@ class CallbackEndpoint:
             return self._rejected(exc.status, exc.reason)
         if isinstance(message, Direct):
             log.debug("%s: %s answered by the channel", self.channel, message.kind)
+            if message.record is not None:
+                async with self._releasing_if_not_stored(callback):
+                    await self.services.pipeline.record(message.record)
             return self._answer(message.text, envelope, callback)
-        try:
+        async with self._releasing_if_not_stored(callback):
             outcome_future = await self.services.pipeline.submit(message)
-        except BaseException:
-            # Not stored: WeChat's retry (same timestamp and nonce) must not count as a replay.
-            self.verifier.release(callback)
-            raise
         key = message.external_id or ""
         if await self.late.claimed(key):
             return self._answer(None, envelope, callback)
@@ -130,6 +131,15 @@ class CallbackEndpoint:
             return self._answer(None, envelope, callback)
         reply = outcome.reply.text if outcome.reply is not None else None
         return self._answer(reply, envelope, callback)
+
+    @asynccontextmanager
+    async def _releasing_if_not_stored(self, callback: Callback) -> AsyncIterator[None]:
+        try:
+            yield
+        except BaseException:
+            # Not stored: WeChat's retry (same timestamp and nonce) must not count as a replay.
+            self.verifier.release(callback)
+            raise
 
     # -- answers ----------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A mother's words (text, or a voice message WeChat transcribed) become a gateway
 :class:`~bot.message.InboundMessage`; everything else gets a direct answer from the channel
-(a welcome, a kind request for text, or nothing) and is not stored as a mother's message.
+(a welcome, a kind request for text, or nothing). A picture, a location or a voice message
+WeChat could not transcribe is still recorded in her thread (``Direct.record``, no text, not
+classified), so a social worker reading it later sees that she wrote.
 
 Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it). Events
 are not stored: a subscribe gets the same welcome on every retry, so there is nothing to
@@ -24,6 +26,7 @@ __all__ = ["Direct", "Envelope", "read_message"]
 
 # WeChat's timestamps are seconds; anything outside these years is not a real send time.
 _EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+_CONTENT_TYPE_LENGTH = 16  # Message.content_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +39,11 @@ class Envelope:
 
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """Answered by the channel itself: ``text`` (None = no reply); nothing stored."""
+    """Answered by the channel itself: ``text`` (None = no reply), after storing ``record``."""
 
     text: str | None
     kind: str  # for the debug log: "subscribe", "image", ...
+    record: InboundMessage | None = None  # a message without words, kept in her thread
 
 
 def read_message(
@@ -56,31 +60,34 @@ def read_message(
     create_time = _optional(fields, "CreateTime")
     if msg_type == "event":
         return envelope, _event(_optional(fields, "Event"), hotline)
+
+    def message(text: str, content_type: str) -> InboundMessage:
+        return InboundMessage(
+            channel=channel,
+            sender_id=mother,
+            sender_kind=sender_kind,
+            text=text,
+            sent_at=_sent_at(create_time) or now,
+            external_id=_optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}",
+            content_type=content_type,
+        )
+
     if msg_type == "text":
-        raw, content_type = _optional(fields, "Content"), "text"
+        raw = _optional(fields, "Content")
     elif msg_type == "voice":
-        raw, content_type = _optional(fields, "Recognition"), "voice"
+        raw = _optional(fields, "Recognition")
         if not raw.strip():
-            return envelope, Direct(
-                texts.with_hotline(texts.VOICE_NOT_RECOGNISED, hotline), "voice"
-            )
+            answer = texts.with_hotline(texts.VOICE_NOT_RECOGNISED, hotline)
+            return envelope, Direct(answer, "voice", record=message("", "voice"))
     else:
-        return envelope, Direct(texts.with_hotline(texts.NOT_TEXT, hotline), msg_type or "other")
+        kind = (msg_type or "other")[:_CONTENT_TYPE_LENGTH]
+        answer = texts.with_hotline(texts.NOT_TEXT, hotline)
+        return envelope, Direct(answer, kind, record=message("", kind))
     try:
         text = clean_text(raw)
     except BadText:
         return envelope, Direct(texts.with_hotline(texts.TEXT_UNREADABLE, hotline), "bad_text")
-    msg_id = _optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}"
-    inbound = InboundMessage(
-        channel=channel,
-        sender_id=mother,
-        sender_kind=sender_kind,
-        text=text,
-        sent_at=_sent_at(create_time) or now,
-        external_id=msg_id,
-        content_type=content_type,
-    )
-    return envelope, inbound
+    return envelope, message(text, msg_type)
 
 
 def _event(event: str, hotline: str) -> Direct:
