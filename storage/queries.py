@@ -466,7 +466,7 @@ async def finish_late_reply(
     status: LateReplyStatus,
     at: datetime,
     *,
-    attempts: int = 1,
+    attempts: int,
 ) -> None:
     await session.execute(
         update(LateReply)
