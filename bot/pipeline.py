@@ -15,14 +15,13 @@ from datetime import timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
 from handlers import Effects, PolicySettings, ReplyText, Turn, plan
 from intents import NLU, ParseResult, Risk, RiskLevel
 from storage import queries
 from storage.db import Database
+from storage.direct import Tx
 from storage.fieldcrypt import FieldCipher
 from storage.models import (
     Classification,
@@ -33,6 +32,14 @@ from storage.models import (
     Message,
     MessageStatus,
     Person,
+)
+from storage.records import (
+    ContactRecord,
+    EscalationRecord,
+    FollowUpRecord,
+    MessageRecord,
+    PersonRecord,
+    from_model,
 )
 
 log = logging.getLogger("careline.pipeline")
@@ -46,7 +53,7 @@ RECENT_DELIVERIES = 5_000
 
 
 class AfterCommit(Protocol):
-    async def __call__(self, effects: Effects, person: Person) -> None: ...
+    async def __call__(self, effects: Effects, person: PersonRecord) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -141,15 +148,18 @@ class Pipeline:
     async def recover(self) -> int:
         """Handle messages stored but never handled (the process stopped mid-way)."""
         async with self.db.session() as session:
-            leftovers = [
-                _Stored(
-                    message,
-                    await queries.get_person(session, message.person_id),
-                    "unhandled",
-                    await self._history(session, message),
+            leftovers = []
+            for message in await queries.unhandled_inbound(session):
+                person = await queries.get_person(session, message.person_id)
+                record = from_model(MessageRecord, message)
+                leftovers.append(
+                    _Stored(
+                        record,
+                        from_model(PersonRecord, person),
+                        "unhandled",
+                        await self._history(session, record),
+                    )
                 )
-                for message in await queries.unhandled_inbound(session)
-            ]
         for stored in leftovers:
             log.warning("handling message #%s left unhandled by a restart", stored.message.id)
             await self._process(stored)
@@ -160,7 +170,7 @@ class Pipeline:
 
         Stored as handled, so a restart does not take it up; False when stored before (a retry).
         """
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             person, _ = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
@@ -170,7 +180,7 @@ class Pipeline:
     async def _store(self, inbound: InboundMessage) -> _Stored:
         """Store the message (or find it stored before), with what the classifier needs."""
         now = self.clock.now()
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             person, first_contact = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
@@ -188,7 +198,7 @@ class Pipeline:
             # Stored by a run that died before handling it.
             return _Stored(message, person, "unhandled", await self._history(session, message))
 
-    async def _history(self, session: AsyncSession, message: Message) -> list[str]:
+    async def _history(self, session: Tx, message: MessageRecord) -> list[str]:
         """Her earlier messages in the window: context for the classifier (a crisis building up)."""
         return await queries.recent_inbound_texts(
             session,
@@ -202,7 +212,7 @@ class Pipeline:
         message, person = stored.message, stored.person
         parse = await self._classify(message.text, stored.history)
         now = self.clock.now()
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             # Plain INSERTs and UPDATEs for the rows every message writes: the ORM's unit of
             # work cost more than the rest of the transaction. Handlers keep their ORM objects.
             await queries.insert_classification(session, _classification(message.id, parse))
@@ -260,8 +270,8 @@ class Pipeline:
 class _Stored:
     """A stored inbound message, its sender and her recent texts, as ``_store`` read them."""
 
-    message: Message
-    person: Person
+    message: MessageRecord
+    person: PersonRecord
     state: str  # "new", "unhandled" (stored by a run that stopped) or "handled"
     history: list[str]
 
@@ -333,8 +343,10 @@ def _parse_from_row(text: str, row: Classification) -> ParseResult:
     )
 
 
-def _inbound_row(inbound: InboundMessage, person_id: int | None, status: str, now: Any) -> Message:
-    return Message(
+def _inbound_row(
+    inbound: InboundMessage, person_id: int | None, status: str, now: Any
+) -> MessageRecord:
+    return MessageRecord(
         person_id=person_id,
         channel=inbound.channel,
         external_id=inbound.external_id,
@@ -349,7 +361,7 @@ def _inbound_row(inbound: InboundMessage, person_id: int | None, status: str, no
     )
 
 
-def _outbound(message: Message, reply: ReplyText, now: Any) -> dict[str, Any]:
+def _outbound(message: MessageRecord, reply: ReplyText, now: Any) -> dict[str, Any]:
     return {
         "person_id": message.person_id,
         "channel": message.channel,
@@ -366,8 +378,8 @@ def _outbound(message: Message, reply: ReplyText, now: Any) -> dict[str, Any]:
 
 
 def _outcome(
-    message: Message,
-    person: Person,
+    message: MessageRecord | Message,
+    person: PersonRecord | Person,
     parse: ParseResult | None,
     effects: Effects,
     *,
@@ -385,7 +397,7 @@ def _outcome(
     )
 
 
-def contact_summary(contact: Contact) -> dict[str, Any]:
+def contact_summary(contact: ContactRecord | Contact) -> dict[str, Any]:
     return {
         "id": contact.id,
         "service_type": contact.service_type,
@@ -395,7 +407,7 @@ def contact_summary(contact: Contact) -> dict[str, Any]:
     }
 
 
-def escalation_summary(escalation: Escalation) -> dict[str, Any]:
+def escalation_summary(escalation: EscalationRecord | Escalation) -> dict[str, Any]:
     return {
         "id": escalation.id,
         "priority": escalation.priority,
@@ -405,7 +417,7 @@ def escalation_summary(escalation: Escalation) -> dict[str, Any]:
     }
 
 
-def follow_up_summary(follow_up: FollowUp) -> dict[str, Any]:
+def follow_up_summary(follow_up: FollowUpRecord | FollowUp) -> dict[str, Any]:
     return {
         "id": follow_up.id,
         "kind": follow_up.kind,

@@ -157,7 +157,7 @@ class Services:
         if not delivered:
             return
         now = self.clock.now()
-        async with self.db.write() as session:
+        async with self.db.transaction() as session:
             marked = await queries.mark_notified(session, escalation.id, now)
         if marked:
             escalation.status = EscalationStatus.NOTIFIED
@@ -182,7 +182,7 @@ class Services:
         async with self.db.write() as session:
             follow_up = await queries.get_follow_up(session, follow_up_id)
             followup.finish(follow_up, delivered=delivered, outcome=outcome)
-            queries.audit(
+            await queries.audit(
                 session,
                 actor="scheduler",
                 action="follow_up.fired",
@@ -206,7 +206,7 @@ class Services:
             escalation.sla_deadline = now + timedelta(minutes=sla)
             escalation.status = EscalationStatus.OPEN
             escalation.updated_at = now
-            queries.audit(
+            await queries.audit(
                 session,
                 actor="scheduler",
                 action="escalation.sla_missed",

@@ -8,7 +8,7 @@ from handlers.texts import describe_for_worker
 from handlers.turn import Turn
 from intents import CRISIS_INTENTS, service_type
 from storage import queries
-from storage.models import Contact
+from storage.records import ContactRecord
 
 
 async def log_contact(turn: Turn) -> None:
@@ -22,7 +22,7 @@ async def log_contact(turn: Turn) -> None:
     )
     summary = describe_for_worker(turn.parse.intent, turn.parse.risk.level, turn.parse.risk.reasons)
     if contact is None:
-        contact = Contact(
+        contact = ContactRecord(
             person_id=turn.person.id,
             channel=turn.message.channel,
             service_type=service.value,
@@ -31,7 +31,7 @@ async def log_contact(turn: Turn) -> None:
             started_at=turn.now,
             ended_at=turn.now,
         )
-        await queries.insert_new(turn.session, contact)
+        await queries.insert_contact(turn.session, contact)
     else:
         contact.ended_at = max(contact.ended_at, turn.now)
         contact.message_count += 1
@@ -39,5 +39,6 @@ async def log_contact(turn: Turn) -> None:
             # A crisis is what this contact was about, whatever it started as.
             contact.intent = turn.parse.intent
             contact.summary = summary
+        await queries.update_contact(turn.session, contact)
     turn.message.contact_id = contact.id
     turn.effects.contact = contact

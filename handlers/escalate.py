@@ -9,7 +9,8 @@ from handlers.texts import describe_for_worker
 from handlers.turn import Turn
 from intents import Risk, RiskLevel
 from storage import queries
-from storage.models import Escalation, EscalationStatus, Priority
+from storage.models import EscalationStatus, Priority
+from storage.records import EscalationRecord
 
 _URGENCY = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2}
 
@@ -51,7 +52,7 @@ async def open_or_raise_escalation(turn: Turn, priority: Priority) -> None:
             existing.risk_level = risk.level
             existing.sla_deadline = min(existing.sla_deadline, deadline)
             turn.effects.escalation_needs_notice = True
-            queries.audit(
+            await queries.audit(
                 turn.session,
                 actor="careline",
                 action="escalation.raised",
@@ -60,9 +61,10 @@ async def open_or_raise_escalation(turn: Turn, priority: Priority) -> None:
                 at=turn.now,
                 detail={"priority": priority.value, "message_id": turn.message.id},
             )
+        await queries.raise_escalation(turn.session, existing)
         turn.effects.escalation = existing
         return
-    escalation = Escalation(
+    escalation = EscalationRecord(
         person_id=turn.person.id,
         message_id=turn.message.id,
         priority=priority,
@@ -73,8 +75,8 @@ async def open_or_raise_escalation(turn: Turn, priority: Priority) -> None:
         updated_at=turn.now,
         sla_deadline=deadline,
     )
-    await queries.insert_new(turn.session, escalation)
-    queries.audit(
+    await queries.insert_escalation(turn.session, escalation)
+    await queries.audit(
         turn.session,
         actor="careline",
         action="escalation.opened",

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from handlers.turn import Action, Turn
 from storage import queries
 from storage.models import FollowUp, FollowUpKind, FollowUpStatus
+from storage.records import FollowUpRecord
 
 
 def check_in(after: str) -> Action:
@@ -28,7 +29,7 @@ def check_in(after: str) -> Action:
         )
         if pending is not None and pending.due_at <= due:
             return  # one check-in is already coming; don't pile them up
-        _add(turn, FollowUpKind.CHECK_IN, due)
+        await _add(turn, FollowUpKind.CHECK_IN, due)
 
     return schedule_check_in
 
@@ -46,12 +47,12 @@ async def callback_when_asked(turn: Turn) -> None:
         due = due.replace(tzinfo=turn.zone)
     if due <= turn.now:
         return
-    _add(turn, FollowUpKind.CALLBACK, due)
+    await _add(turn, FollowUpKind.CALLBACK, due)
 
 
-def _add(turn: Turn, kind: FollowUpKind, due: datetime) -> None:
+async def _add(turn: Turn, kind: FollowUpKind, due: datetime) -> None:
     escalation = turn.effects.escalation
-    follow_up = FollowUp(
+    follow_up = FollowUpRecord(
         person_id=turn.person.id,
         message_id=turn.message.id,
         escalation_id=escalation.id if escalation else None,
@@ -61,7 +62,7 @@ def _add(turn: Turn, kind: FollowUpKind, due: datetime) -> None:
         due_at=due,
         created_at=turn.now,
     )
-    turn.session.add(follow_up)
+    await queries.insert_follow_up(turn.session, follow_up)
     turn.effects.follow_ups.append(follow_up)
 
 

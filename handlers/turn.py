@@ -7,11 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from handlers.settings import PolicySettings
 from intents import ParseResult
-from storage.models import Contact, Escalation, FollowUp, Message, Person
+from storage.direct import Tx
+from storage.records import (
+    ContactRecord,
+    EscalationRecord,
+    FollowUpRecord,
+    MessageRecord,
+    PersonRecord,
+)
 
 
 @dataclass(frozen=True)
@@ -24,20 +29,20 @@ class ReplyText:
 @dataclass
 class Effects:
     reply: ReplyText | None = None
-    contact: Contact | None = None
-    escalation: Escalation | None = None
+    contact: ContactRecord | None = None
+    escalation: EscalationRecord | None = None
     # True when the worker needs (re)notifying: a new escalation or a raised priority.
     escalation_needs_notice: bool = False
-    follow_ups: list[FollowUp] = field(default_factory=list)
+    follow_ups: list[FollowUpRecord] = field(default_factory=list)
 
 
 @dataclass
 class Turn:
     """One inbound message being handled, inside the transaction that records its results."""
 
-    session: AsyncSession
-    person: Person
-    message: Message
+    session: Tx  # the transaction that records the results
+    person: PersonRecord
+    message: MessageRecord
     parse: ParseResult
     now: datetime
     settings: PolicySettings

@@ -13,6 +13,7 @@ other processes (the CLI). PostgreSQL writers run concurrently, as before.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage import inline_sqlite
+from storage.direct import Direct, Executor, executor, translated
 
 SYNC_DRIVERS = {"sqlite+aiosqlite": "sqlite", "postgresql+asyncpg": "postgresql+psycopg"}
 
@@ -80,6 +82,7 @@ class Database:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self._writer, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.serialises_writes else None
+        self._direct: sqlite3.Connection | None = None  # transaction()'s, opened when first used
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -110,6 +113,56 @@ class Database:
                 # short by a cancellation.
                 await session.close()
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        """A write transaction for Core statements (``storage.direct``), committed on leaving.
+
+        What every message writes goes through here. On SQLite it runs on a ``sqlite3``
+        connection of its own, in turn with ``write()`` (the same lock), with no session around
+        it: a session's begin and commit cost more than the statements of a message.
+        """
+        if self._write_lock is None:
+            async with self.write() as session:
+                yield await executor(session)
+            return
+        async with self._write_lock:
+            connection = await self._begin_direct()
+            try:
+                yield Direct(connection, self.engine.dialect)
+            except BaseException:
+                connection.rollback()
+                raise
+            with translated("COMMIT"):
+                connection.commit()
+
+    async def _begin_direct(self) -> sqlite3.Connection:
+        """``transaction()``'s connection in BEGIN IMMEDIATE, waiting out another process."""
+        for delay in (*_BUSY_RETRY_SECONDS, None):
+            try:
+                with translated("BEGIN IMMEDIATE"):
+                    connection = self._direct_connection()  # its pragmas may meet the lock too
+                    connection.execute("BEGIN IMMEDIATE")
+                return connection
+            except OperationalError as exc:
+                if delay is None or "locked" not in str(exc.orig):
+                    raise
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _direct_connection(self) -> sqlite3.Connection:
+        if self._direct is None:
+            connection = sqlite3.connect(
+                self.url.database or "", isolation_level=None, check_same_thread=False
+            )
+            try:
+                _tune_sqlite(connection, None)
+                _fail_when_busy(connection, None)
+            except BaseException:
+                connection.close()
+                raise
+            self._direct = connection
+        return self._direct
+
     async def ping(self) -> bool:
         try:
             async with self.engine.connect() as conn:
@@ -123,6 +176,9 @@ class Database:
         await self.engine.dispose()
         if self._writer is not self.engine:
             await self._writer.dispose()
+        if self._direct is not None:
+            self._direct.close()
+            self._direct = None
 
 
 def _sqlite_writer(readers: AsyncEngine) -> AsyncEngine:

@@ -27,6 +27,11 @@ class InlineConnection:
         self._conn = connection
 
     @property
+    def sqlite3_connection(self) -> sqlite3.Connection:
+        """For ``storage.direct``, which runs the per-message statements on it."""
+        return self._conn
+
+    @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 

@@ -1,8 +1,9 @@
 """Every query Careline makes. No SQL lives anywhere else.
 
-The queries every message makes (``_UPPER_CASE``) are built once, with bound parameters:
-building a statement costs SQLAlchemy more than SQLite takes to run it (~150 us against
-~30 us), and a statement built once keeps its cache key.
+The statements every message runs (``_UPPER_CASE``) are built once, over the tables' columns
+with bound parameters, and run through ``storage.direct`` (straight on the SQLite writer's
+connection, through SQLAlchemy elsewhere); they read and write plain records
+(``storage.records``), never ORM instances. Everything else uses the ORM session.
 """
 
 from __future__ import annotations
@@ -12,13 +13,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, func, insert, select, update
+from sqlalchemy import Insert, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import SQLModel
 
+from storage.direct import Executor, Tx, executor
 from storage.fieldcrypt import FieldCipher
 from storage.models import (
     AuditEvent,
@@ -37,6 +37,15 @@ from storage.models import (
     Person,
     StaffUser,
 )
+from storage.records import (
+    ClassificationRecord,
+    ContactRecord,
+    EscalationRecord,
+    FollowUpRecord,
+    MessageRecord,
+    PersonRecord,
+    columns,
+)
 
 _PSEUDONYM_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud on the phone
 UNRESOLVED = (EscalationStatus.OPEN, EscalationStatus.NOTIFIED, EscalationStatus.ACKNOWLEDGED)
@@ -47,62 +56,85 @@ def new_pseudonym() -> str:
 
 
 # --- people -----------------------------------------------------------------------------------
+# The statements every message runs are module constants over the tables' columns, with bound
+# parameters: ``storage.direct`` compiles each once and runs it on the SQLite writer directly.
+
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_IDENTITY = Identity.__table__  # type: ignore[attr-defined]
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_CONTACT = Contact.__table__  # type: ignore[attr-defined]
+_ESCALATION = Escalation.__table__  # type: ignore[attr-defined]
+_FOLLOW_UP = FollowUp.__table__  # type: ignore[attr-defined]
+_CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
+_AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
+
+
+def _insert(table: Table) -> Insert:
+    """INSERT of every column but the id, each a parameter named by its key."""
+    return insert(table).values({c.key: bindparam(c.key) for c in table.c if c.key != "id"})
+
+
+def _insert_returning_id(table: Table) -> Insert:
+    return _insert(table).returning(table.c.id)
 
 
 _PERSON_BY_IDENTITY = (
-    select(Person)
-    .join(Identity, Identity.person_id == Person.id)
-    .where(Identity.kind == bindparam("kind"), Identity.lookup_hash == bindparam("lookup"))
+    select(*_PERSON.c)
+    .join(_IDENTITY, _IDENTITY.c.person_id == _PERSON.c.id)
+    .where(_IDENTITY.c.kind == bindparam("kind"), _IDENTITY.c.lookup_hash == bindparam("lookup"))
 )
 
 
 async def find_person(
-    session: AsyncSession, cipher: FieldCipher, kind: str, value: str
-) -> Person | None:
+    session: Tx, cipher: FieldCipher, kind: str, value: str
+) -> PersonRecord | None:
     lookup = cipher.lookup_hash(kind, value)
-    return await session.scalar(_PERSON_BY_IDENTITY, {"kind": kind, "lookup": lookup})
+    return await _person_by_lookup(await executor(session), kind, lookup)
+
+
+async def _person_by_lookup(sql: Executor, kind: str, lookup: str) -> PersonRecord | None:
+    row = await sql.first(_PERSON_BY_IDENTITY, {"kind": kind, "lookup": lookup})
+    return PersonRecord(**row) if row is not None else None
 
 
 async def find_or_create_person(
-    session: AsyncSession, cipher: FieldCipher, kind: str, value: str
-) -> Person:
+    session: Tx, cipher: FieldCipher, kind: str, value: str
+) -> PersonRecord:
     """The person behind an identity, created on first contact."""
     return (await find_or_add_person(session, cipher, kind, value))[0]
 
 
 async def find_or_add_person(
-    session: AsyncSession,
+    session: Tx,
     cipher: FieldCipher,
     kind: str,
     value: str,
     *,
     pseudonyms: Callable[[], str] = new_pseudonym,
-) -> tuple[Person, bool]:
+) -> tuple[PersonRecord, bool]:
     """The person behind an identity, and whether this call created her (first contact).
 
     Two first messages racing each other (on PostgreSQL, or from two processes) meet at the
     identity's unique constraint: the loser's identity is not inserted, so it drops the person
     it just created and takes the winner's (not created, then).
     """
+    sql = await executor(session)
     lookup = cipher.lookup_hash(kind, value)
-    if person := await session.scalar(_PERSON_BY_IDENTITY, {"kind": kind, "lookup": lookup}):
+    if person := await _person_by_lookup(sql, kind, lookup):
         return person, False
-    person = await _insert_person(session, pseudonyms)
+    person = await _insert_person(sql, pseudonyms)
     identity = {
         "person_id": person.id,
         "kind": kind,
         "lookup_hash": lookup,
         "value_encrypted": cipher.encrypt(value, context=kind),
+        "created_at": person.created_at,
     }
-    inserted = await session.scalar(
-        _insert_unless_duplicate(session, Identity), _with_defaults(Identity, identity)
-    )
-    if inserted is None:
-        await session.execute(_DELETE_PERSON, {"id": person.id})
-        found = await find_person(session, cipher, kind, value)
+    if await sql.scalar(_insert_unless_duplicate(sql, _IDENTITY), identity) is None:
+        await sql.execute(_DELETE_PERSON, {"id": person.id})
+        found = await _person_by_lookup(sql, kind, lookup)
         assert found is not None, "the identity that won the race is there"
         return found, False
-    make_transient_to_detached(person)  # as if read back
     return person, True
 
 
@@ -111,17 +143,17 @@ async def find_or_add_person(
 PSEUDONYM_DRAWS = 8
 
 
-async def _insert_person(session: AsyncSession, pseudonyms: Callable[[], str]) -> Person:
-    insert_person = _insert_unless_duplicate(session, Person)
+async def _insert_person(sql: Executor, pseudonyms: Callable[[], str]) -> PersonRecord:
+    insert_person = _insert_unless_duplicate(sql, _PERSON)
     for _ in range(PSEUDONYM_DRAWS):
-        person = Person(pseudonym=pseudonyms())
-        person.id = await session.scalar(insert_person, _row(person))
+        person = PersonRecord(pseudonym=pseudonyms())
+        person.id = await sql.scalar(insert_person, columns(person))
         if person.id is not None:
             return person
     raise RuntimeError(f"no free pseudonym in {PSEUDONYM_DRAWS} draws")
 
 
-_DELETE_PERSON = delete(Person.__table__).where(Person.__table__.c.id == bindparam("id"))  # type: ignore[attr-defined]
+_DELETE_PERSON = delete(_PERSON).where(_PERSON.c.id == bindparam("id"))
 
 
 async def identities_of(session: AsyncSession, person_id: int) -> Sequence[Identity]:
@@ -131,77 +163,79 @@ async def identities_of(session: AsyncSession, person_id: int) -> Sequence[Ident
 # --- messages ---------------------------------------------------------------------------------
 
 
-async def insert_inbound(session: AsyncSession, message: Message) -> Message | None:
-    """Store an inbound message; None when (channel, external id) was seen before."""
-    message_id = await session.scalar(_insert_unless_duplicate(session, Message), _row(message))
+async def insert_inbound(session: Tx, message: MessageRecord) -> MessageRecord | None:
+    """Store an inbound message (giving it its id); None when (channel, external id) was seen
+    before."""
+    sql = await executor(session)
+    message_id = await sql.scalar(_insert_unless_duplicate(sql, _MESSAGE), columns(message))
     if message_id is None:
         return None
     message.id = message_id
-    make_transient_to_detached(message)  # as if read back: a session can take it to update it
     return message
 
 
-_MESSAGE_BY_EXTERNAL_ID = select(Message).where(
-    Message.channel == bindparam("channel"), Message.external_id == bindparam("external_id")
+_MESSAGE_BY_EXTERNAL_ID = select(*_MESSAGE.c).where(
+    _MESSAGE.c.channel == bindparam("channel"), _MESSAGE.c.external_id == bindparam("external_id")
 )
 
 
-async def find_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
-    return await session.scalar(
+async def find_message(session: Tx, channel: str, external_id: str) -> MessageRecord | None:
+    row = await (await executor(session)).first(
         _MESSAGE_BY_EXTERNAL_ID, {"channel": channel, "external_id": external_id}
     )
+    return MessageRecord(**row) if row is not None else None
 
 
 async def get_message(session: AsyncSession, message_id: int) -> Message | None:
     return await session.get(Message, message_id)
 
 
-async def insert_reply(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_reply(session: Tx, values: dict[str, Any]) -> None:
     """Store an outbound message (``values``: Message columns; the model's defaults fill in)."""
-    await session.execute(_INSERT_MESSAGE, _with_defaults(Message, values))
+    await (await executor(session)).execute(_INSERT_MESSAGE, columns(MessageRecord(**values)))
 
 
-async def mark_handled(session: AsyncSession, message_id: int, contact_id: int | None) -> None:
+async def mark_handled(session: Tx, message_id: int, contact_id: int | None) -> None:
     """The inbound message is handled, as part of this contact (if any)."""
-    await session.execute(
+    await (await executor(session)).execute(
         _MARK_HANDLED,
         {"message_id": message_id, "handled": MessageStatus.HANDLED, "contact": contact_id},
     )
 
 
-_INSERT_MESSAGE = insert(Message.__table__)  # type: ignore[attr-defined]
+_INSERT_MESSAGE = _insert(_MESSAGE)
 _MARK_HANDLED = (
-    update(Message.__table__)  # type: ignore[attr-defined]
-    .where(Message.__table__.c.id == bindparam("message_id"))  # type: ignore[attr-defined]
+    update(_MESSAGE)
+    .where(_MESSAGE.c.id == bindparam("message_id"))
     .values(status=bindparam("handled"), contact_id=bindparam("contact"))
 )
 
 
 _RECENT_INBOUND_TEXTS = (
-    select(Message.text)
+    select(_MESSAGE.c.text)
     .where(
-        Message.person_id == bindparam("person_id"),
-        Message.direction == Direction.IN,
-        Message.text != "",  # a picture or an untranscribed voice message says nothing here
-        Message.id < bindparam("before_id"),
-        Message.received_at >= bindparam("since"),
+        _MESSAGE.c.person_id == bindparam("person_id"),
+        _MESSAGE.c.direction == Direction.IN,
+        _MESSAGE.c.text != "",  # a picture or an untranscribed voice message says nothing here
+        _MESSAGE.c.id < bindparam("before_id"),
+        _MESSAGE.c.received_at >= bindparam("since"),
     )
-    .order_by(Message.id.desc())
+    .order_by(_MESSAGE.c.id.desc())
     .limit(bindparam("limit"))
 )
 
 
 async def recent_inbound_texts(
-    session: AsyncSession, person_id: int, *, before_id: int, since: datetime, limit: int
+    session: Tx, person_id: int, *, before_id: int, since: datetime, limit: int
 ) -> list[str]:
     """The person's earlier inbound texts in the window, oldest first."""
     if limit <= 0:
         return []
-    rows = await session.scalars(
+    rows = await (await executor(session)).all(
         _RECENT_INBOUND_TEXTS,
         {"person_id": person_id, "before_id": before_id, "since": since, "limit": limit},
     )
-    return list(reversed(rows.all()))
+    return [row["text"] for row in reversed(rows)]
 
 
 async def unhandled_inbound(session: AsyncSession) -> Sequence[Message]:
@@ -223,12 +257,14 @@ async def reply_to(session: AsyncSession, message_id: int) -> Message | None:
     )
 
 
-async def insert_classification(session: AsyncSession, values: dict[str, Any]) -> None:
+async def insert_classification(session: Tx, values: dict[str, Any]) -> None:
     """Store a classification (``values``: its columns; the model's defaults fill in)."""
-    await session.execute(_INSERT_CLASSIFICATION, _with_defaults(Classification, values))
+    await (await executor(session)).execute(
+        _INSERT_CLASSIFICATION, columns(ClassificationRecord(**values))
+    )
 
 
-_INSERT_CLASSIFICATION = insert(Classification.__table__)  # type: ignore[attr-defined]
+_INSERT_CLASSIFICATION = _insert(_CLASSIFICATION)
 
 
 async def classification_of(session: AsyncSession, message_id: int) -> Classification | None:
@@ -241,26 +277,59 @@ async def classification_of(session: AsyncSession, message_id: int) -> Classific
 
 
 _ONGOING_CONTACT = (
-    select(Contact)
+    select(*_CONTACT.c)
     .where(
-        Contact.person_id == bindparam("person_id"),
-        Contact.service_type == bindparam("service_type"),
-        Contact.channel == bindparam("channel"),
-        Contact.ended_at >= bindparam("since"),
+        _CONTACT.c.person_id == bindparam("person_id"),
+        _CONTACT.c.service_type == bindparam("service_type"),
+        _CONTACT.c.channel == bindparam("channel"),
+        _CONTACT.c.ended_at >= bindparam("since"),
     )
-    .order_by(Contact.ended_at.desc())
+    .order_by(_CONTACT.c.ended_at.desc())
     .limit(1)
 )
 
 
 async def ongoing_contact(
-    session: AsyncSession, person_id: int, service_type: str, channel: str, since: datetime
-) -> Contact | None:
+    session: Tx, person_id: int, service_type: str, channel: str, since: datetime
+) -> ContactRecord | None:
     """The person's contact of this type that was still going on at ``since``, if any."""
-    return await session.scalar(
+    row = await (await executor(session)).first(
         _ONGOING_CONTACT,
         {"person_id": person_id, "service_type": service_type, "channel": channel, "since": since},
     )
+    return ContactRecord(**row) if row is not None else None
+
+
+async def insert_contact(session: Tx, contact: ContactRecord) -> None:
+    """Insert a new contact, giving the record its id."""
+    contact.id = await (await executor(session)).scalar(_INSERT_CONTACT, columns(contact))
+
+
+async def update_contact(session: Tx, contact: ContactRecord) -> None:
+    """Write back what a further message changes in a contact going on."""
+    await (await executor(session)).execute(
+        _UPDATE_CONTACT,
+        {
+            "contact_id": contact.id,
+            "ended_at": contact.ended_at,
+            "message_count": contact.message_count,
+            "intent": contact.intent,
+            "summary": contact.summary,
+        },
+    )
+
+
+_INSERT_CONTACT = _insert_returning_id(_CONTACT)
+_UPDATE_CONTACT = (
+    update(_CONTACT)
+    .where(_CONTACT.c.id == bindparam("contact_id"))
+    .values(
+        ended_at=bindparam("ended_at"),
+        message_count=bindparam("message_count"),
+        intent=bindparam("intent"),
+        summary=bindparam("summary"),
+    )
+)
 
 
 async def count_contacts(
@@ -279,15 +348,53 @@ async def count_contacts(
 
 
 _UNRESOLVED_ESCALATION = (
-    select(Escalation)
-    .where(Escalation.person_id == bindparam("person_id"), Escalation.status.in_(UNRESOLVED))
-    .order_by(Escalation.id.desc())
+    select(*_ESCALATION.c)
+    .where(
+        _ESCALATION.c.person_id == bindparam("person_id"),
+        or_(*(_ESCALATION.c.status == status for status in UNRESOLVED)),
+    )
+    .order_by(_ESCALATION.c.id.desc())
     .limit(1)
 )
 
 
-async def unresolved_escalation(session: AsyncSession, person_id: int) -> Escalation | None:
-    return await session.scalar(_UNRESOLVED_ESCALATION, {"person_id": person_id})
+async def unresolved_escalation(session: Tx, person_id: int) -> EscalationRecord | None:
+    row = await (await executor(session)).first(_UNRESOLVED_ESCALATION, {"person_id": person_id})
+    return EscalationRecord(**row) if row is not None else None
+
+
+async def insert_escalation(session: Tx, escalation: EscalationRecord) -> None:
+    """Insert a new escalation, giving the record its id."""
+    escalation.id = await (await executor(session)).scalar(_INSERT_ESCALATION, columns(escalation))
+
+
+async def raise_escalation(session: Tx, escalation: EscalationRecord) -> None:
+    """Write back a raised priority (and what goes with it) or a newer ``updated_at``."""
+    await (await executor(session)).execute(
+        _RAISE_ESCALATION,
+        {
+            "escalation_id": escalation.id,
+            "priority": escalation.priority,
+            "reason": escalation.reason,
+            "risk_level": escalation.risk_level,
+            "sla_deadline": escalation.sla_deadline,
+            "updated_at": escalation.updated_at,
+        },
+    )
+
+
+_INSERT_ESCALATION = _insert_returning_id(_ESCALATION)
+_RAISE_ESCALATION = (
+    update(_ESCALATION)
+    .where(_ESCALATION.c.id == bindparam("escalation_id"))
+    .values(
+        priority=bindparam("priority"),
+        reason=bindparam("reason"),
+        risk_level=bindparam("risk_level"),
+        sla_deadline=bindparam("sla_deadline"),
+        updated_at=bindparam("updated_at"),
+    )
+)
 
 
 async def escalations_for_message(session: AsyncSession, message_id: int) -> Sequence[Escalation]:
@@ -303,19 +410,22 @@ async def unnotified_escalations(session: AsyncSession) -> Sequence[Escalation]:
 
 
 _MARK_NOTIFIED = (
-    update(Escalation)
-    .where(Escalation.id == bindparam("escalation_id"), Escalation.status == EscalationStatus.OPEN)
+    update(_ESCALATION)
+    .where(
+        _ESCALATION.c.id == bindparam("escalation_id"),
+        _ESCALATION.c.status == EscalationStatus.OPEN,
+    )
     .values(
         status=EscalationStatus.NOTIFIED, notified_at=bindparam("at"), updated_at=bindparam("at")
     )
-    # The caller updates its own copy (Services.notify); nothing in this session to keep in step.
-    .execution_options(synchronize_session=False)
 )
 
 
-async def mark_notified(session: AsyncSession, escalation_id: int, at: datetime) -> bool:
-    result = await session.execute(_MARK_NOTIFIED, {"escalation_id": escalation_id, "at": at})
-    return result.rowcount == 1
+async def mark_notified(session: Tx, escalation_id: int, at: datetime) -> bool:
+    changed = await (await executor(session)).execute(
+        _MARK_NOTIFIED, {"escalation_id": escalation_id, "at": at}
+    )
+    return changed == 1
 
 
 # --- follow-ups -------------------------------------------------------------------------------
@@ -360,8 +470,8 @@ async def find_staff(session: AsyncSession, username: str) -> StaffUser | None:
     return await session.scalar(select(StaffUser).where(StaffUser.username == username))
 
 
-def audit(
-    session: AsyncSession,
+async def audit(
+    session: Tx,
     *,
     actor: str,
     action: str,
@@ -370,34 +480,49 @@ def audit(
     at: datetime,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail or {},
-        )
+    await (await executor(session)).execute(
+        _INSERT_AUDIT,
+        {
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "detail": detail or {},
+        },
     )
+
+
+_INSERT_AUDIT = _insert(_AUDIT)
 
 
 _PENDING_FOLLOW_UP_OF_KIND = (
-    select(FollowUp)
+    select(*_FOLLOW_UP.c)
     .where(
-        FollowUp.person_id == bindparam("person_id"),
-        FollowUp.kind == bindparam("kind"),
-        FollowUp.status == FollowUpStatus.SCHEDULED,
+        _FOLLOW_UP.c.person_id == bindparam("person_id"),
+        _FOLLOW_UP.c.kind == bindparam("kind"),
+        _FOLLOW_UP.c.status == FollowUpStatus.SCHEDULED,
     )
-    .order_by(FollowUp.due_at)
+    .order_by(_FOLLOW_UP.c.due_at)
     .limit(1)
 )
 
 
 async def pending_follow_up_of_kind(
-    session: AsyncSession, person_id: int, kind: str
-) -> FollowUp | None:
-    return await session.scalar(_PENDING_FOLLOW_UP_OF_KIND, {"person_id": person_id, "kind": kind})
+    session: Tx, person_id: int, kind: str
+) -> FollowUpRecord | None:
+    row = await (await executor(session)).first(
+        _PENDING_FOLLOW_UP_OF_KIND, {"person_id": person_id, "kind": kind}
+    )
+    return FollowUpRecord(**row) if row is not None else None
+
+
+async def insert_follow_up(session: Tx, follow_up: FollowUpRecord) -> None:
+    """Insert a new follow-up, giving the record its id."""
+    follow_up.id = await (await executor(session)).scalar(_INSERT_FOLLOW_UP, columns(follow_up))
+
+
+_INSERT_FOLLOW_UP = _insert_returning_id(_FOLLOW_UP)
 
 
 async def interrupted_follow_ups(session: AsyncSession) -> Sequence[FollowUp]:
@@ -475,70 +600,32 @@ async def finish_late_reply(
     )
 
 
-# --- inserting without the ORM's unit of work -----------------------------------------------
-# A plain INSERT costs a fraction of an ORM flush, and skipping a duplicate in the database
-# spares a savepoint for what is a normal outcome: a retried delivery.
+# --- inserting unless a duplicate -----------------------------------------------------------
+# Skipping a duplicate in the database spares a savepoint for what is a normal outcome: a
+# retried delivery, or two first messages of the same new mother.
 
 
-async def insert_new(session: AsyncSession, instance: Contact | Escalation) -> None:
-    """Insert a new row now and give ``instance`` its id (a plain INSERT ... RETURNING id).
-
-    For a handler that needs the id at once: ``session.add`` and ``flush`` cost ~3x as much.
-    The instance is left as if read back, so a session can take it to update it.
-    """
-    table = instance.__table__  # type: ignore[attr-defined]
-    instance.id = await session.scalar(_INSERT_RETURNING_ID[table.name], _row(instance))
-    make_transient_to_detached(instance)
-
-
-_INSERT_RETURNING_ID = {
-    model.__tablename__: insert(model.__table__).returning(model.__table__.c.id)  # type: ignore[attr-defined]
-    for model in (Contact, Escalation)
-}
-
-
-def _insert_unless_duplicate(session: AsyncSession, model: type[SQLModel]) -> Insert:
+def _insert_unless_duplicate(sql: Executor, table: Table) -> Insert:
     """INSERT ... RETURNING id that inserts nothing (and returns no row) for a duplicate."""
-    table = model.__table__  # type: ignore[attr-defined]
-    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
-        return postgresql_insert(table).on_conflict_do_nothing().returning(table.c.id)
-    # SQLite's own spelling. Its dialect's ON CONFLICT statement is never cached, so it is
-    # compiled again on every message (~200 us); OR IGNORE would also skip a NOT NULL
-    # violation, which these models' defaults rule out.
+    if sql.dialect_name == "postgresql":
+        return _POSTGRESQL_ON_CONFLICT_DO_NOTHING[table.name]
+    # SQLite's own spelling (its dialect's ON CONFLICT statement is never cached). OR IGNORE
+    # would also skip a NOT NULL violation, which the records' defaults rule out.
     return _SQLITE_INSERT_OR_IGNORE[table.name]
 
 
+def _values(table: Table) -> dict[str, Any]:
+    return {c.key: bindparam(c.key) for c in table.c if c.key != "id"}
+
+
 _SQLITE_INSERT_OR_IGNORE = {
-    model.__tablename__: insert(model.__table__)  # type: ignore[attr-defined]
-    .prefix_with("OR IGNORE")
-    .returning(model.__table__.c.id)  # type: ignore[attr-defined]
-    for model in (Message, Identity, Person)
+    table.name: insert(table).prefix_with("OR IGNORE").values(_values(table)).returning(table.c.id)
+    for table in (_MESSAGE, _IDENTITY, _PERSON)
 }
-
-
-def _with_defaults(model: type[SQLModel], values: dict[str, Any]) -> dict[str, Any]:
-    """The row ``model(**values)`` would insert, without building the object (~50 us each)."""
-    row = dict(values)
-    for key, default, factory in _DEFAULTS[model]:
-        if key not in row:
-            row[key] = factory() if factory is not None else default
-    return row
-
-
-def _defaults(model: type[SQLModel]) -> list[tuple[str, Any, Any]]:
-    # The models' defaults are the model fields' (Python-side), not the columns'.
-    fields = model.model_fields
-    return [
-        (c.key, fields[c.key].default, fields[c.key].default_factory)
-        for c in model.__table__.columns  # type: ignore[attr-defined]
-        if c.key != "id" and not fields[c.key].is_required()
-    ]
-
-
-_DEFAULTS = {model: _defaults(model) for model in (Message, Classification, Identity)}
-
-
-def _row(instance: SQLModel) -> dict[str, Any]:
-    """An unsaved instance's column values (its defaults filled in), without the id."""
-    columns = instance.__table__.columns  # type: ignore[attr-defined]
-    return {c.key: getattr(instance, c.key) for c in columns if c.key != "id"}
+_POSTGRESQL_ON_CONFLICT_DO_NOTHING = {
+    table.name: postgresql_insert(table)
+    .values(_values(table))
+    .on_conflict_do_nothing()
+    .returning(table.c.id)
+    for table in (_MESSAGE, _IDENTITY, _PERSON)
+}
