@@ -7,7 +7,9 @@ decrypts, parses and encrypts (the ceiling), then the real Careline app (``creat
 temporary SQLite database, the embedded NLU, the scheduler running and ``/wechat/mp`` in safe
 mode. A separate load process posts the same N pre-encrypted messages (wechatpy plays WeChat;
 unique senders; ordinary, service and crisis texts) at concurrency C to each and reports rps,
-p50 / p99 latency and errors (non-200, or a reply wechatpy cannot decrypt, or no reply).
+p50 / p99 latency, the server's CPU per request (this process, all threads) and errors
+(non-200, or a reply wechatpy cannot decrypt, or no reply). The ceiling's server is not busy
+all the time: its rps is mostly how fast the load process can send.
 
 ``--repeat 3`` delivers every message three times (WeChat's retries: same MsgId, new
 signature, sent close together) and then checks the database: one stored message, at most one
@@ -232,6 +234,7 @@ class Report:
     latencies: list[float]
     errors: Counter[str]
     replies: dict[int, list[str]]
+    server_cpu: float = 0.0  # seconds of this process's CPU while the load ran
 
     def line(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies)
@@ -241,7 +244,8 @@ class Report:
         detail = f" {dict(self.errors)}" if errors else ""
         return (
             f"| {self.name:<16} | {self.requests:>6} | {self.requests / self.wall:>8.0f} | "
-            f"{p50:>7.1f} | {p99:>7.1f} | {errors:>6}{detail} |"
+            f"{p50:>7.1f} | {p99:>7.1f} | {self.server_cpu / self.requests * 1000:>9.2f} | "
+            f"{errors:>6}{detail} |"
         )
 
 
@@ -324,27 +328,33 @@ async def main() -> int:
         f"({os.cpu_count()} CPUs)"
     )
     header = (
-        "| endpoint         | req    | rps      | p50 ms  | p99 ms  | errors |\n"
-        "|------------------|--------|----------|---------|---------|--------|"
+        "| endpoint         | req    | rps      | p50 ms  | p99 ms  | CPU ms/req | errors |\n"
+        "|------------------|--------|----------|---------|---------|-----------|--------|"
     )
     rows = []
     ceiling = None
     if not args.skip_ceiling:
         runner, url = await serve(ceiling_app())
         try:
+            cpu = time.process_time()
             wall, results = await asyncio.to_thread(run_load, url, deliveries, args.concurrency)
+            cpu = time.process_time() - cpu
         finally:
             await runner.cleanup()
         ceiling = evaluate("ceiling (crypto)", wall, results, late_ok=False)
+        ceiling.server_cpu = cpu
         rows.append(ceiling.line())
 
     with tempfile.TemporaryDirectory() as tmp:
         services, secrets = await start_careline(Path(tmp), args.model_dir)
         runner, url = await serve(create_app(services, secrets))
         try:
+            cpu = time.process_time()
             wall, results = await asyncio.to_thread(run_load, url, deliveries, args.concurrency)
+            cpu = time.process_time() - cpu
             await runner.cleanup()
             full = evaluate("full pipeline", wall, results, late_ok=False)
+            full.server_cpu = cpu
             rows.append(full.line())
             print(header, *rows, sep="\n")
             problems = await check_duplicates(services, args.messages, full)
