@@ -213,8 +213,8 @@ class Pipeline:
         parse = await self._classify(message.text, stored.history)
         now = self.clock.now()
         async with self.db.transaction() as session:
-            # Plain INSERTs and UPDATEs for the rows every message writes: the ORM's unit of
-            # work cost more than the rest of the transaction. Handlers keep their ORM objects.
+            # Every row here is a plain record written by an explicit statement (storage.direct):
+            # the ORM's unit of work cost more than the rest of the transaction.
             await queries.insert_classification(session, _classification(message.id, parse))
             turn = Turn(
                 session=session,
