@@ -69,9 +69,13 @@ _CLASSIFICATION = Classification.__table__  # type: ignore[attr-defined]
 _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 
 
+def _values(table: Table) -> dict[str, Any]:
+    """Every column but the id, each a parameter named by its key."""
+    return {c.key: bindparam(c.key) for c in table.c if c.key != "id"}
+
+
 def _insert(table: Table) -> Insert:
-    """INSERT of every column but the id, each a parameter named by its key."""
-    return insert(table).values({c.key: bindparam(c.key) for c in table.c if c.key != "id"})
+    return insert(table).values(_values(table))
 
 
 def _insert_returning_id(table: Table) -> Insert:
@@ -612,10 +616,6 @@ def _insert_unless_duplicate(sql: Executor, table: Table) -> Insert:
     # SQLite's own spelling (its dialect's ON CONFLICT statement is never cached). OR IGNORE
     # would also skip a NOT NULL violation, which the records' defaults rule out.
     return _SQLITE_INSERT_OR_IGNORE[table.name]
-
-
-def _values(table: Table) -> dict[str, Any]:
-    return {c.key: bindparam(c.key) for c in table.c if c.key != "id"}
 
 
 _SQLITE_INSERT_OR_IGNORE = {
