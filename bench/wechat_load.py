@@ -7,9 +7,12 @@ decrypts, parses and encrypts (the ceiling), then the real Careline app (``creat
 temporary SQLite database, the embedded NLU, the scheduler running and ``/wechat/mp`` in safe
 mode. A separate load process posts the same N pre-encrypted messages (wechatpy plays WeChat;
 unique senders; ordinary, service and crisis texts) at concurrency C to each and reports rps,
-p50 / p99 latency, the server's CPU per request (this process, all threads) and errors
-(non-200, or a reply wechatpy cannot decrypt, or no reply). The ceiling's server is not busy
-all the time: its rps is mostly how fast the load process can send.
+p50 / p99 latency, the CPU per request of the server (this process, all threads) and of the
+load process, and errors (non-200, or a reply wechatpy cannot decrypt, or no reply).
+
+The verdict also says what the ratio target asks of the server's CPU: a server busy all the
+time answers 1 / (CPU per request) on one core, so reaching half the ceiling's rps leaves
+1 / (0.5 * ceiling rps) of CPU per message, whatever the machine.
 
 ``--repeat 3`` delivers every message three times (WeChat's retries: same MsgId, new
 signature, sent close together) and then checks the database: one stored message, at most one
@@ -126,7 +129,9 @@ def build_deliveries(n: int, repeat: int) -> list[Delivery]:
 
 
 def _load(url: str, deliveries: list[Delivery], concurrency: int, out: object) -> None:
-    out.send(asyncio.run(_run_load(url, deliveries, concurrency)))  # type: ignore[attr-defined]
+    cpu = time.process_time()
+    wall, results = asyncio.run(_run_load(url, deliveries, concurrency))
+    out.send((wall, results, time.process_time() - cpu))  # type: ignore[attr-defined]
 
 
 async def _run_load(
@@ -156,14 +161,16 @@ async def _run_load(
 
 
 def run_load(url: str, deliveries: list[Delivery], concurrency: int):  # type: ignore[no-untyped-def]
-    """Runs the load in another process, so the client does not eat the server's loop."""
+    """Runs the load in another process, so the client does not eat the server's loop.
+
+    Returns the wall time, the results and the load process's CPU seconds."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     process = context.Process(target=_load, args=(url, deliveries, concurrency, send))
     process.start()
-    wall, results = receive.recv()
+    wall, results, client_cpu = receive.recv()
     process.join()
-    return wall, results
+    return wall, results, client_cpu
 
 
 # --- servers ------------------------------------------------------------------------------------
@@ -235,6 +242,14 @@ class Report:
     errors: Counter[str]
     replies: dict[int, list[str]]
     server_cpu: float = 0.0  # seconds of this process's CPU while the load ran
+    client_cpu: float = 0.0  # seconds of the load process's CPU
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.wall
+
+    def cpu_ms(self, seconds: float) -> float:
+        return seconds / self.requests * 1000
 
     def line(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies)
@@ -243,10 +258,20 @@ class Report:
         errors = sum(self.errors.values())
         detail = f" {dict(self.errors)}" if errors else ""
         return (
-            f"| {self.name:<16} | {self.requests:>6} | {self.requests / self.wall:>8.0f} | "
-            f"{p50:>7.1f} | {p99:>7.1f} | {self.server_cpu / self.requests * 1000:>9.2f} | "
+            f"| {self.name:<16} | {self.requests:>6} | {self.rps:>8.0f} | {p50:>7.1f} | "
+            f"{p99:>7.1f} | {self.cpu_ms(self.server_cpu):>10.2f} | "
+            f"{self.server_cpu / self.wall:>11.0%} | {self.cpu_ms(self.client_cpu):>10.2f} | "
             f"{errors:>6}{detail} |"
         )
+
+
+async def measure(name: str, url: str, deliveries: list[Delivery], concurrency: int) -> Report:
+    cpu = time.process_time()
+    wall, results, client_cpu = await asyncio.to_thread(run_load, url, deliveries, concurrency)
+    server_cpu = time.process_time() - cpu
+    report = evaluate(name, wall, results, late_ok=False)
+    report.server_cpu, report.client_cpu = server_cpu, client_cpu
+    return report
 
 
 def evaluate(name: str, wall: float, results: list, late_ok: bool) -> Report:  # type: ignore[type-arg]
@@ -328,33 +353,29 @@ async def main() -> int:
         f"({os.cpu_count()} CPUs)"
     )
     header = (
-        "| endpoint         | req    | rps      | p50 ms  | p99 ms  | CPU ms/req | errors |\n"
-        "|------------------|--------|----------|---------|---------|-----------|--------|"
+        "| endpoint         | req    | rps      | p50 ms  | p99 ms  | server CPU | server busy |"
+        " client CPU | errors |\n"
+        "|                  |        |          |         |         | ms/req     |             |"
+        " ms/req     |        |\n"
+        "|------------------|--------|----------|---------|---------|------------|-------------|"
+        "------------|--------|"
     )
     rows = []
     ceiling = None
     if not args.skip_ceiling:
         runner, url = await serve(ceiling_app())
         try:
-            cpu = time.process_time()
-            wall, results = await asyncio.to_thread(run_load, url, deliveries, args.concurrency)
-            cpu = time.process_time() - cpu
+            ceiling = await measure("ceiling (crypto)", url, deliveries, args.concurrency)
         finally:
             await runner.cleanup()
-        ceiling = evaluate("ceiling (crypto)", wall, results, late_ok=False)
-        ceiling.server_cpu = cpu
         rows.append(ceiling.line())
 
     with tempfile.TemporaryDirectory() as tmp:
         services, secrets = await start_careline(Path(tmp), args.model_dir)
         runner, url = await serve(create_app(services, secrets))
         try:
-            cpu = time.process_time()
-            wall, results = await asyncio.to_thread(run_load, url, deliveries, args.concurrency)
-            cpu = time.process_time() - cpu
+            full = await measure("full pipeline", url, deliveries, args.concurrency)
             await runner.cleanup()
-            full = evaluate("full pipeline", wall, results, late_ok=False)
-            full.server_cpu = cpu
             rows.append(full.line())
             print(header, *rows, sep="\n")
             problems = await check_duplicates(services, args.messages, full)
@@ -363,12 +384,20 @@ async def main() -> int:
 
     verdicts = []
     if ceiling is not None:
-        ratio = (full.requests / full.wall) / (ceiling.requests / ceiling.wall)
-        verdicts.append(f"full/ceiling rps {ratio:.0%} (target >= 50%)")
+        verdicts.append(f"full/ceiling rps {full.rps / ceiling.rps:.0%} (target >= 50%)")
     p99 = sorted(full.latencies)[min(len(full.latencies) - 1, int(len(full.latencies) * 0.99))]
     verdicts.append(f"full p99 {p99 * 1000:.1f} ms (target <= 50 ms)")
     verdicts.append(f"errors {sum(full.errors.values())} (target 0)")
     print("; ".join(verdicts))
+    if ceiling is not None:
+        # One event loop on one core: half the ceiling's rps leaves this much CPU per message.
+        budget = 1000 / (0.5 * ceiling.rps)
+        print(
+            f"CPU budget for 50% of the ceiling on one core: {budget:.2f} ms per message; "
+            f"the full pipeline used {full.cpu_ms(full.server_cpu):.2f} ms "
+            f"(the ceiling {ceiling.cpu_ms(ceiling.server_cpu):.2f} ms, its server busy "
+            f"{ceiling.server_cpu / ceiling.wall:.0%} of the run)"
+        )
     for problem in problems:
         print("PROBLEM:", problem)
     return 1 if problems or sum(full.errors.values()) else 0
