@@ -7,6 +7,7 @@ replies go to the local fake of the WeChat API.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shutil
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.app import create_app
 from bot.channels import texts
@@ -395,6 +396,57 @@ async def test_late_reply_that_keeps_failing_stops_after_its_retries(
     assert await late_reply_rows(services) == [("failed", 2)]
     stats = await (await client.get("/channels/stats")).json()
     assert stats["late_replies"] == {"wechat_mp": {"failed": 1}}
+
+
+async def test_late_reply_whose_answer_was_cut_off_is_not_sent_twice(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    client = await serve(deadline=0.0, retry=(0.0, 0.0))
+    fake_api.cut_next_answer()  # WeChat delivered it; its answer never arrived
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert fake_api.send_requests == 1 and len(fake_api.sent) == 1
+    assert await late_reply_rows(services) == [("failed", 1)]
+
+
+@contextlib.asynccontextmanager
+async def late_reply_claims_failing(services: Services) -> AsyncIterator[None]:
+    """Every write of a late-reply claim fails, as on a full or broken disk (a trigger)."""
+    if services.db.url.get_backend_name() == "sqlite":
+        create = [
+            "CREATE TRIGGER claims_fail BEFORE INSERT ON late_reply "
+            "BEGIN INSERT INTO no_such_table VALUES (1); END"
+        ]
+        drop = ["DROP TRIGGER claims_fail"]
+    else:
+        create = [
+            "CREATE FUNCTION claims_fail() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+            "CREATE TRIGGER claims_fail BEFORE INSERT ON late_reply "
+            "FOR EACH ROW EXECUTE FUNCTION claims_fail()",
+        ]
+        drop = ["DROP TRIGGER claims_fail ON late_reply", "DROP FUNCTION claims_fail()"]
+    for statements in (create, drop):
+        async with services.db.write() as session:
+            for statement in statements:
+                await session.execute(text(statement))
+        if statements is create:
+            yield
+
+
+async def test_a_late_reply_claim_that_cannot_be_stored_leaves_the_retry_a_reply(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    client = await serve(deadline=0.0)
+    inner = text_xml(MOTHER, CRISIS)
+    async with late_reply_claims_failing(services):
+        assert (await post(client, peer.safe(inner)))[0] == 503
+    assert await inbound_count(services) == 1  # her message was stored all the same
+    # WeChat's retry is not answered "success" with nothing owed: the reply goes out.
+    assert await post(client, peer.safe(inner)) == (200, "success")
+    await client.app[WECHAT_MP].late.drain()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    assert await late_reply_rows(services) == [("sent", 1)]
 
 
 async def test_late_reply_waiting_to_retry_at_a_stop_is_sent_after_restart(

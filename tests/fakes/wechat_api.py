@@ -65,6 +65,7 @@ class FakeWeChatApi:
     _tokens: dict[str, tuple[float, int | None]] = field(default_factory=dict, init=False)
     _serial: itertools.count[int] = field(default_factory=itertools.count, init=False)
     _send_failures: list[_Failure] = field(default_factory=list, init=False)
+    _answers_to_cut: int = field(default=0, init=False)
     _token_failures: list[_Failure] = field(default_factory=list, init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
     _base_url: str = field(default="", init=False)
@@ -131,6 +132,10 @@ class FakeWeChatApi:
     def fail_next_send_http(self, status: int = 200, body: bytes | None = None) -> None:
         """Next send answers this HTTP status (and raw body, e.g. non-JSON garbage)."""
         self._send_failures.append(_Failure(0, "", status, body))
+
+    def cut_next_answer(self) -> None:
+        """The next send is delivered, but the connection drops before WeChat answers."""
+        self._answers_to_cut += 1
 
     def fail_next_token(self, errcode: int, errmsg: str = "fake failure") -> None:
         self._token_failures.append(_Failure(errcode, errmsg))
@@ -220,6 +225,10 @@ class FakeWeChatApi:
         if not ok or (api == "wecom" and not isinstance(agentid, int)):
             return _json({"errcode": 44002, "errmsg": "empty post data or bad payload"})
         self.sent.append(SentMessage(api, touser, content, agentid, raw))
+        if self._answers_to_cut:
+            self._answers_to_cut -= 1
+            assert request.transport is not None
+            request.transport.abort()
         return _json({"errcode": 0, "errmsg": "ok"})
 
     def _token_error(self, token: str) -> int | None:

@@ -13,7 +13,8 @@ early, one refresh at a time (concurrent callers wait for the same refresh). Whe
 the token is invalid or expired (40001 / 40014 / 42001, e.g. another process fetched a new one),
 the token is refreshed once and the call retried once; that is safe because the rejected call
 was not delivered. Timeouts are *not* retried: the message may have gone out, and a mother must
-not get it twice. Message content, recipients, secrets and tokens are never logged.
+not get it twice (``WeChatApiError.may_have_been_delivered`` tells callers which failures those
+are). Message content, recipients, secrets and tokens are never logged.
 """
 
 from __future__ import annotations
@@ -57,14 +58,19 @@ class WeChatApiError(Exception):
     """A WeChat API call failed.
 
     ``errcode`` is WeChat's code, or ``None`` for transport problems (HTTP status, timeout,
-    connection error, unreadable answer). The message never carries URLs (they hold the
-    secret or the access_token) nor message content.
+    connection error, unreadable answer). ``may_have_been_delivered`` is true when the request
+    may have been carried out although no answer said so (a timeout, a connection lost after
+    sending, an unreadable answer), so sending it again could deliver it twice. The message
+    never carries URLs (they hold the secret or the access_token) nor message content.
     """
 
-    def __init__(self, errmsg: str, errcode: int | None = None) -> None:
+    def __init__(
+        self, errmsg: str, errcode: int | None = None, *, may_have_been_delivered: bool = False
+    ) -> None:
         super().__init__(f"WeChat API error {errcode}: {errmsg}" if errcode else errmsg)
         self.errcode = errcode
         self.errmsg = errmsg
+        self.may_have_been_delivered = may_have_been_delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,16 +209,21 @@ class _WeChatApiClient:
                     raise WeChatApiError(f"HTTP {response.status}")
                 raw = await response.read()
         except TimeoutError:
-            raise WeChatApiError("timeout") from None
-        except aiohttp.ClientError as exc:
-            # str(exc) may contain the URL with the secret or token: keep only the type.
+            raise WeChatApiError("timeout", may_have_been_delivered=True) from None
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
             raise WeChatApiError(f"connection failed ({type(exc).__name__})") from None
+        except aiohttp.ClientError as exc:
+            # Lost after connecting: the request may have been carried out. str(exc) may
+            # contain the URL with the secret or token: keep only the type.
+            raise WeChatApiError(
+                f"connection failed ({type(exc).__name__})", may_have_been_delivered=True
+            ) from None
         try:
             answer = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise WeChatApiError("answer is not JSON") from None
+            raise WeChatApiError("answer is not JSON", may_have_been_delivered=True) from None
         if not isinstance(answer, dict):
-            raise WeChatApiError("answer is not a JSON object")
+            raise WeChatApiError("answer is not a JSON object", may_have_been_delivered=True)
         return answer
 
     def _get_session(self) -> aiohttp.ClientSession:

@@ -7,8 +7,10 @@ customer-service (Official Account) or app-message (WeCom) API once the outcome 
 The claim is stored (``late_reply``) before the request is answered: once a message's reply is
 claimed for the API, every later delivery of the same message answers "success" too (the API
 send is not idempotent, a passive reply is), and a reply still owed when the service stops is
-sent when it starts again. A send that fails on the way (network, WeChat busy) is tried again
-after each of ``retry_delays``; a stop during those waits leaves the claim owed for the next start.
+sent when it starts again. A send that certainly did not go out (WeChat busy, no connection, an
+HTTP error) is tried again after each of ``retry_delays``; a stop during those waits leaves the
+claim owed for the next start. A send that may have gone out (a timeout, an answer cut off) is
+not tried again: she must not get it twice.
 """
 
 from __future__ import annotations
@@ -31,9 +33,15 @@ Send = Callable[[str, str], Awaitable[None]]  # (recipient id, text)
 
 _RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipient id
 
-# WeChat's "system busy, try again later"; transport failures carry no errcode at all.
+# WeChat's "system busy, try again later".
 ERRCODE_SYSTEM_BUSY = -1
-_TRANSIENT = frozenset({None, ERRCODE_SYSTEM_BUSY})
+
+
+def _worth_retrying(exc: WeChatApiError) -> bool:
+    """WeChat was busy, or the request certainly never reached it."""
+    if exc.errcode is None:
+        return not exc.may_have_been_delivered
+    return exc.errcode == ERRCODE_SYSTEM_BUSY
 
 
 class _Stopping(Exception):
@@ -78,7 +86,6 @@ class LateReplies:
         """Store the claim, then send ``outcome``'s reply to ``recipient`` once it is ready."""
         if key in self._claims:
             return
-        self._remember(key)
         claim = LateReply(
             channel=self._channel,
             external_id=key,
@@ -90,6 +97,9 @@ class LateReplies:
         )
         async with self._services.db.write() as session:
             first = await queries.claim_late_reply(session, claim)
+        # Only once stored: a claim that failed to be written (the request answers 503) must not
+        # make WeChat's retry answer "success" with nothing owed to her.
+        self._remember(key)
         if first:
             self._start(claim.id, recipient, asyncio.shield(outcome))
 
@@ -203,7 +213,7 @@ class LateReplies:
                 )
                 return LateReplyStatus.OUT_OF_WINDOW, False
             log.warning("%s: late reply to message #%s failed: %s", self._channel, message_id, exc)
-            return LateReplyStatus.FAILED, exc.errcode in _TRANSIENT
+            return LateReplyStatus.FAILED, _worth_retrying(exc)
         except Exception as exc:
             log.warning(
                 "%s: late reply to message #%s failed: %s",
