@@ -10,7 +10,10 @@ from handlers import ReplyText
 from intents import ParseResult
 from storage.models import IdentityKind
 
-MAX_TEXT_CHARS = 4000
+# The longest text kept: stored whole and read whole by the crisis layer (the classifier reads
+# the first 4,000 characters). A channel refuses a longer one with a clear error, or, when the
+# sender cannot be asked again (WeChat), keeps its beginning.
+MAX_TEXT_CHARS = 8000
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ _DROP = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 _DROP.update(dict.fromkeys([0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]))
 
 
-def clean_text(text: str) -> str:
+def clean_text(text: str, *, truncate: bool = False) -> str:
     """Text as stored: control and zero-width characters removed, trimmed.
 
     Lone surrogates (from a JSON "\\ud800") cannot be stored in UTF-8: refuse them rather than
-    lose the message later in the database.
+    lose the message later in the database. Text over ``MAX_TEXT_CHARS`` is refused, or cut to
+    that length with ``truncate``.
     """
     try:
         text.encode("utf-8")
@@ -82,5 +86,7 @@ def clean_text(text: str) -> str:
     if not text:
         raise BadText("text is empty")
     if len(text) > MAX_TEXT_CHARS:
+        if truncate:
+            return text[:MAX_TEXT_CHARS].rstrip()
         raise BadText(f"text is longer than {MAX_TEXT_CHARS} characters")
     return text

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import Escalation, Message
@@ -79,6 +80,10 @@ async def test_missing_or_forged_token_is_refused_and_nothing_stored(
         (json.dumps({"sender": "", "text": "hi"}).encode(), "sender"),
         (json.dumps({"sender": "m", "text": "\u200b\u0000 \t"}).encode(), "text: text is empty"),
         (b'{"sender": "m", "text": "\\ud800 lone"}', "text: "),
+        (
+            json.dumps({"sender": "m", "text": "x" * (MAX_TEXT_CHARS + 1)}).encode(),
+            f"text: text is longer than {MAX_TEXT_CHARS} characters",
+        ),
         (
             json.dumps({"sender": "m", "text": "x", "sent_at": "2026-01-01T00:00"}).encode(),
             "sent_at",

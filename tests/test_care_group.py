@@ -170,6 +170,19 @@ async def test_a_retried_delivery_gets_the_same_answer_and_escalates_once(
     assert await count(services, Escalation) == 1
 
 
+async def test_a_long_text_is_stored_whole_and_its_late_crisis_escalated(
+    client: TestClient, services: Services
+) -> None:
+    long_text = "今天又和孩子吵架了，" * 500 + CRISIS  # 5,000+ characters, the crisis at the end
+    answer = await send(client, message(long_text))
+    private = answer["private_reply"]["text"]
+    assert any(word in private for word in CRISIS_WORDS)
+    assert await count(services, Escalation) == 1
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message.text).where(Message.direction == "in"))
+    assert stored == long_text
+
+
 # -- staff -------------------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from bot.app import create_app
 from bot.channels import texts
 from bot.channels.routes import WECHAT_MP
 from bot.config import parse_config
+from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets, SecretsError
 from bot.services import Services
 from storage.models import Classification, Contact, Direction, Escalation, LateReply, Message
@@ -294,6 +295,19 @@ async def test_unsubscribe_gets_success_and_nothing_stored(
     status, body = await post(client, peer.safe(inbound_xml(MOTHER, "event", Event="unsubscribe")))
     assert (status, body) == (200, "success")
     assert await inbound_count(services) == 0
+
+
+async def test_a_text_over_the_limit_is_kept_cut_not_refused(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    long_text = CRISIS + "。" + "我一个人带着孩子，" * 1000  # ~9,000 characters
+    status, body = await post(client, peer.safe(text_xml(MOTHER, long_text)))
+    assert status == 200 and "值班社工" in peer.open_reply(body)["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message.text).where(Message.direction == "in"))
+    assert stored == long_text[:MAX_TEXT_CHARS]
+    assert await count(services, Escalation) == 1
 
 
 @pytest.mark.parametrize(

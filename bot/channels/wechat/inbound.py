@@ -84,7 +84,8 @@ def read_message(
         answer = texts.with_hotline(texts.NOT_TEXT, hotline)
         return envelope, Direct(answer, kind, record=message("", kind))
     try:
-        text = clean_text(raw)
+        # WeChat does not send a message again once answered: keep what she wrote (its beginning).
+        text = clean_text(raw, truncate=True)
     except BadText:
         return envelope, Direct(texts.with_hotline(texts.TEXT_UNREADABLE, hotline), "bad_text")
     return envelope, message(text, msg_type)
