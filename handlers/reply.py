@@ -1,4 +1,6 @@
-"""Choosing the reply. Crisis replies are marked sensitive so no group ever shows them."""
+"""Choosing the reply. Crisis replies, and every reply to a message that escalated (a request for
+a social worker included), are marked sensitive: no group ever shows them, and the mark is
+stored with the reply, so a retried delivery answered from the database is kept private too."""
 
 from __future__ import annotations
 
@@ -13,13 +15,15 @@ async def reply(turn: Turn) -> None:
     key = parse.intent
     if parse.risk.crisis and key not in CRISIS_INTENTS:
         key = Intent.CRISIS_VIOLENCE if parse.risk.kind == "violence" else Intent.CRISIS_SUICIDE
-    sensitive = key in CRISIS_INTENTS
+    crisis = key in CRISIS_INTENTS
     callback = next((f for f in turn.effects.follow_ups if f.kind == FollowUpKind.CALLBACK), None)
-    if callback is not None and not sensitive:
+    if callback is not None and not crisis:
         when = callback.due_at.astimezone(turn.zone).strftime("%m月%d日 %H:%M")
         text = reply_text("request_human_callback", when=when)
     else:
         text = reply_text(
             key if key in REPLIES else "out_of_scope", hotline=turn.settings.hotline_number
         )
+    # The policy runs the reply last: an escalation of this turn is known here.
+    sensitive = crisis or turn.effects.escalation is not None
     turn.effects.reply = ReplyText(text=text, sensitive=sensitive)

@@ -22,7 +22,8 @@ from storage.records import (
 @dataclass(frozen=True)
 class ReplyText:
     text: str
-    # Crisis content: a channel must never show it in a group conversation.
+    # Crisis content, or the answer to a message that escalated: a channel must never show it
+    # in a group conversation.
     sensitive: bool = False
 
 

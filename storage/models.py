@@ -139,7 +139,8 @@ class Message(SQLModel, table=True):
     conversation_id: str | None = Field(default=None, max_length=128)
     # Inbound: spoken to Careline (a group message without an @ is not).
     addressed: bool = True
-    # Outbound: crisis content, never to be shown in a group conversation.
+    # Outbound: crisis content or the answer to an escalated message, never to be shown in a
+    # group conversation.
     sensitive: bool = False
     reply_to_id: int | None = _fk("message.id")
     contact_id: int | None = _fk("contact.id")

@@ -9,11 +9,13 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from sqlalchemy.engine import URL as DatabaseURL
 
 from bot.app import create_app
 from bot.channels import texts
@@ -21,7 +23,7 @@ from bot.config import parse_config
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import Contact, Direction, Escalation, Message
-from tests.conftest import make_secrets
+from tests.conftest import make_config, make_secrets
 
 URL = "/channels/care-group"
 SECRET = "group-bridge-secret-for-tests"
@@ -168,6 +170,31 @@ async def test_a_retried_delivery_gets_the_same_answer_and_escalates_once(
     assert again["private_reply"] == first["private_reply"]
     assert await inbound(services) == 1
     assert await count(services, Escalation) == 1
+
+
+async def test_a_request_for_a_social_worker_stays_private_when_answered_after_a_restart(
+    client: TestClient, services: Services, secrets: Secrets, db_url: DatabaseURL, model_dir: Path
+) -> None:
+    await send(client, message(CRISIS))  # her escalation is open
+    payload = message("我想找社工聊聊")  # joins it: the escalation is the earlier message's
+    first = await send(client, payload)
+    assert first["group_reply"] == texts.GROUP_PRIVATE_NOTICE
+    # After a restart nothing is remembered: the bridge's retry is answered from the database.
+    restarted = await Services.start(
+        make_config(db_url, model_dir, care_group=services.config.care_group.model_dump()),
+        secrets,
+        nlu=services.nlu,
+        run_jobs=False,
+    )
+    try:
+        server = TestServer(create_app(restarted, secrets), host="127.0.0.1")
+        async with TestClient(server) as after_restart:
+            again = await send(after_restart, payload)
+    finally:
+        await restarted.close()
+    assert again["duplicate"] is True
+    assert again["group_reply"] == texts.GROUP_PRIVATE_NOTICE
+    assert again["private_reply"] == first["private_reply"]
 
 
 async def test_a_long_text_is_stored_whole_and_its_late_crisis_escalated(

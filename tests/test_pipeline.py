@@ -237,6 +237,15 @@ async def test_crisis_in_group_chatter_escalates_with_a_private_reply(services: 
     assert outcome.reply.sensitive  # the channel must not post it in the group
 
 
+async def test_a_message_joining_an_open_escalation_gets_a_private_reply(
+    services: Services,
+) -> None:
+    await services.pipeline.handle(inbound(CRISIS, sender="j"))
+    joined = await services.pipeline.handle(inbound("我想找社工聊聊", sender="j"))
+    assert joined.escalation is not None and joined.reply.sensitive
+    assert (await services.pipeline.replay(joined.message_id)).reply.sensitive
+
+
 async def test_submit_returns_once_stored_before_the_outcome(services: Services) -> None:
     pending = await services.pipeline.submit(inbound("最近好难过", external_id="s-1"))
     async with services.db.session() as session:
