@@ -210,6 +210,28 @@ async def test_a_long_text_is_stored_whole_and_its_late_crisis_escalated(
     assert stored == long_text
 
 
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"time": 1767225600.25},  # time.time()
+        {"time": 1767225600123},  # Date.now()
+        {"time": True},
+        {"time": "yesterday"},
+        {"sender_name": "王" * 500},
+        {"sender_name": None},
+        {"mentions": [BOT] + [f"m{i}" for i in range(300)]},
+        {"mentions": "careline-bot"},
+        {"mentions": [BOT, 7, None]},
+    ],
+)
+async def test_odd_optional_fields_never_cost_her_message(
+    client: TestClient, services: Services, odd: dict[str, Any]
+) -> None:
+    answer = await send(client, message(CRISIS, **odd))
+    assert answer["private_reply"] is not None
+    assert await inbound(services) == 1 and await count(services, Escalation) == 1
+
+
 # -- staff -------------------------------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.channels import texts
 from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
@@ -33,19 +33,46 @@ log = logging.getLogger("careline.channels.care_group")
 CHANNEL = "care_group"
 PATH = "/channels/care-group"
 _EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+_NAME_CHARS, _MENTIONS = 128, 100
 
 
 class GroupMessage(BaseModel):
+    """What the bridge posts. The required fields are checked strictly; the optional ones are
+    taken as far as they make sense, never refused: a mother's words (perhaps a crisis) must
+    not be lost to a bridge's odd send time or a long display name."""
+
     # Extra fields are ignored: a bridge that adds one must not lose mothers' messages.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     group_id: str = Field(min_length=1, max_length=128)
     sender_id: str = Field(min_length=1, max_length=128)
-    sender_name: str = Field("", max_length=128)
+    sender_name: str = ""
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS * 2)
-    mentions: list[str] = Field([], max_length=100)
+    mentions: list[str] = []
     message_id: str = Field(min_length=1, max_length=128)
-    time: int | None = Field(None, ge=_EARLIEST, le=_LATEST)  # Unix seconds, when sent
+    time: int | None = None  # Unix seconds, when sent
+
+    @field_validator("sender_name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return value[:_NAME_CHARS] if isinstance(value, str) else ""
+
+    @field_validator("mentions", mode="before")
+    @classmethod
+    def _mentions(cls, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            return []
+        return [m[:_NAME_CHARS] for m in value if isinstance(m, str)][:_MENTIONS]
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time(cls, value: Any) -> int | None:
+        """Seconds, fractional seconds (``time.time()``) or milliseconds (``Date.now()``);
+        anything else, or outside 2001–2099, is no send time (she is stored as received)."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        seconds = int(value / 1000) if value > _LATEST * 10 else int(value)
+        return seconds if _EARLIEST <= seconds <= _LATEST else None
 
 
 def is_addressed(message: GroupMessage, text: str, config: CareGroupConfig) -> bool:
