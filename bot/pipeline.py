@@ -231,7 +231,11 @@ class Pipeline:
             if reply is not None:
                 await queries.insert_reply(session, _outbound(message, reply, now))
             # The row stored by _store, unchanged since: only this delivery handles it.
-            await queries.mark_handled(session, message.id, message.contact_id)
+            escalation = turn.effects.escalation
+            message.escalation_id = escalation.id if escalation is not None else None
+            await queries.mark_handled(
+                session, message.id, message.contact_id, message.escalation_id
+            )
         message.status = MessageStatus.HANDLED
         # Notifying moves the escalation on (notified); the outcome says where it ended up.
         await self.after_commit(turn.effects, person)
@@ -257,9 +261,7 @@ class Pipeline:
                 contact=await session.get(Contact, message.contact_id)
                 if message.contact_id
                 else None,
-                escalation=next(
-                    iter(await queries.escalations_for_message(session, message.id)), None
-                ),
+                escalation=await queries.escalation_of(session, message),
                 follow_ups=list(await queries.follow_ups_for_message(session, message.id)),
             )
             parse = _parse_from_row(message.text, stored) if stored else None

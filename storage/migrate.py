@@ -31,7 +31,12 @@ async def upgrade(url: URL, revision: str = "head") -> None:
 
 
 def revision(url: URL, message: str) -> None:
-    command.revision(alembic_config(url), message=message, autogenerate=True)
+    """Write the next migration (numbered after the head: 0005, 0006...) from the models."""
+    head = head_revision()
+    number = int(head) + 1 if head and head.isdigit() else 1
+    command.revision(
+        alembic_config(url), message=message, autogenerate=True, rev_id=f"{number:04d}"
+    )
 
 
 def head_revision() -> str | None:

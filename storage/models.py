@@ -144,6 +144,17 @@ class Message(SQLModel, table=True):
     sensitive: bool = False
     reply_to_id: int | None = _fk("message.id")
     contact_id: int | None = _fk("contact.id")
+    # Inbound: the escalation this message opened or joined (that one may be an earlier
+    # message's). An escalation names its first message, hence use_alter: the two tables
+    # refer to each other.
+    escalation_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("escalation.id", use_alter=True, name="fk_message_escalation_id"),
+            nullable=True,
+        ),
+    )
     sent_at: datetime = _when()
     received_at: datetime = _when(index=True)
 

@@ -199,11 +199,18 @@ async def insert_reply(session: Tx, values: dict[str, Any]) -> None:
     await (await executor(session)).execute(_INSERT_MESSAGE, columns(MessageRecord(**values)))
 
 
-async def mark_handled(session: Tx, message_id: int, contact_id: int | None) -> None:
-    """The inbound message is handled, as part of this contact (if any)."""
+async def mark_handled(
+    session: Tx, message_id: int, contact_id: int | None, escalation_id: int | None = None
+) -> None:
+    """The inbound message is handled, as part of this contact and escalation (if any)."""
     await (await executor(session)).execute(
         _MARK_HANDLED,
-        {"message_id": message_id, "handled": MessageStatus.HANDLED, "contact": contact_id},
+        {
+            "message_id": message_id,
+            "handled": MessageStatus.HANDLED,
+            "contact": contact_id,
+            "escalation": escalation_id,
+        },
     )
 
 
@@ -211,7 +218,11 @@ _INSERT_MESSAGE = _insert(_MESSAGE)
 _MARK_HANDLED = (
     update(_MESSAGE)
     .where(_MESSAGE.c.id == bindparam("message_id"))
-    .values(status=bindparam("handled"), contact_id=bindparam("contact"))
+    .values(
+        status=bindparam("handled"),
+        contact_id=bindparam("contact"),
+        escalation_id=bindparam("escalation"),
+    )
 )
 
 
@@ -401,10 +412,14 @@ _RAISE_ESCALATION = (
 )
 
 
-async def escalations_for_message(session: AsyncSession, message_id: int) -> Sequence[Escalation]:
-    return (
-        await session.scalars(select(Escalation).where(Escalation.message_id == message_id))
-    ).all()
+async def escalation_of(session: AsyncSession, message: Message) -> Escalation | None:
+    """The escalation a handled message opened or joined."""
+    if message.escalation_id is not None:
+        return await session.get(Escalation, message.escalation_id)
+    # Handled before messages named their escalation (migration 0004): the one it opened.
+    return await session.scalar(
+        select(Escalation).where(Escalation.message_id == message.id).limit(1)
+    )
 
 
 async def unnotified_escalations(session: AsyncSession) -> Sequence[Escalation]:

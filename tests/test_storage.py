@@ -22,6 +22,7 @@ from storage.models import (
     Message,
     MessageStatus,
 )
+from storage.records import EscalationRecord, MessageRecord, from_model
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -181,6 +182,40 @@ async def test_a_follow_up_is_claimed_exactly_once(database: Database, cipher: F
     async with database.session() as session:
         stored = await queries.get_follow_up(session, follow_up.id)
     assert stored.status == FollowUpStatus.FIRING and stored.attempts == 1
+
+
+async def test_a_message_names_the_escalation_it_joined_and_older_ones_the_one_they_opened(
+    database: Database, cipher: FieldCipher
+) -> None:
+    async with database.write() as session:
+        person = await queries.find_or_create_person(session, cipher, "api", "e")
+        opener = await queries.insert_inbound(
+            session, from_model(MessageRecord, _inbound(person.id, "e-1"))
+        )
+        joiner = await queries.insert_inbound(
+            session, from_model(MessageRecord, _inbound(person.id, "e-2"))
+        )
+        escalation = EscalationRecord(
+            person_id=person.id,
+            message_id=opener.id,
+            priority="P1",
+            reason="r",
+            risk_level="high",
+            status="open",
+            created_at=NOW,
+            updated_at=NOW,
+            sla_deadline=NOW,
+        )
+        await queries.insert_escalation(session, escalation)
+        # The opener as handled before migration 0004 (no link); the joiner as handled now.
+        await queries.mark_handled(session, opener.id, None)
+        await queries.mark_handled(session, joiner.id, None, escalation.id)
+    async with database.session() as session:
+        for message_id in (opener.id, joiner.id):
+            found = await queries.escalation_of(
+                session, await queries.get_message(session, message_id)
+            )
+            assert found is not None and found.id == escalation.id
 
 
 async def test_writers_that_read_first_never_meet_a_locked_database(
