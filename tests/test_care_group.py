@@ -217,6 +217,8 @@ async def test_a_long_text_is_stored_whole_and_its_late_crisis_escalated(
         {"time": 1767225600123},  # Date.now()
         {"time": True},
         {"time": "yesterday"},
+        {"time": float("nan")},
+        {"time": float("inf")},
         {"sender_name": "王" * 500},
         {"sender_name": None},
         {"mentions": [BOT] + [f"m{i}" for i in range(300)]},

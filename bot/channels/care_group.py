@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +71,8 @@ class GroupMessage(BaseModel):
         """Seconds, fractional seconds (``time.time()``) or milliseconds (``Date.now()``);
         anything else, or outside 2001–2099, is no send time (she is stored as received)."""
         if isinstance(value, bool) or not isinstance(value, int | float):
+            return None
+        if not math.isfinite(value):  # JSON's NaN and Infinity, which Python reads
             return None
         seconds = int(value / 1000) if value > _LATEST * 10 else int(value)
         return seconds if _EARLIEST <= seconds <= _LATEST else None
