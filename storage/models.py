@@ -157,6 +157,11 @@ class Message(SQLModel, table=True):
     )
     sent_at: datetime = _when()
     received_at: datetime = _when(index=True)
+    # Inbound, while it is being handled: which process holds it, and until when. A message
+    # still RECEIVED past its lease was dropped by a process that stopped or lost its
+    # database; any process may take it up (``queries.claim_stale_messages``).
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _when(nullable=True)
 
 
 class Classification(SQLModel, table=True):
@@ -227,6 +232,46 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=32)
     object_id: int | None = None
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+class OutboxKind(StrEnum):
+    STAFF_NOTICE = "staff_notice"  # tell the staff at an escalation's current level
+    SLA_CHECK = "sla_check"  # nobody took it by its deadline? climb a level
+    FOLLOW_UP = "follow_up"  # a check-in or callback falls due
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"  # gave up after every try: a person must look (logged, audited)
+    CANCELLED = "cancelled"  # no longer needed (the escalation was taken meanwhile)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Work that leaves Careline (a staff notice...), stored with what caused it.
+
+    Written in the transaction that decided it, sent later by whichever process claims it
+    (``claimed_by`` until ``claimed_until``), so a stop or a second replica neither loses nor
+    repeats it. ``key`` names what it is for: enqueuing the same thing twice is one row.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    key: str = Field(max_length=128, unique=True)
+    escalation_id: int | None = _fk("escalation.id")
+    follow_up_id: int | None = _fk("followup.id")
+    status: str = Field(max_length=16)
+    due_at: datetime = _when()
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _when(nullable=True)
+    created_at: datetime = _when()
+    finished_at: datetime | None = _when(nullable=True)
+    # What the last try said: "delivered", or why not (never message content or a secret).
+    result: str | None = Field(default=None, max_length=200)
 
 
 class LateReplyStatus(StrEnum):

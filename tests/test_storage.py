@@ -16,13 +16,13 @@ from storage.fieldcrypt import FieldCipher
 from storage.migrate import head_revision
 from storage.models import (
     Direction,
+    Escalation,
     FollowUp,
     FollowUpStatus,
     Identity,
     Message,
     MessageStatus,
 )
-from storage.records import EscalationRecord, MessageRecord, from_model
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -189,13 +189,9 @@ async def test_a_message_names_the_escalation_it_joined_and_older_ones_the_one_t
 ) -> None:
     async with database.write() as session:
         person = await queries.find_or_create_person(session, cipher, "api", "e")
-        opener = await queries.insert_inbound(
-            session, from_model(MessageRecord, _inbound(person.id, "e-1"))
-        )
-        joiner = await queries.insert_inbound(
-            session, from_model(MessageRecord, _inbound(person.id, "e-2"))
-        )
-        escalation = EscalationRecord(
+        opener = await queries.insert_inbound(session, _inbound(person.id, "e-1"))
+        joiner = await queries.insert_inbound(session, _inbound(person.id, "e-2"))
+        escalation = Escalation(
             person_id=person.id,
             message_id=opener.id,
             priority="P1",
@@ -206,10 +202,11 @@ async def test_a_message_names_the_escalation_it_joined_and_older_ones_the_one_t
             updated_at=NOW,
             sla_deadline=NOW,
         )
-        await queries.insert_escalation(session, escalation)
+        session.add(escalation)
+        await session.flush()
         # The opener as handled before migration 0004 (no link); the joiner as handled now.
-        await queries.mark_handled(session, opener.id, None)
-        await queries.mark_handled(session, joiner.id, None, escalation.id)
+        opener.status = joiner.status = MessageStatus.HANDLED
+        joiner.escalation_id = escalation.id
     async with database.session() as session:
         for message_id in (opener.id, joiner.id):
             found = await queries.escalation_of(

@@ -1,0 +1,60 @@
+"""outbox rows and leases on messages being handled
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01 20:13:08
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+_TEXT = sqlmodel.sql.sqltypes.AutoString
+_WHEN = storage.types.UTCDateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", _TEXT(length=32), nullable=False),
+        sa.Column("key", _TEXT(length=128), nullable=False),
+        sa.Column("escalation_id", sa.Integer(), nullable=True),
+        sa.Column("follow_up_id", sa.Integer(), nullable=True),
+        sa.Column("status", _TEXT(length=16), nullable=False),
+        sa.Column("due_at", _WHEN, nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_by", _TEXT(length=64), nullable=True),
+        sa.Column("claimed_until", _WHEN, nullable=True),
+        sa.Column("created_at", _WHEN, nullable=False),
+        sa.Column("finished_at", _WHEN, nullable=True),
+        sa.Column("result", _TEXT(length=200), nullable=True),
+        sa.ForeignKeyConstraint(["escalation_id"], ["escalation.id"]),
+        sa.ForeignKeyConstraint(["follow_up_id"], ["followup.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("key"),
+    )
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index("ix_outbox_due", ["status", "due_at"], unique=False)
+        batch_op.create_index("ix_outbox_escalation_id", ["escalation_id"], unique=False)
+        batch_op.create_index("ix_outbox_follow_up_id", ["follow_up_id"], unique=False)
+
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claimed_by", _TEXT(length=64), nullable=True))
+        batch_op.add_column(sa.Column("claimed_until", _WHEN, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_column("claimed_until")
+        batch_op.drop_column("claimed_by")
+    op.drop_table("outbox")

@@ -1,0 +1,90 @@
+"""Every query Careline makes, one module per aggregate. No SQL lives anywhere else.
+
+All of them take an async ORM session (``Database.session()`` to read, ``Database.write()`` to
+write) and read and write the models of ``storage.models``: one data path, on SQLite and
+PostgreSQL alike. Callers may import the aggregate module or the names re-exported here.
+"""
+
+from storage.queries.audit import audit, schema_revision
+from storage.queries.contacts import ongoing_contacts
+from storage.queries.escalations import (
+    UNRESOLVED,
+    climb_escalation,
+    escalation_of,
+    get_escalation,
+    lock_escalation,
+    mark_notified,
+    unresolved_escalation,
+)
+from storage.queries.follow_ups import (
+    claim_follow_up,
+    follow_ups_for_message,
+    get_follow_up,
+    pending_follow_up_of_kind,
+)
+from storage.queries.late_replies import (
+    claim_late_reply,
+    finish_late_reply,
+    late_reply_claimed,
+    pending_late_replies,
+)
+from storage.queries.leadership import hold_leader_lock, leader_lock_held
+from storage.queries.messages import (
+    claim_stale_messages,
+    classification_of,
+    find_message,
+    get_message,
+    insert_inbound,
+    recent_inbound_texts,
+    reply_to,
+)
+from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
+from storage.queries.people import (
+    PSEUDONYM_DRAWS,
+    find_or_add_person,
+    find_or_create_person,
+    find_person,
+    get_person,
+)
+from storage.queries.staff import count_staff
+
+__all__ = [
+    "PSEUDONYM_DRAWS",
+    "UNRESOLVED",
+    "audit",
+    "cancel_pending",
+    "claim_due",
+    "claim_follow_up",
+    "claim_late_reply",
+    "claim_stale_messages",
+    "classification_of",
+    "climb_escalation",
+    "count_staff",
+    "enqueue",
+    "escalation_of",
+    "find_message",
+    "find_or_add_person",
+    "find_or_create_person",
+    "find_person",
+    "finish",
+    "finish_late_reply",
+    "follow_ups_for_message",
+    "get_escalation",
+    "get_follow_up",
+    "get_message",
+    "get_person",
+    "hold_leader_lock",
+    "insert_inbound",
+    "late_reply_claimed",
+    "leader_lock_held",
+    "lock_escalation",
+    "mark_notified",
+    "ongoing_contacts",
+    "pending_follow_up_of_kind",
+    "pending_late_replies",
+    "recent_inbound_texts",
+    "reply_to",
+    "retry_later",
+    "schema_revision",
+    "unresolved_escalation",
+]

@@ -1,0 +1,23 @@
+"""INSERT ... that skips a duplicate in the database, in each dialect's own spelling.
+
+A duplicate is a normal outcome here (a retried delivery, two first messages of one new mother),
+so it is not worth a savepoint and an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def insert_unless_duplicate(
+    session: AsyncSession, table: Table, values: dict[str, Any]
+) -> int | None:
+    """The new row's id, or None when a unique constraint already holds such a row."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    return await session.scalar(statement)  # type: ignore[no-any-return]

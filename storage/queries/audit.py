@@ -1,0 +1,43 @@
+"""The audit log, and the schema's revision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            detail=detail or {},
+        )
+    )
+
+
+async def schema_revision(session: AsyncSession) -> str | None:
+    """The Alembic revision the database is at, or None before the first migration."""
+    try:
+        async with session.begin_nested():
+            return await session.scalar(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:
+        return None

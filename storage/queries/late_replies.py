@@ -1,0 +1,58 @@
+"""Late replies: replies owed through the WeChat / WeCom API after the passive deadline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import LateReply, LateReplyStatus
+
+
+async def claim_late_reply(session: AsyncSession, claim: LateReply) -> bool:
+    """Record that this message's reply goes out through the API; False if already claimed."""
+    try:
+        async with session.begin_nested():
+            session.add(claim)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def late_reply_claimed(session: AsyncSession, channel: str, external_id: str) -> bool:
+    found = await session.scalar(
+        select(LateReply.id).where(
+            LateReply.channel == channel, LateReply.external_id == external_id
+        )
+    )
+    return found is not None
+
+
+async def pending_late_replies(session: AsyncSession, channel: str) -> Sequence[LateReply]:
+    return (
+        await session.scalars(
+            select(LateReply)
+            .where(LateReply.channel == channel, LateReply.status == LateReplyStatus.PENDING)
+            .order_by(LateReply.id)
+        )
+    ).all()
+
+
+async def finish_late_reply(
+    session: AsyncSession,
+    late_reply_id: int,
+    status: LateReplyStatus,
+    at: datetime,
+    *,
+    attempts: int,
+) -> None:
+    await session.execute(
+        update(LateReply)
+        .where(LateReply.id == late_reply_id)
+        .values(status=status, attempts=LateReply.attempts + attempts, finished_at=at)
+        .execution_options(synchronize_session=False)
+    )

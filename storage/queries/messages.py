@@ -1,0 +1,115 @@
+"""Messages (inbound and outbound) and their classifications."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from storage.models import Classification, Direction, Message, MessageStatus
+from storage.queries._upsert import insert_unless_duplicate
+
+
+async def insert_inbound(session: AsyncSession, message: Message) -> Message | None:
+    """Store an inbound message (now in the session, with its id); None when its
+    (channel, external id) was stored before."""
+    values = message.model_dump(exclude={"id"})
+    message_id = await insert_unless_duplicate(
+        session,
+        Message.__table__,  # type: ignore[attr-defined]
+        values,
+    )
+    if message_id is None:
+        return None
+    # The row is written: attach the object as it is, without a second INSERT or a SELECT.
+    message.id = message_id
+    make_transient_to_detached(message)
+    session.add(message)
+    return message
+
+
+async def get_message(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.get(Message, message_id)
+
+
+async def find_message(session: AsyncSession, channel: str, external_id: str) -> Message | None:
+    return await session.scalar(
+        select(Message).where(Message.channel == channel, Message.external_id == external_id)
+    )
+
+
+async def recent_inbound_texts(
+    session: AsyncSession, person_id: int, *, before_id: int, since: datetime, limit: int
+) -> list[str]:
+    """The person's earlier inbound texts in the window, oldest first."""
+    if limit <= 0:
+        return []
+    texts = await session.scalars(
+        select(Message.text)
+        .where(
+            Message.person_id == person_id,
+            Message.direction == Direction.IN,
+            Message.text != "",  # a picture or an untranscribed voice message says nothing here
+            Message.id < before_id,
+            Message.received_at >= since,
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(texts.all()))
+
+
+async def claim_stale_messages(
+    session: AsyncSession, *, owner: str, now: datetime, until: datetime, limit: int = 50
+) -> Sequence[Message]:
+    """Take up to ``limit`` inbound messages stored but left unhandled past their lease.
+
+    Whoever stored a message holds it until ``claimed_until``; past that its process stopped,
+    or lost its database mid-way, and any process may take it (each exactly once: the rows
+    are locked, skipping those another process is taking right now).
+    """
+    stale = (
+        select(Message.id)
+        .where(
+            Message.direction == Direction.IN,
+            Message.status == MessageStatus.RECEIVED,
+            or_(Message.claimed_until.is_(None), Message.claimed_until < now),  # type: ignore[union-attr]
+        )
+        .order_by(Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = (await session.scalars(stale)).all()
+    if not ids:
+        return []
+    await session.execute(
+        update(Message)
+        .where(Message.id.in_(ids))  # type: ignore[union-attr]
+        .values(claimed_by=owner, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    messages = await session.scalars(
+        select(Message)
+        .where(Message.id.in_(ids))  # type: ignore[union-attr]
+        .order_by(Message.id)
+        .execution_options(populate_existing=True)
+    )
+    return messages.all()
+
+
+async def reply_to(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.scalar(
+        select(Message)
+        .where(Message.reply_to_id == message_id, Message.direction == Direction.OUT)
+        .order_by(Message.id)
+        .limit(1)
+    )
+
+
+async def classification_of(session: AsyncSession, message_id: int) -> Classification | None:
+    return await session.scalar(
+        select(Classification).where(Classification.message_id == message_id)
+    )

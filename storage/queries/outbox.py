@@ -1,0 +1,132 @@
+"""The outbox: work that leaves Careline, claimed with a lease by whichever process is free.
+
+A row is enqueued in the transaction that decided it. A worker claims due rows (locking them,
+skipping rows another process is claiming: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
+one writer at a time anyway), does the work outside any transaction, then records how it went.
+A claim whose process died expires at ``claimed_until`` and is taken again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxItem, OutboxStatus
+from storage.queries._upsert import insert_unless_duplicate
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    now: datetime,
+    escalation_id: int | None = None,
+    follow_up_id: int | None = None,
+) -> int | None:
+    """Add a row; None when one with this key exists (enqueued before: nothing to add)."""
+    return await insert_unless_duplicate(
+        session,
+        OutboxItem.__table__,  # type: ignore[attr-defined]
+        {
+            "kind": kind,
+            "key": key,
+            "escalation_id": escalation_id,
+            "follow_up_id": follow_up_id,
+            "status": OutboxStatus.PENDING,
+            "due_at": due_at,
+            "attempts": 0,
+            "created_at": now,
+        },
+    )
+
+
+async def claim_due(
+    session: AsyncSession, *, owner: str, now: datetime, until: datetime, limit: int = 20
+) -> Sequence[OutboxItem]:
+    """Claim up to ``limit`` pending rows due by ``now`` for ``owner`` until ``until``."""
+    due = (
+        select(OutboxItem.id)
+        .where(
+            OutboxItem.status == OutboxStatus.PENDING,
+            OutboxItem.due_at <= now,
+            or_(OutboxItem.claimed_until.is_(None), OutboxItem.claimed_until < now),  # type: ignore[union-attr]
+        )
+        .order_by(OutboxItem.due_at, OutboxItem.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = (await session.scalars(due)).all()
+    if not ids:
+        return []
+    await session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
+        .values(claimed_by=owner, claimed_until=until, attempts=OutboxItem.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.scalars(
+        select(OutboxItem)
+        .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
+        .order_by(OutboxItem.due_at, OutboxItem.id)
+        .execution_options(populate_existing=True)
+    )
+    return rows.all()
+
+
+async def finish(
+    session: AsyncSession,
+    item_id: int,
+    *,
+    owner: str,
+    status: OutboxStatus,
+    result: str,
+    at: datetime,
+) -> bool:
+    """Record the end of a claimed row; False when the claim was lost (expired and retaken)."""
+    outcome = await session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == item_id,
+            OutboxItem.claimed_by == owner,
+            OutboxItem.status == OutboxStatus.PENDING,
+        )
+        .values(status=status, result=result[:200], finished_at=at, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return outcome.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def retry_later(
+    session: AsyncSession, item_id: int, *, owner: str, due_at: datetime, result: str
+) -> bool:
+    """Put a claimed row back, due again at ``due_at``."""
+    outcome = await session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.id == item_id,
+            OutboxItem.claimed_by == owner,
+            OutboxItem.status == OutboxStatus.PENDING,
+        )
+        .values(due_at=due_at, result=result[:200], claimed_by=None, claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return outcome.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def cancel_pending(session: AsyncSession, *, escalation_id: int, at: datetime) -> int:
+    """Cancel the escalation's notices not yet sent (it was taken): how many."""
+    outcome = await session.execute(
+        update(OutboxItem)
+        .where(
+            OutboxItem.escalation_id == escalation_id,
+            OutboxItem.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, result="taken", finished_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(outcome.rowcount)  # type: ignore[attr-defined]
