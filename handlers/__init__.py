@@ -1,7 +1,7 @@
-"""What happens per intent: small async actions over one ``Turn``, chosen by ``policy.plan``."""
+"""What happens per intent: a pure policy over a snapshot of her case, returning actions."""
 
-from handlers.policy import POLICY, plan
+from handlers.policy import POLICY, decide, plan
 from handlers.settings import PolicySettings
-from handlers.turn import Effects, ReplyText, Turn
+from handlers.turn import Case, Decision, ReplyText, Turn
 
-__all__ = ["POLICY", "Effects", "PolicySettings", "ReplyText", "Turn", "plan"]
+__all__ = ["POLICY", "Case", "Decision", "PolicySettings", "ReplyText", "Turn", "decide", "plan"]

@@ -8,16 +8,16 @@ whatever the intent — when in doubt, Careline escalates.
 from __future__ import annotations
 
 from handlers.contact import log_contact
-from handlers.escalate import Escalate, priority_for_risk
+from handlers.escalation import Escalate, priority_for_risk
 from handlers.followup import callback_when_asked, check_in
 from handlers.reply import reply
-from handlers.turn import Action
+from handlers.turn import Decision, Step, Turn
 from intents import CRISIS_INTENTS, Intent, ParseResult
 from storage.models import Priority
 
 _service = (log_contact, reply)
 
-POLICY: dict[Intent, tuple[Action, ...]] = {
+POLICY: dict[Intent, tuple[Step, ...]] = {
     # 陪伴式 — companionship
     Intent.CRISIS_SUICIDE: (Escalate(Priority.P1), log_contact, check_in("crisis"), reply),
     Intent.CRISIS_VIOLENCE: (Escalate(Priority.P1), log_contact, check_in("crisis"), reply),
@@ -40,7 +40,7 @@ POLICY: dict[Intent, tuple[Action, ...]] = {
 }
 
 
-def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Action, ...]:
+def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Step, ...]:
     """The actions for one message, in order.
 
     A message not addressed to Careline (group chatter) gets no service of its own: only risk
@@ -54,3 +54,10 @@ def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Action, ...]:
         return actions
     # Risk the intent alone would not have escalated (e.g. "不想再撑了" read as distress).
     return (Escalate(risk_priority), log_contact, check_in("crisis"), reply)
+
+
+def decide(turn: Turn) -> Decision:
+    """Run the policy's steps for this message over her case: what Careline does about it."""
+    for step in plan(turn.parse, addressed=turn.case.message.addressed):
+        step(turn)
+    return turn.decision

@@ -10,13 +10,13 @@ from intents import CRISIS_INTENTS, Intent
 from storage.models import FollowUpKind
 
 
-async def reply(turn: Turn) -> None:
+def reply(turn: Turn) -> None:
     parse = turn.parse
     key = parse.intent
     if parse.risk.crisis and key not in CRISIS_INTENTS:
         key = Intent.CRISIS_VIOLENCE if parse.risk.kind == "violence" else Intent.CRISIS_SUICIDE
     crisis = key in CRISIS_INTENTS
-    callback = next((f for f in turn.effects.follow_ups if f.kind == FollowUpKind.CALLBACK), None)
+    callback = next((f for f in turn.decision.follow_ups if f.kind == FollowUpKind.CALLBACK), None)
     if callback is not None and not crisis:
         when = callback.due_at.astimezone(turn.zone).strftime("%m月%d日 %H:%M")
         text = reply_text("request_human_callback", when=when)
@@ -25,5 +25,5 @@ async def reply(turn: Turn) -> None:
             key if key in REPLIES else "out_of_scope", hotline=turn.settings.hotline_number
         )
     # The policy runs the reply last: an escalation of this turn is known here.
-    sensitive = crisis or turn.effects.escalation is not None
-    turn.effects.reply = ReplyText(text=text, sensitive=sensitive)
+    sensitive = crisis or turn.decision.escalation is not None
+    turn.decision.reply = ReplyText(text=text, sensitive=sensitive)

@@ -1,22 +1,34 @@
-"""What a handler sees (one turn of a conversation) and what it leaves behind."""
+"""What the policy sees of one message (``Turn``) and what it decides (``Decision``).
+
+Everything here is plain data: the policy reads a snapshot of her case and returns actions; the
+pipeline (``bot/``) writes them in one transaction. No handler runs a query or sends anything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from handlers.settings import PolicySettings
 from intents import ParseResult
-from storage.direct import Tx
-from storage.records import (
-    ContactRecord,
-    EscalationRecord,
-    FollowUpRecord,
-    MessageRecord,
-    PersonRecord,
-)
+from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
+
+
+@dataclass(frozen=True)
+class Case:
+    """Her case as it stood when this message was handled (read in the same transaction)."""
+
+    person: Person
+    message: Message
+    open_escalation: Escalation | None = None
+    # Her contacts on this message's channel still going on (ended within the contact gap).
+    ongoing_contacts: tuple[Contact, ...] = ()
+    next_check_in: FollowUp | None = None
+
+
+# --- actions ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -27,28 +39,84 @@ class ReplyText:
     sensitive: bool = False
 
 
+@dataclass(frozen=True)
+class OpenEscalation:
+    priority: Priority
+    reason: str
+    risk_level: str
+    sla_deadline: datetime
+
+
+@dataclass(frozen=True)
+class RaiseEscalation:
+    """Her open escalation, now more urgent: the staff are told again."""
+
+    escalation_id: int
+    priority: Priority
+    reason: str
+    risk_level: str
+    sla_deadline: datetime
+
+
+@dataclass(frozen=True)
+class JoinEscalation:
+    """The message belongs to her open escalation; nothing changes for the staff."""
+
+    escalation_id: int
+
+
+EscalationAction = OpenEscalation | RaiseEscalation | JoinEscalation
+
+
+@dataclass(frozen=True)
+class OpenContact:
+    service_type: str
+    intent: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class ContinueContact:
+    contact_id: int
+    intent: str
+    summary: str
+    message_count: int
+
+
+ContactAction = OpenContact | ContinueContact
+
+
+@dataclass(frozen=True)
+class ScheduleFollowUp:
+    kind: str  # FollowUpKind
+    due_at: datetime
+
+
 @dataclass
-class Effects:
+class Decision:
+    """The actions for one message; at most one of each kind but follow-ups."""
+
+    escalation: EscalationAction | None = None
+    contact: ContactAction | None = None
+    follow_ups: list[ScheduleFollowUp] = field(default_factory=list)
     reply: ReplyText | None = None
-    contact: ContactRecord | None = None
-    escalation: EscalationRecord | None = None
-    # True when the worker needs (re)notifying: a new escalation or a raised priority.
-    escalation_needs_notice: bool = False
-    follow_ups: list[FollowUpRecord] = field(default_factory=list)
+
+    @property
+    def notifies_staff(self) -> bool:
+        """A new escalation, or a raised priority: the staff must be told."""
+        return isinstance(self.escalation, OpenEscalation | RaiseEscalation)
 
 
 @dataclass
 class Turn:
-    """One inbound message being handled, inside the transaction that records its results."""
+    """One inbound message being decided on."""
 
-    session: Tx  # the transaction that records the results
-    person: PersonRecord
-    message: MessageRecord
+    case: Case
     parse: ParseResult
     now: datetime
     settings: PolicySettings
     zone: ZoneInfo
-    effects: Effects = field(default_factory=Effects)
+    decision: Decision = field(default_factory=Decision)
 
 
-Action = Callable[[Turn], Awaitable[None]]
+Step = Callable[[Turn], None]

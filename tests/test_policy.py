@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from handlers import Case, PolicySettings, Turn, decide
 from handlers.contact import log_contact
-from handlers.escalate import Escalate
+from handlers.escalation import Escalate
 from handlers.policy import POLICY, plan
 from handlers.reply import reply
 from handlers.texts import REPLIES
+from handlers.turn import (
+    ContinueContact,
+    JoinEscalation,
+    OpenContact,
+    OpenEscalation,
+    RaiseEscalation,
+)
 from intents import CRISIS_INTENTS, Intent, ParseResult, Risk, RiskLevel, service_type
-from storage.models import Priority
+from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
 
 
 def parse(intent: str, level: RiskLevel = RiskLevel.NONE, kind: str | None = None) -> ParseResult:
@@ -69,3 +80,92 @@ def test_crisis_replies_never_mention_means() -> None:
     means = ("药", "跳", "刀", "割", "炭", "绳", "农药", "楼")
     for key in ("crisis_suicide", "crisis_violence"):
         assert not any(word in REPLIES[key] for word in means), key
+
+
+# --- the policy as a pure function: her case in, actions out (no database) -----------------
+
+NOW = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)
+
+
+def case(**parts) -> Case:  # type: ignore[no-untyped-def]
+    person = Person(id=1, pseudonym="M-ABCDEF")
+    message = Message(id=10, person_id=1, channel="api", direction="in", status="received")
+    return Case(person=person, message=message, **parts)
+
+
+def decide_for(parsed: ParseResult, her_case: Case):  # type: ignore[no-untyped-def]
+    turn = Turn(
+        case=her_case, parse=parsed, now=NOW, settings=PolicySettings(), zone=ZoneInfo("UTC")
+    )
+    return decide(turn)
+
+
+def escalation(priority: str, deadline: datetime) -> Escalation:
+    return Escalation(
+        id=5,
+        person_id=1,
+        message_id=9,
+        priority=priority,
+        reason="r",
+        risk_level="none",
+        status="notified",
+        sla_deadline=deadline,
+    )
+
+
+def test_a_first_crisis_opens_a_p1_escalation_a_contact_and_a_check_in() -> None:
+    decision = decide_for(parse(Intent.CRISIS_SUICIDE, RiskLevel.HIGH, "suicide"), case())
+    assert isinstance(decision.escalation, OpenEscalation)
+    assert decision.escalation.priority == Priority.P1
+    assert decision.escalation.sla_deadline == NOW + timedelta(minutes=5)
+    assert decision.notifies_staff
+    assert isinstance(decision.contact, OpenContact) and decision.contact.service_type == "陪伴式"
+    assert [f.kind for f in decision.follow_ups] == ["check_in"]
+    assert decision.reply.sensitive
+
+
+def test_a_crisis_raises_her_open_p3_escalation_and_keeps_the_earlier_deadline() -> None:
+    earlier = NOW + timedelta(minutes=1)
+    decision = decide_for(
+        parse(Intent.CRISIS_VIOLENCE, RiskLevel.HIGH, "violence"),
+        case(open_escalation=escalation("P3", earlier)),
+    )
+    assert isinstance(decision.escalation, RaiseEscalation)
+    assert decision.escalation.priority == Priority.P1
+    assert decision.escalation.sla_deadline == earlier
+    assert decision.notifies_staff
+
+
+def test_a_message_of_no_greater_urgency_joins_her_escalation_without_paging() -> None:
+    decision = decide_for(parse(Intent.REQUEST_HUMAN), case(open_escalation=escalation("P1", NOW)))
+    assert decision.escalation == JoinEscalation(5)
+    assert not decision.notifies_staff
+    assert decision.reply.sensitive, "an answer within an escalated case stays private"
+
+
+def test_a_message_within_the_gap_continues_her_contact() -> None:
+    ongoing = Contact(
+        id=3,
+        person_id=1,
+        channel="api",
+        service_type="支持式",
+        intent="legal_aid",
+        message_count=2,
+    )
+    decision = decide_for(parse(Intent.LEGAL_AID), case(ongoing_contacts=(ongoing,)))
+    assert decision.contact == ContinueContact(3, "legal_aid", ongoing.summary, 3)
+
+
+def test_a_check_in_already_coming_sooner_is_not_doubled() -> None:
+    soon = FollowUp(
+        id=4,
+        person_id=1,
+        channel="api",
+        kind="check_in",
+        status="scheduled",
+        due_at=NOW + timedelta(hours=2),
+    )
+    decision = decide_for(
+        parse(Intent.CRISIS_SUICIDE, RiskLevel.HIGH, "suicide"), case(next_check_in=soon)
+    )
+    assert decision.follow_ups == []

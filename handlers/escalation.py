@@ -1,0 +1,109 @@
+"""The escalation's life, as one state machine: open → notified → acknowledged → resolved,
+climbing levels (duty social worker → backup → supervisors) while nobody takes it.
+
+Pure functions over the stored escalation; ``bot/`` writes what they return. The SLA per
+priority comes from ``policy.sla_minutes`` in config.yml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from handlers.settings import PolicySettings
+from handlers.texts import describe_for_worker
+from handlers.turn import JoinEscalation, OpenEscalation, RaiseEscalation, Turn
+from intents import Risk, RiskLevel
+from storage.models import Escalation, EscalationStatus, Priority
+
+_URGENCY = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2}
+DUTY, BACKUP, SUPERVISORS = 0, 1, 2
+TOP_LEVEL = SUPERVISORS
+
+# Which status may follow which. Climbing a level puts a notified escalation back to open
+# (its new level is not told yet); nothing leaves resolved.
+TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
+    EscalationStatus.OPEN: frozenset(
+        {EscalationStatus.NOTIFIED, EscalationStatus.ACKNOWLEDGED, EscalationStatus.RESOLVED}
+    ),
+    EscalationStatus.NOTIFIED: frozenset(
+        {EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED, EscalationStatus.RESOLVED}
+    ),
+    EscalationStatus.ACKNOWLEDGED: frozenset({EscalationStatus.RESOLVED}),
+    EscalationStatus.RESOLVED: frozenset(),
+}
+
+
+def can_move(current: str, to: EscalationStatus) -> bool:
+    return to in TRANSITIONS[EscalationStatus(current)]
+
+
+def is_taken(escalation: Escalation) -> bool:
+    """Somebody has it (or it is over): no notice or climb for it any more."""
+    return escalation.status in (EscalationStatus.ACKNOWLEDGED, EscalationStatus.RESOLVED)
+
+
+def priority_for_risk(risk: Risk) -> Priority | None:
+    if risk.level in (RiskLevel.IMMINENT, RiskLevel.HIGH):
+        return Priority.P1
+    if risk.level is RiskLevel.MEDIUM:
+        return Priority.P2
+    return None
+
+
+def most_urgent(*priorities: Priority | None) -> Priority:
+    return min((p for p in priorities if p is not None), key=_URGENCY.__getitem__)
+
+
+def sla_deadline(priority: Priority, now: datetime, settings: PolicySettings) -> datetime:
+    return now + timedelta(minutes=settings.sla_minutes[priority])
+
+
+@dataclass(frozen=True)
+class Escalate:
+    """Escalate to the duty social worker at this priority, or higher if the risk says so."""
+
+    priority: Priority
+
+    def __call__(self, turn: Turn) -> None:
+        priority = most_urgent(self.priority, priority_for_risk(turn.parse.risk))
+        turn.decision.escalation = on_message(turn, priority)
+
+
+def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalation | JoinEscalation:
+    """One unresolved escalation per mother: a new message raises it, never duplicates it."""
+    risk = turn.parse.risk
+    reason = describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
+    deadline = sla_deadline(priority, turn.now, turn.settings)
+    existing = turn.case.open_escalation
+    if existing is None:
+        return OpenEscalation(priority, reason, risk.level, deadline)
+    if _URGENCY[priority] < _URGENCY[Priority(existing.priority)]:
+        return RaiseEscalation(
+            existing.id,  # type: ignore[arg-type]
+            priority,
+            reason,
+            risk.level,
+            min(existing.sla_deadline, deadline),
+        )
+    return JoinEscalation(existing.id)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Climb:
+    """Nobody took it in time: the next level is told, with a new deadline."""
+
+    from_level: int
+    to_level: int
+    sla_deadline: datetime
+
+
+def on_sla_missed(
+    escalation: Escalation, level: int, now: datetime, settings: PolicySettings
+) -> Climb | None:
+    """What an SLA check at ``level`` does; None when it has nothing to do (taken, or a check
+    of a level already left behind)."""
+    if is_taken(escalation) or escalation.level != level:
+        return None
+    to_level = min(level + 1, TOP_LEVEL)
+    return Climb(level, to_level, sla_deadline(Priority(escalation.priority), now, settings))
