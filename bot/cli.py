@@ -200,7 +200,6 @@ async def _run_server(config: Config, secrets: Any) -> None:
     print(f"  health:    {base}/healthz   readiness: {base}/readyz")
     print(f"  API:       POST {base}/api/v1/messages  (Bearer $CARELINE_API_TOKEN)")
     print('  try it:    .venv/bin/careline send "你好"   or   .venv/bin/careline chat')
-    print("  staff sign-in: user admin, password CARELINE_ADMIN_PASSWORD in var/secrets.env")
     print("Press Ctrl+C to stop.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,8 +1,11 @@
-"""Handling one message: de-duplicate → store → classify → act by policy → store → reply.
+"""Handling one message: de-duplicate → store → classify → decide by policy → store → reply.
 
 The inbound message is committed before anything else happens, so an accepted message is
-never lost: if the process dies mid-way, ``recover`` handles it after the restart. Work outside
-the database (scheduling, notifying) runs after the commit, through ``AfterCommit``.
+never lost. Whoever stores it holds a lease on it (``claimed_by`` / ``claimed_until``) while
+handling it; a message still unhandled when its lease runs out (the process stopped, or lost
+its database mid-way) is taken up by ``handle_stale``, which the scheduler leader runs
+continuously. The outcome is written in one transaction, with the outbox rows for the staff;
+nothing outside the database is done inside a mother's request.
 """
 
 from __future__ import annotations
@@ -10,36 +13,43 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
-from handlers import Effects, PolicySettings, ReplyText, Turn, plan
+from bot.staff_work import enqueue_escalation_notice, follow_up_key
+from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
+from handlers.turn import (
+    ContinueContact,
+    JoinEscalation,
+    OpenContact,
+    OpenEscalation,
+    RaiseEscalation,
+)
 from intents import NLU, ParseResult, Risk, RiskLevel
 from storage import queries
 from storage.db import Database
-from storage.direct import Tx
 from storage.fieldcrypt import FieldCipher
 from storage.models import (
     Classification,
     Contact,
     Direction,
     Escalation,
+    EscalationStatus,
     FollowUp,
+    FollowUpKind,
+    FollowUpStatus,
     Message,
     MessageStatus,
+    OutboxKind,
     Person,
-)
-from storage.records import (
-    ContactRecord,
-    EscalationRecord,
-    FollowUpRecord,
-    MessageRecord,
-    PersonRecord,
-    from_model,
 )
 
 log = logging.getLogger("careline.pipeline")
@@ -51,15 +61,26 @@ CLASSIFIER_FAILED = "自动分类失败，请人工查看"
 # without a query. Older ones are replayed from the database.
 RECENT_DELIVERIES = 5_000
 
-
-class AfterCommit(Protocol):
-    async def __call__(self, effects: Effects, person: PersonRecord) -> None: ...
+# How long the process that stored a message holds it. Handling takes milliseconds (seconds
+# with a slow Rasa); past this, another process may take it up.
+MESSAGE_LEASE = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
 class History:
     messages: int
     minutes: int
+
+
+@dataclass
+class Effects:
+    """The rows one message's decision wrote (or a replay read back)."""
+
+    reply: ReplyText | None = None
+    contact: Contact | None = None
+    escalation: Escalation | None = None
+    follow_ups: list[FollowUp] | None = None
+    notified_staff: bool = False
 
 
 class Pipeline:
@@ -73,7 +94,8 @@ class Pipeline:
         history: History,
         zone: ZoneInfo,
         clock: Clock,
-        after_commit: AfterCommit,
+        owner: str,
+        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self.db = db
         self.cipher = cipher
@@ -82,9 +104,12 @@ class Pipeline:
         self.history = history
         self.zone = zone
         self.clock = clock
-        self.after_commit = after_commit
+        self.owner = owner
+        # Called after a decision that enqueued outbox work (wakes this process's worker).
+        self.on_committed = on_committed
         self._deliveries: OrderedDict[tuple[str, str], _Delivery] = OrderedDict()
         self._tasks: set[asyncio.Future[Outcome]] = set()
+        self._sweep: asyncio.Future[None] | None = None
 
     async def handle(self, inbound: InboundMessage) -> Outcome:
         return await (await self.submit(inbound))
@@ -112,6 +137,8 @@ class Pipeline:
         delivery.stored.set_result(None)
         if stored.state == "handled":
             work = self.replay(stored.message.id)
+        elif stored.state == "elsewhere":
+            work = self._outcome_from_elsewhere(stored.message.id)
         else:
             work = self._process(stored)
         task = asyncio.ensure_future(work)
@@ -144,48 +171,74 @@ class Pipeline:
     async def drain(self) -> None:
         """Wait for messages being handled (at shutdown, before the database closes)."""
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._sweep is not None:
+            await asyncio.gather(self._sweep, return_exceptions=True)
 
-    async def recover(self) -> int:
-        """Handle messages stored but never handled (the process stopped mid-way)."""
-        async with self.db.session() as session:
-            leftovers = []
-            for message in await queries.unhandled_inbound(session):
-                person = await queries.get_person(session, message.person_id)
-                record = from_model(MessageRecord, message)
-                leftovers.append(
-                    _Stored(
-                        record,
-                        from_model(PersonRecord, person),
-                        "unhandled",
-                        await self._history(session, record),
-                    )
+    def sweep_soon(self) -> None:
+        """Run ``handle_stale`` in the background, unless a sweep is under way."""
+        if self._sweep is not None and not self._sweep.done():
+            return
+        self._sweep = asyncio.ensure_future(self._sweep_quietly())
+
+    async def _sweep_quietly(self) -> None:
+        try:
+            await self.handle_stale()
+        except Exception as exc:
+            log.error("could not look for unhandled messages: %s", type(exc).__name__)
+
+    async def handle_stale(self, *, limit: int = 50) -> int:
+        """Handle messages stored but left unhandled past their lease; how many were taken.
+
+        Runs at start-up and then continuously on the scheduler leader: a message whose
+        handling failed after it was stored (a database outage, a crash) is handled without
+        waiting for a retry or a restart.
+        """
+        now = self.clock.now()
+        async with self.db.write() as session:
+            stale = await queries.claim_stale_messages(
+                session, owner=self.owner, now=now, until=now + MESSAGE_LEASE, limit=limit
+            )
+            leftovers = [
+                _Stored(
+                    message,
+                    await session.get_one(Person, message.person_id),
+                    "unhandled",
+                    await self._history(session, message),
                 )
+                for message in stale
+            ]
         for stored in leftovers:
-            log.warning("handling message #%s left unhandled by a restart", stored.message.id)
-            await self._process(stored)
+            log.warning("handling message #%s left unhandled past its lease", stored.message.id)
+            try:
+                await self._process(stored)
+            except Exception as exc:
+                # Its lease runs out again and the next sweep tries again.
+                log.error(
+                    "message #%s still cannot be handled: %s", stored.message.id, type(exc).__name__
+                )
         return len(leftovers)
 
     async def record(self, inbound: InboundMessage) -> bool:
         """Keep a message with nothing to classify (a picture, say) in her thread.
 
-        Stored as handled, so a restart does not take it up; False when stored before (a retry).
+        Stored as handled, so no sweep takes it up; False when stored before (a retry).
         """
-        async with self.db.transaction() as session:
+        async with self.db.write() as session:
             person, _ = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
-            row = _inbound_row(inbound, person.id, MessageStatus.HANDLED, self.clock.now())
+            row = self._inbound_row(inbound, person.id, MessageStatus.HANDLED, self.clock.now())
             return await queries.insert_inbound(session, row) is not None
 
     async def _store(self, inbound: InboundMessage) -> _Stored:
         """Store the message (or find it stored before), with what the classifier needs."""
         now = self.clock.now()
-        async with self.db.transaction() as session:
+        async with self.db.write() as session:
             person, first_contact = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
             message = await queries.insert_inbound(
-                session, _inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
+                session, self._inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
             )
             if message is not None:
                 # Her first message has no history: the person did not exist before it.
@@ -195,51 +248,221 @@ class Pipeline:
             assert message is not None
             if message.status != MessageStatus.RECEIVED:
                 return _Stored(message, person, "handled", [])
-            # Stored by a run that died before handling it.
+            lease_over = message.claimed_until is None or message.claimed_until < now
+            if not lease_over and message.claimed_by != self.owner:
+                return _Stored(message, person, "elsewhere", [])
+            # Stored by a run that stopped (or by this process, which forgot it): take it.
+            message.claimed_by, message.claimed_until = self.owner, now + MESSAGE_LEASE
             return _Stored(message, person, "unhandled", await self._history(session, message))
 
-    async def _history(self, session: Tx, message: MessageRecord) -> list[str]:
+    def _inbound_row(
+        self, inbound: InboundMessage, person_id: int | None, status: str, now: datetime
+    ) -> Message:
+        return Message(
+            person_id=person_id,
+            channel=inbound.channel,
+            external_id=inbound.external_id,
+            direction=Direction.IN,
+            status=status,
+            content_type=inbound.content_type,
+            text=inbound.text,
+            conversation_id=inbound.conversation_id,
+            addressed=inbound.addressed,
+            sent_at=inbound.sent_at,
+            received_at=now,
+            claimed_by=self.owner if status == MessageStatus.RECEIVED else None,
+            claimed_until=now + MESSAGE_LEASE if status == MessageStatus.RECEIVED else None,
+        )
+
+    async def _history(self, session: AsyncSession, message: Message) -> list[str]:
         """Her earlier messages in the window: context for the classifier (a crisis building up)."""
         return await queries.recent_inbound_texts(
             session,
             message.person_id,
-            before_id=message.id,
+            before_id=message.id,  # type: ignore[arg-type]
             since=message.received_at - timedelta(minutes=self.history.minutes),
             limit=self.history.messages,
         )
 
     async def _process(self, stored: _Stored) -> Outcome:
-        message, person = stored.message, stored.person
-        parse = await self._classify(message.text, stored.history)
+        message_id = stored.message.id
+        assert message_id is not None
+        parse = await self._classify(stored.message.text, stored.history)
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            # Every row here is a plain record written by an explicit statement (storage.direct):
-            # the ORM's unit of work cost more than the rest of the transaction.
-            await queries.insert_classification(session, _classification(message.id, parse))
-            turn = Turn(
-                session=session,
-                person=person,
-                message=message,
-                parse=parse,
+        async with self.db.write() as session:
+            # Her row locked: two of her messages decided at once (PostgreSQL, two replicas)
+            # would each see no open escalation and open two.
+            person = await session.scalar(
+                select(Person).where(Person.id == stored.person.id).with_for_update()
+            )
+            message = await session.scalar(
+                select(Message)
+                .where(Message.id == message_id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            assert person is not None and message is not None
+            if message.status != MessageStatus.RECEIVED:
+                handled_elsewhere = True  # its lease ran out and another process handled it
+            else:
+                handled_elsewhere = False
+                case = await self._case(session, person, message, now)
+                decision = decide(
+                    Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
+                )
+                effects = await self._persist(session, case, parse, decision, now)
+        if handled_elsewhere:
+            return await self.replay(message_id)
+        if effects.notified_staff or effects.follow_ups:
+            self.on_committed()
+        return _outcome(message, person, parse, effects, duplicate=False)
+
+    async def _case(
+        self, session: AsyncSession, person: Person, message: Message, now: datetime
+    ) -> Case:
+        since = now - timedelta(minutes=self.policy.contact_gap_minutes)
+        return Case(
+            person=person,
+            message=message,
+            open_escalation=await queries.unresolved_escalation(session, person.id),  # type: ignore[arg-type]
+            ongoing_contacts=tuple(
+                await queries.ongoing_contacts(session, person.id, message.channel, since)  # type: ignore[arg-type]
+            ),
+            next_check_in=await queries.pending_follow_up_of_kind(
+                session,
+                person.id,
+                FollowUpKind.CHECK_IN,  # type: ignore[arg-type]
+            ),
+        )
+
+    async def _persist(
+        self,
+        session: AsyncSession,
+        case: Case,
+        parse: ParseResult,
+        decision: Decision,
+        now: datetime,
+    ) -> Effects:
+        """Write one decision: every row it names, in the caller's transaction."""
+        message, person = case.message, case.person
+        session.add(_classification(message.id, parse))  # type: ignore[arg-type]
+        effects = Effects(reply=decision.reply, follow_ups=[])
+        escalation = await self._write_escalation(session, case, decision, now)
+        if escalation is not None:
+            effects.escalation = escalation
+            message.escalation_id = escalation.id
+        contact = await self._write_contact(session, case, decision, now)
+        if contact is not None:
+            effects.contact = contact
+            message.contact_id = contact.id
+        for planned in decision.follow_ups:
+            follow_up = FollowUp(
+                person_id=person.id,  # type: ignore[arg-type]
+                message_id=message.id,
+                escalation_id=escalation.id if escalation is not None else None,
+                channel=message.channel,
+                kind=planned.kind,
+                status=FollowUpStatus.SCHEDULED,
+                due_at=planned.due_at,
+                created_at=now,
+            )
+            session.add(follow_up)
+            await session.flush()
+            await queries.enqueue(
+                session,
+                kind=OutboxKind.FOLLOW_UP,
+                key=follow_up_key(follow_up.id),  # type: ignore[arg-type]
+                due_at=follow_up.due_at,
                 now=now,
-                settings=self.policy,
-                zone=self.zone,
+                follow_up_id=follow_up.id,
             )
-            for action in plan(parse, addressed=message.addressed):
-                await action(turn)
-            reply = turn.effects.reply
-            if reply is not None:
-                await queries.insert_reply(session, _outbound(message, reply, now))
-            # The row stored by _store, unchanged since: only this delivery handles it.
-            escalation = turn.effects.escalation
-            message.escalation_id = escalation.id if escalation is not None else None
-            await queries.mark_handled(
-                session, message.id, message.contact_id, message.escalation_id
-            )
+            effects.follow_ups.append(follow_up)  # type: ignore[union-attr]
+        if decision.notifies_staff and escalation is not None:
+            await enqueue_escalation_notice(session, escalation, now)
+            effects.notified_staff = True
+        if decision.reply is not None:
+            session.add(_outbound(message, decision.reply, now))
         message.status = MessageStatus.HANDLED
-        # Notifying moves the escalation on (notified); the outcome says where it ended up.
-        await self.after_commit(turn.effects, person)
-        return _outcome(message, person, parse, turn.effects, duplicate=False)
+        message.claimed_until = None
+        await session.flush()
+        return effects
+
+    async def _write_escalation(
+        self, session: AsyncSession, case: Case, decision: Decision, now: datetime
+    ) -> Escalation | None:
+        action = decision.escalation
+        if action is None:
+            return None
+        if isinstance(action, OpenEscalation):
+            escalation = Escalation(
+                person_id=case.person.id,  # type: ignore[arg-type]
+                message_id=case.message.id,  # type: ignore[arg-type]
+                priority=action.priority,
+                reason=action.reason,
+                risk_level=action.risk_level,
+                status=EscalationStatus.OPEN,
+                created_at=now,
+                updated_at=now,
+                sla_deadline=action.sla_deadline,
+            )
+            session.add(escalation)
+            await session.flush()
+            await _audit_escalation(session, "escalation.opened", escalation, case, now)
+            return escalation
+        escalation = case.open_escalation
+        assert escalation is not None and escalation.id == action.escalation_id
+        escalation.updated_at = now
+        if isinstance(action, RaiseEscalation):
+            escalation.priority = action.priority
+            escalation.reason = action.reason
+            escalation.risk_level = action.risk_level
+            escalation.sla_deadline = action.sla_deadline
+            await _audit_escalation(session, "escalation.raised", escalation, case, now)
+        else:
+            assert isinstance(action, JoinEscalation)
+        return escalation
+
+    async def _write_contact(
+        self, session: AsyncSession, case: Case, decision: Decision, now: datetime
+    ) -> Contact | None:
+        action = decision.contact
+        if isinstance(action, OpenContact):
+            contact = Contact(
+                person_id=case.person.id,  # type: ignore[arg-type]
+                channel=case.message.channel,
+                service_type=action.service_type,
+                intent=action.intent,
+                summary=action.summary,
+                started_at=now,
+                ended_at=now,
+            )
+            session.add(contact)
+            await session.flush()
+            return contact
+        if isinstance(action, ContinueContact):
+            contact = next(c for c in case.ongoing_contacts if c.id == action.contact_id)
+            contact.ended_at = max(contact.ended_at, now)
+            contact.message_count = action.message_count
+            contact.intent = action.intent
+            contact.summary = action.summary
+            return contact
+        return None
+
+    async def _outcome_from_elsewhere(self, message_id: int) -> Outcome:
+        """Another process holds this message: wait until it is handled, then replay it.
+
+        Bounded by the lease: past it, the message is stale and the sweep takes it.
+        """
+        waited, delay = 0.0, 0.02
+        while waited < MESSAGE_LEASE.total_seconds():
+            async with self.db.session() as session:
+                message = await queries.get_message(session, message_id)
+            if message is not None and message.status != MessageStatus.RECEIVED:
+                return await self.replay(message_id)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 1.0)
+        raise TimeoutError(f"message #{message_id} is still being handled elsewhere")
 
     async def _classify(self, text: str, history: list[str]) -> ParseResult:
         try:
@@ -252,29 +475,45 @@ class Pipeline:
     async def replay(self, message_id: int) -> Outcome:
         """The outcome of a message handled before, for a retried delivery."""
         async with self.db.session() as session:
-            message = await queries.get_message(session, message_id)
-            person = await session.get(Person, message.person_id)
-            reply_row = await queries.reply_to(session, message.id)
-            stored = await queries.classification_of(session, message.id)
+            message = await session.get_one(Message, message_id)
+            person = await session.get_one(Person, message.person_id)
+            reply_row = await queries.reply_to(session, message_id)
+            stored = await queries.classification_of(session, message_id)
             effects = Effects(
                 reply=ReplyText(reply_row.text, reply_row.sensitive) if reply_row else None,
                 contact=await session.get(Contact, message.contact_id)
                 if message.contact_id
                 else None,
                 escalation=await queries.escalation_of(session, message),
-                follow_ups=list(await queries.follow_ups_for_message(session, message.id)),
+                follow_ups=list(await queries.follow_ups_for_message(session, message_id)),
             )
             parse = _parse_from_row(message.text, stored) if stored else None
             return _outcome(message, person, parse, effects, duplicate=True)
+
+
+async def _audit_escalation(
+    session: AsyncSession, action: str, escalation: Escalation, case: Case, now: datetime
+) -> None:
+    await queries.audit(
+        session,
+        actor="careline",
+        action=action,
+        object_type="escalation",
+        object_id=escalation.id,
+        at=now,
+        detail={"priority": str(escalation.priority), "message_id": case.message.id},
+    )
 
 
 @dataclass
 class _Stored:
     """A stored inbound message, its sender and her recent texts, as ``_store`` read them."""
 
-    message: MessageRecord
-    person: PersonRecord
-    state: str  # "new", "unhandled" (stored by a run that stopped) or "handled"
+    message: Message
+    person: Person
+    # "new", "unhandled" (left by a run that stopped; now ours), "elsewhere" (another
+    # process holds its lease) or "handled"
+    state: str
     history: list[str]
 
 
@@ -317,18 +556,18 @@ async def _as_duplicate(outcome: asyncio.Future[Outcome]) -> Outcome:
     return replace(await asyncio.shield(outcome), duplicate=True)
 
 
-def _classification(message_id: int, parse: ParseResult) -> dict[str, Any]:
-    return {
-        "message_id": message_id,
-        "intent": parse.intent,
-        "confidence": parse.confidence,
-        "risk_level": parse.risk.level,
-        "risk_kind": parse.risk.kind,
-        "risk_reasons": list(parse.risk.reasons),
-        "entities": [e.to_dict() for e in parse.entities],
-        "intent_ranking": [{"name": n, "confidence": c} for n, c in parse.intent_ranking],
-        "model_version": parse.model_version,
-    }
+def _classification(message_id: int, parse: ParseResult) -> Classification:
+    return Classification(
+        message_id=message_id,
+        intent=parse.intent,
+        confidence=parse.confidence,
+        risk_level=parse.risk.level,
+        risk_kind=parse.risk.kind,
+        risk_reasons=list(parse.risk.reasons),
+        entities=[e.to_dict() for e in parse.entities],
+        intent_ranking=[{"name": n, "confidence": c} for n, c in parse.intent_ranking],
+        model_version=parse.model_version,
+    )
 
 
 def _parse_from_row(text: str, row: Classification) -> ParseResult:
@@ -345,43 +584,25 @@ def _parse_from_row(text: str, row: Classification) -> ParseResult:
     )
 
 
-def _inbound_row(
-    inbound: InboundMessage, person_id: int | None, status: str, now: Any
-) -> MessageRecord:
-    return MessageRecord(
-        person_id=person_id,
-        channel=inbound.channel,
-        external_id=inbound.external_id,
-        direction=Direction.IN,
-        status=status,
-        content_type=inbound.content_type,
-        text=inbound.text,
-        conversation_id=inbound.conversation_id,
-        addressed=inbound.addressed,
-        sent_at=inbound.sent_at,
+def _outbound(message: Message, reply: ReplyText, now: datetime) -> Message:
+    return Message(
+        person_id=message.person_id,
+        channel=message.channel,
+        direction=Direction.OUT,
+        status=MessageStatus.SENT,
+        text=reply.text,
+        conversation_id=message.conversation_id,
+        sensitive=reply.sensitive,
+        reply_to_id=message.id,
+        contact_id=message.contact_id,
+        sent_at=now,
         received_at=now,
     )
 
 
-def _outbound(message: MessageRecord, reply: ReplyText, now: Any) -> dict[str, Any]:
-    return {
-        "person_id": message.person_id,
-        "channel": message.channel,
-        "direction": Direction.OUT,
-        "status": MessageStatus.SENT,
-        "text": reply.text,
-        "conversation_id": message.conversation_id,
-        "sensitive": reply.sensitive,
-        "reply_to_id": message.id,
-        "contact_id": message.contact_id,
-        "sent_at": now,
-        "received_at": now,
-    }
-
-
 def _outcome(
-    message: MessageRecord | Message,
-    person: PersonRecord | Person,
+    message: Message,
+    person: Person,
     parse: ParseResult | None,
     effects: Effects,
     *,
@@ -395,11 +616,11 @@ def _outcome(
         classification=parse,
         contact=contact_summary(effects.contact) if effects.contact else None,
         escalation=escalation_summary(effects.escalation) if effects.escalation else None,
-        follow_ups=tuple(follow_up_summary(f) for f in effects.follow_ups),
+        follow_ups=tuple(follow_up_summary(f) for f in effects.follow_ups or ()),
     )
 
 
-def contact_summary(contact: ContactRecord | Contact) -> dict[str, Any]:
+def contact_summary(contact: Contact) -> dict[str, Any]:
     return {
         "id": contact.id,
         "service_type": contact.service_type,
@@ -409,7 +630,7 @@ def contact_summary(contact: ContactRecord | Contact) -> dict[str, Any]:
     }
 
 
-def escalation_summary(escalation: EscalationRecord | Escalation) -> dict[str, Any]:
+def escalation_summary(escalation: Escalation) -> dict[str, Any]:
     return {
         "id": escalation.id,
         "priority": escalation.priority,
@@ -419,7 +640,7 @@ def escalation_summary(escalation: EscalationRecord | Escalation) -> dict[str, A
     }
 
 
-def follow_up_summary(follow_up: FollowUpRecord | FollowUp) -> dict[str, Any]:
+def follow_up_summary(follow_up: FollowUp) -> dict[str, Any]:
     return {
         "id": follow_up.id,
         "kind": follow_up.kind,

@@ -1,48 +1,49 @@
-"""The running service: database, NLU, scheduler, notifier and pipeline, started and stopped
-together, plus the work the scheduler hands back (follow-ups, SLA checks)."""
+"""The running service: database, NLU, pipeline, outbox worker and scheduler leadership,
+started and stopped together. What each does lives in its own module; this one only wires."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+import os
+import secrets as random
+import socket
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
-from bot import runtime
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.leader import Leadership
 from bot.notify import LogNotifier, Notifier
+from bot.outbox import OutboxWorker
 from bot.pipeline import History, Pipeline
 from bot.scheduler import Scheduler
 from bot.secrets import Secrets
-from handlers import Effects, followup
+from bot.staff_work import StaffWork
 from intents import NLU, build_nlu
 from intents.settings import NLUSettings
 from storage import queries
 from storage.db import Database, database_url
 from storage.fieldcrypt import FieldCipher
 from storage.migrate import head_revision
-from storage.models import (
-    Escalation,
-    EscalationStatus,
-    FollowUpStatus,
-    Person,
-    Priority,
-    Role,
-    StaffUser,
-)
+from storage.models import Role, StaffUser
 
 log = logging.getLogger("careline.services")
 
-TOP_LEVEL = 2  # 0 duty social worker, 1 backup, 2 supervisors
+# The leader's duties and how often each runs, in seconds.
+DUTIES = {
+    "outbox": 1.0,  # rows due now: follow-ups, SLA checks, retries, other replicas' notices
+    "stale_messages": 5.0,  # messages whose handling stopped (their lease ran out)
+}
 
 
 class ServiceError(Exception):
     """The service cannot start; the message is one line for the operator."""
+
+
+def process_name() -> str:
+    """This process among the replicas: for leases on messages and outbox rows."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{random.token_hex(3)}"
 
 
 @dataclass
@@ -50,19 +51,12 @@ class Services:
     config: Config
     db: Database
     nlu: NLU
-    scheduler: Scheduler
     notifier: Notifier
     clock: Clock
     pipeline: Pipeline
-    _jobs: set[asyncio.Future[None]] = field(default_factory=set)
-
-    async def run_job(self, job: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.ensure_future(job)
-        self._jobs.add(task)
-        try:
-            await asyncio.shield(task)
-        finally:
-            self._jobs.discard(task)
+    outbox: OutboxWorker
+    scheduler: Scheduler
+    leadership: Leadership
 
     @classmethod
     async def start(
@@ -75,28 +69,29 @@ class Services:
         nlu: NLU | None = None,
         run_jobs: bool = True,
     ) -> Services:
-        """Start everything. ``run_jobs=False`` stores jobs without running any (one-off CLI)."""
+        """Start everything. ``run_jobs=False`` does no background work (one-off CLI, tests
+        that drive the outbox and the sweeps themselves)."""
         clock = clock or SystemClock()
+        notifier = notifier or LogNotifier()
         url = database_url(config.database.url, secrets.database_password)
         db = Database(url)
         try:
             await _require_migrated(db)
             cipher = FieldCipher(secrets.field_key_bytes())
             nlu = nlu or build_nlu(nlu_settings(config))
-            scheduler = Scheduler(url)
         except BaseException:
             await db.close()
             raise
-        services = cls(
-            config=config,
+        owner = process_name()
+        outbox = OutboxWorker(
             db=db,
-            nlu=nlu,
-            scheduler=scheduler,
-            notifier=notifier or LogNotifier(),
             clock=clock,
-            pipeline=None,  # type: ignore[arg-type]
+            owner=owner,
+            handlers=StaffWork(
+                db=db, notifier=notifier, clock=clock, policy=config.policy
+            ).handlers(),
         )
-        services.pipeline = Pipeline(
+        pipeline = Pipeline(
             db=db,
             cipher=cipher,
             nlu=nlu,
@@ -104,139 +99,65 @@ class Services:
             history=History(config.nlu.history_messages, config.nlu.history_minutes),
             zone=config.zone,
             clock=clock,
-            after_commit=services.after_commit,
+            owner=owner,
+            on_committed=outbox.wake,
         )
-        runtime.install(services)
-        # Paused until recover() is done: a follow-up firing meanwhile would be taken for one
-        # a stop interrupted (marked failed, over its own result).
-        scheduler.start(paused=True)
+        scheduler = Scheduler(url)
+        services: Services
+        leadership = Leadership(
+            db,
+            on_gain=lambda: services.lead(),
+            on_loss=lambda: services.step_down(),
+        )
+        services = cls(
+            config=config,
+            db=db,
+            nlu=nlu,
+            notifier=notifier,
+            clock=clock,
+            pipeline=pipeline,
+            outbox=outbox,
+            scheduler=scheduler,
+            leadership=leadership,
+        )
         await services.ensure_admin(secrets)
         if run_jobs:
-            await services.recover()
-            scheduler.resume()
+            outbox.start()
+            outbox.wake()
+            await leadership.check()
+            leadership.start()
         return services
 
     async def close(self) -> None:
         await self.pipeline.drain()
-        self.scheduler.shutdown()
-        # Let jobs already running finish before their database goes away.
-        await asyncio.gather(*self._jobs, return_exceptions=True)
+        await self.leadership.stop()
+        await self.outbox.stop()
         await self.nlu.close()
         await self.db.close()
-        runtime.install(None)
 
-    # --- after a message's results are committed ---------------------------------------------
+    # --- the leader's duties ------------------------------------------------------------------
 
-    async def after_commit(self, effects: Effects, person: Person) -> None:
-        for follow_up in effects.follow_ups:
-            self.scheduler.schedule_follow_up(follow_up.id, follow_up.due_at)
-        escalation = effects.escalation
-        if escalation is not None and effects.escalation_needs_notice:
-            self.scheduler.schedule_sla_check(
-                escalation.id, escalation.level, escalation.sla_deadline
-            )
-            await self.notify(escalation, person.pseudonym)
+    async def lead(self) -> None:
+        """This process leads: take up what a stop left, then keep the duties going."""
+        await self.pipeline.handle_stale()
+        self.outbox.wake()
+        self.scheduler.start(DUTIES, self.do_duty)
 
-    async def notify_escalation(self, escalation_id: int) -> None:
-        async with self.db.session() as session:
-            escalation = await queries.get_escalation(session, escalation_id)
-            person = await queries.get_person(session, escalation.person_id)
-        await self.notify(escalation, person.pseudonym)
+    async def step_down(self) -> None:
+        self.scheduler.shutdown()
 
-    async def notify(self, escalation: Escalation, person: str) -> None:
-        """Tell the staff, then record that they were told (updating ``escalation`` too).
+    def do_duty(self, duty: str) -> None:
+        if duty == "outbox":
+            self.outbox.wake()
+        elif duty == "stale_messages":
+            self.pipeline.sweep_soon()
 
-        The notifier runs outside any transaction: a WeCom or SMS call may take seconds, and
-        on SQLite an open write transaction would hold every other writer back meanwhile.
-        """
-        try:
-            delivered = await self.notifier.escalation(escalation, person)
-        except Exception:
-            log.exception("notifying escalation #%s failed; the SLA check retries", escalation.id)
-            return
-        if not delivered:
-            return
-        now = self.clock.now()
-        async with self.db.transaction() as session:
-            marked = await queries.mark_notified(session, escalation.id, now)
-        if marked:
-            escalation.status = EscalationStatus.NOTIFIED
-            escalation.notified_at = escalation.updated_at = now
-
-    # --- scheduler jobs ----------------------------------------------------------------------
-
-    async def fire_follow_up(self, follow_up_id: int) -> None:
-        """Fire one follow-up, exactly once: the claim lets only one run through."""
-        now = self.clock.now()
-        async with self.db.write() as session:
-            follow_up = await followup.claim(session, follow_up_id, now)
-            if follow_up is None:
-                return
-            person = await queries.get_person(session, follow_up.person_id)
-        try:
-            delivered = await self.notifier.follow_up_due(follow_up, person.pseudonym)
-            outcome = "已通知社工跟进" if delivered else "通知未送达"
-        except Exception:
-            log.exception("follow-up #%s could not be delivered", follow_up_id)
-            delivered, outcome = False, "通知出错"
-        async with self.db.write() as session:
-            follow_up = await queries.get_follow_up(session, follow_up_id)
-            followup.finish(follow_up, delivered=delivered, outcome=outcome)
-            await queries.audit(
-                session,
-                actor="scheduler",
-                action="follow_up.fired",
-                object_type="follow_up",
-                object_id=follow_up_id,
-                at=now,
-                detail={"delivered": delivered},
-            )
-
-    async def check_escalation_sla(self, escalation_id: int, level: int) -> None:
-        """Nobody acknowledged in time: climb to the backup, then the supervisors."""
-        now = self.clock.now()
-        async with self.db.write() as session:
-            escalation = await queries.get_escalation(session, escalation_id)
-            if escalation is None or escalation.level != level:
-                return
-            if escalation.status not in (EscalationStatus.OPEN, EscalationStatus.NOTIFIED):
-                return
-            escalation.level = min(level + 1, TOP_LEVEL)
-            sla = self.config.policy.sla_minutes[Priority(escalation.priority)]
-            escalation.sla_deadline = now + timedelta(minutes=sla)
-            escalation.status = EscalationStatus.OPEN
-            escalation.updated_at = now
-            await queries.audit(
-                session,
-                actor="scheduler",
-                action="escalation.sla_missed",
-                object_type="escalation",
-                object_id=escalation_id,
-                at=now,
-                detail={"from_level": level, "to_level": escalation.level},
-            )
-            climbed = escalation.level != level
-        if climbed:
-            self.scheduler.schedule_sla_check(escalation_id, level + 1, escalation.sla_deadline)
-        await self.notify_escalation(escalation_id)
+    @property
+    def healthy_scheduler(self) -> bool:
+        """A standby replica is healthy; the leader is while its scheduler runs."""
+        return not self.leadership.leading or self.scheduler.running
 
     # --- start-up ----------------------------------------------------------------------------
-
-    async def recover(self) -> None:
-        """Pick up whatever a stop interrupted; nothing accepted is lost."""
-        await self.pipeline.recover()
-        now = self.clock.now()
-        async with self.db.write() as session:
-            for follow_up in await queries.interrupted_follow_ups(session):
-                followup.finish(follow_up, delivered=False, outcome="服务重启时中断，请人工确认")
-                follow_up.status = FollowUpStatus.FAILED
-                log.warning("follow-up #%s was interrupted by a restart", follow_up.id)
-            pending = await queries.pending_follow_ups(session)
-            unnotified = await queries.unnotified_escalations(session)
-        for follow_up in pending:  # committed, but the process stopped before scheduling
-            self.scheduler.schedule_follow_up(follow_up.id, max(follow_up.due_at, now))
-        for escalation in unnotified:
-            await self.notify_escalation(escalation.id)
 
     async def ensure_admin(self, secrets: Secrets) -> None:
         """The first sign-in account, with the generated (never a shipped) password."""

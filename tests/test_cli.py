@@ -155,8 +155,9 @@ def test_restart_loses_no_message_and_no_follow_up(
         follow_ups = db.execute("SELECT id, status FROM followup").fetchall()
     assert [t for (t,) in inbound] == ["我真的不想活了", "谢谢"]
     assert follow_ups == [(1, "scheduled")]
-    with sqlite3.connect(ready / "var" / "careline-jobs.db") as jobs:
-        assert jobs.execute("SELECT id FROM apscheduler_jobs WHERE id='follow-up:1'").fetchall()
+    with sqlite3.connect(ready / "var" / "careline.db") as db:
+        due = db.execute("SELECT kind, status FROM outbox WHERE follow_up_id = 1").fetchall()
+    assert due == [("follow_up", "pending")], "the check-in waits in the outbox, across restarts"
 
 
 def test_chat_conversation_in_the_terminal(ready: Path) -> None:

@@ -22,6 +22,7 @@ from storage.models import (
     IdentityKind,
     Message,
     MessageStatus,
+    OutboxItem,
 )
 from tests.conftest import make_config
 
@@ -59,14 +60,21 @@ async def test_crisis_message_escalates_p1_and_schedules_a_check_in(
     assert outcome.classification.intent == "crisis_suicide"
     assert outcome.classification.risk.crisis
     assert outcome.escalation["priority"] == "P1"
-    assert outcome.escalation["status"] == EscalationStatus.NOTIFIED
+    # Decided and stored; the staff are told by the outbox, never inside her request.
+    assert outcome.escalation["status"] == EscalationStatus.OPEN
     deadline = datetime.fromisoformat(outcome.escalation["sla_deadline"])
     assert deadline == clock.now() + timedelta(minutes=5)
     assert [f["kind"] for f in outcome.follow_ups] == ["check_in"]
     assert outcome.contact["service_type"] == "陪伴式"
     assert outcome.reply.sensitive
     assert "12356" in outcome.reply.text
-    assert services.scheduler.has_job(f"follow-up:{outcome.follow_ups[0]['id']}")
+    async with services.db.session() as session:
+        queued = (await session.scalars(select(OutboxItem.kind))).all()
+    assert sorted(queued) == ["follow_up", "sla_check", "staff_notice"]
+    await services.outbox.run_due()  # the notice is due now; the SLA check and check-in later
+    async with services.db.session() as session:
+        escalation = await queries.get_escalation(session, outcome.escalation["id"])
+    assert escalation.status == EscalationStatus.NOTIFIED
 
 
 async def test_thanks_neither_escalates_nor_schedules(services: Services) -> None:
@@ -259,13 +267,13 @@ async def test_submit_returns_once_stored_before_the_outcome(services: Services)
 async def test_a_retry_after_a_failed_delivery_gets_an_answer_not_the_failure(
     services: Services,
 ) -> None:
-    after_commit = services.pipeline.after_commit
+    on_committed = services.pipeline.on_committed
 
-    async def fails_once(effects, person) -> None:  # type: ignore[no-untyped-def]
-        services.pipeline.after_commit = after_commit
-        raise ConnectionError("notifier down")
+    def fails_once() -> None:
+        services.pipeline.on_committed = on_committed
+        raise ConnectionError("worker gone")
 
-    services.pipeline.after_commit = fails_once
+    services.pipeline.on_committed = fails_once
     try:
         await services.pipeline.handle(inbound(CRISIS, external_id="f-1"))
     except ConnectionError:
@@ -303,3 +311,86 @@ async def test_her_earlier_messages_are_weighed_but_a_first_message_has_none(
     first = await services.pipeline.handle(inbound("不想再撑了", sender="someone-new"))
     assert any("近期消息" in reason for reason in later.classification.risk.reasons)
     assert not any("近期消息" in reason for reason in first.classification.risk.reasons)
+
+
+# --- leases: a message is handled by one process, and never left unhandled -----------------
+
+
+async def store_claimed(services: Services, external_id: str, *, by: str, until) -> int:  # type: ignore[no-untyped-def]
+    async with services.db.write() as session:
+        person = await queries.find_or_create_person(
+            session, services.pipeline.cipher, IdentityKind.API, "leased"
+        )
+        stored = await queries.insert_inbound(
+            session,
+            Message(
+                person_id=person.id,
+                channel="api",
+                external_id=external_id,
+                direction="in",
+                status=MessageStatus.RECEIVED,
+                text=CRISIS,
+                claimed_by=by,
+                claimed_until=until,
+            ),
+        )
+        return stored.id
+
+
+async def test_a_message_left_unhandled_past_its_lease_is_handled_without_a_restart(
+    services: Services, clock: FixedClock
+) -> None:
+    live = await store_claimed(
+        services, "l-1", by="other-replica", until=clock.now() + timedelta(seconds=30)
+    )
+    assert await services.pipeline.handle_stale() == 0, "another process is handling it"
+    clock.advance(seconds=31)  # that process stopped (or lost its database) mid-way
+    assert await services.pipeline.handle_stale() == 1
+    assert await services.pipeline.handle_stale() == 0
+    async with services.db.session() as session:
+        message = await queries.get_message(session, live)
+        escalation = await queries.escalation_of(session, message)
+    assert message.status == MessageStatus.HANDLED and escalation.priority == "P1"
+
+
+async def test_a_retry_reaching_another_replica_gets_the_first_outcome(
+    db_url, model_dir, nlu, secrets, clock: FixedClock
+) -> None:
+    config = make_config(db_url, model_dir)
+    first, second = [
+        await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+        for _ in range(2)
+    ]
+    try:
+        pending = await first.pipeline.submit(inbound(CRISIS, external_id="x-1"))
+        retried = await second.pipeline.handle(inbound(CRISIS, external_id="x-1"))
+        original = await pending
+    finally:
+        await first.close()
+        await second.close()
+    assert retried.duplicate and not original.duplicate
+    assert retried.escalation["id"] == original.escalation["id"]
+    assert retried.reply == original.reply
+
+
+async def test_many_messages_of_one_mother_across_two_replicas_open_one_escalation(
+    db_url, model_dir, nlu, secrets, clock: FixedClock
+) -> None:
+    config = make_config(db_url, model_dir)
+    replicas = [
+        await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+        for _ in range(2)
+    ]
+    try:
+        outcomes = await asyncio.gather(
+            *(
+                replicas[i % 2].pipeline.handle(inbound(CRISIS, sender="same", external_id=f"c{i}"))
+                for i in range(20)
+            )
+        )
+        assert len({o.escalation["id"] for o in outcomes}) == 1
+        assert await count(replicas[0], Escalation) == 1
+        assert await count(replicas[0], Message) == 40  # 20 in, 20 replies: none lost
+    finally:
+        for replica in replicas:
+            await replica.close()

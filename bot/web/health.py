@@ -16,7 +16,7 @@ async def readyz(request: web.Request) -> web.Response:
     checks = {
         "database": await services.db.ping(),
         "model": bool(getattr(services.nlu, "model_version", "")),
-        "scheduler": services.scheduler.running,
+        "scheduler": services.healthy_scheduler,
     }
     ready = all(checks.values())
     return web.json_response(

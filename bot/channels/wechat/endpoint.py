@@ -126,6 +126,11 @@ class CallbackEndpoint:
         except TimeoutError:
             await self.late.claim(key, envelope.mother, outcome_future)
             return self._answer(None, envelope, callback)
+        except Exception as exc:
+            # Stored, but handling failed (the database went away mid-way, say): a 503 would
+            # tell WeChat nothing was kept. Her message is handled once its lease runs out.
+            log.error("%s: stored message not handled yet: %s", self.channel, type(exc).__name__)
+            return self._answer(None, envelope, callback)
         # Another delivery ran out of time meanwhile, or one did before a restart.
         if await self.late.claimed(key, look_up=outcome.duplicate):
             return self._answer(None, envelope, callback)

@@ -1,0 +1,70 @@
+"""What staff do to an escalation: take it (acknowledge) or close it (resolve).
+
+The state machine (``handlers.escalation``) says which moves are allowed; this module writes
+them, and with an acknowledgement cancels the notices not yet sent, so nobody is paged for a
+case somebody already has (Grafana OnCall's users report exactly that: grafana/oncall#4654).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from handlers.escalation import can_move
+from storage import queries
+from storage.db import Database
+from storage.models import Escalation, EscalationStatus
+
+
+class NotAllowed(Exception):
+    """The escalation is not in a state that allows this (the message says which)."""
+
+
+async def acknowledge(
+    db: Database, escalation_id: int, *, by: str, at: datetime, staff_id: int | None = None
+) -> Escalation:
+    return await _move(
+        db, escalation_id, EscalationStatus.ACKNOWLEDGED, by=by, at=at, staff_id=staff_id
+    )
+
+
+async def resolve(
+    db: Database, escalation_id: int, *, by: str, at: datetime, staff_id: int | None = None
+) -> Escalation:
+    return await _move(
+        db, escalation_id, EscalationStatus.RESOLVED, by=by, at=at, staff_id=staff_id
+    )
+
+
+async def _move(
+    db: Database,
+    escalation_id: int,
+    to: EscalationStatus,
+    *,
+    by: str,
+    at: datetime,
+    staff_id: int | None,
+) -> Escalation:
+    async with db.write() as session:
+        escalation = await queries.lock_escalation(session, escalation_id)
+        if escalation is None:
+            raise NotAllowed(f"escalation #{escalation_id} not found")
+        if not can_move(escalation.status, to):
+            raise NotAllowed(f"escalation #{escalation_id} is {escalation.status}")
+        escalation.status = to
+        escalation.updated_at = at
+        if to is EscalationStatus.ACKNOWLEDGED:
+            escalation.acknowledged_at = at
+            escalation.assignee_id = staff_id or escalation.assignee_id
+        else:
+            escalation.resolved_at = at
+        cancelled = await queries.cancel_pending(session, escalation_id=escalation_id, at=at)
+        await queries.audit(
+            session,
+            actor=by,
+            action=f"escalation.{to.value}",
+            object_type="escalation",
+            object_id=escalation_id,
+            at=at,
+            detail={"notices_cancelled": cancelled},
+        )
+    return escalation

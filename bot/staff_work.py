@@ -1,0 +1,174 @@
+"""What the outbox's rows do: tell the staff of an escalation, climb it when its SLA passes,
+fire a follow-up. Each re-reads its escalation or follow-up first, so running a row again (its
+claim expired) or late (somebody took the case meanwhile) never pages anyone needlessly.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.clock import Clock
+from bot.notify import Notifier
+from bot.outbox import Handler, Result, Verdict
+from handlers import PolicySettings
+from handlers.escalation import is_taken, on_sla_missed
+from storage import queries
+from storage.db import Database
+from storage.models import (
+    Escalation,
+    FollowUpStatus,
+    OutboxItem,
+    OutboxKind,
+)
+
+log = logging.getLogger("careline.staff")
+
+
+def notice_key(escalation: Escalation) -> str:
+    """One notice per escalation, level and priority: a raised priority is told again."""
+    return f"notice:{escalation.id}:{escalation.level}:{escalation.priority}"
+
+
+def sla_key(escalation: Escalation) -> str:
+    return f"sla:{escalation.id}:{escalation.level}:{escalation.sla_deadline.isoformat()}"
+
+
+def follow_up_key(follow_up_id: int) -> str:
+    return f"follow-up:{follow_up_id}"
+
+
+async def enqueue_escalation_notice(session, escalation: Escalation, now) -> None:  # type: ignore[no-untyped-def]
+    """The notice to its current level now, and the SLA check at its deadline."""
+    await queries.enqueue(
+        session,
+        kind=OutboxKind.STAFF_NOTICE,
+        key=notice_key(escalation),
+        due_at=now,
+        now=now,
+        escalation_id=escalation.id,
+    )
+    await queries.enqueue(
+        session,
+        kind=OutboxKind.SLA_CHECK,
+        key=sla_key(escalation),
+        due_at=escalation.sla_deadline,
+        now=now,
+        escalation_id=escalation.id,
+    )
+
+
+class StaffWork:
+    def __init__(
+        self, *, db: Database, notifier: Notifier, clock: Clock, policy: PolicySettings
+    ) -> None:
+        self._db = db
+        self._notifier = notifier
+        self._clock = clock
+        self._policy = policy
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            OutboxKind.STAFF_NOTICE: self.notice,
+            OutboxKind.SLA_CHECK: self.sla_check,
+            OutboxKind.FOLLOW_UP: self.follow_up,
+        }
+
+    async def notice(self, item: OutboxItem) -> Result:
+        async with self._db.session() as session:
+            escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
+            if escalation is None:
+                return Result(Verdict.FAILED, "escalation not found")
+            person = await queries.get_person(session, escalation.person_id)
+        if is_taken(escalation):
+            return Result(Verdict.CANCELLED, f"already {escalation.status}")
+        assert person is not None
+        if not await self._notifier.escalation(escalation, person.pseudonym):
+            return Result(Verdict.RETRY, "not delivered")
+        try:
+            async with self._db.write() as session:
+                await queries.mark_notified(session, escalation.id, self._clock.now())  # type: ignore[arg-type]
+        except Exception as exc:
+            # It went out: the row must still say so (the worker waits out an outage to write
+            # it); the escalation just shows "open" a little longer.
+            log.error(
+                "escalation #%s notified but not marked: %s", escalation.id, type(exc).__name__
+            )
+        return Result(Verdict.DONE, "delivered")
+
+    async def sla_check(self, item: OutboxItem) -> Result:
+        now = self._clock.now()
+        async with self._db.write() as session:
+            escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
+            if escalation is None:
+                return Result(Verdict.FAILED, "escalation not found")
+            climb = on_sla_missed(escalation, escalation.level, now, self._policy)
+            if climb is None or escalation.sla_deadline > now:
+                # Taken, or its deadline moved (a later check is queued for it).
+                return Result(Verdict.DONE, "nothing to do")
+            if not await queries.climb_escalation(
+                session,
+                escalation.id,  # type: ignore[arg-type]
+                from_level=climb.from_level,
+                to_level=climb.to_level,
+                deadline=climb.sla_deadline,
+                at=now,
+            ):
+                return Result(Verdict.DONE, "moved on meanwhile")
+            await queries.audit(
+                session,
+                actor="careline",
+                action="escalation.sla_missed",
+                object_type="escalation",
+                object_id=escalation.id,
+                at=now,
+                detail={"from_level": climb.from_level, "to_level": climb.to_level},
+            )
+            await session.refresh(escalation)
+            # The next level is told now; at the top, the supervisors again each SLA period.
+            await enqueue_escalation_notice(session, escalation, now)
+        return Result(Verdict.DONE, f"level {climb.from_level} -> {climb.to_level}")
+
+    async def follow_up(self, item: OutboxItem) -> Result:
+        """Fire one follow-up, exactly once: the follow-up's own claim lets one run through."""
+        now = self._clock.now()
+        follow_up_id = item.follow_up_id
+        assert follow_up_id is not None
+        async with self._db.write() as session:
+            if not await queries.claim_follow_up(session, follow_up_id, now):
+                follow_up = await queries.get_follow_up(session, follow_up_id)
+                if follow_up is not None and follow_up.status == FollowUpStatus.FIRING:
+                    # Claimed by a run that stopped mid-way: it may have gone out. A person
+                    # checks rather than the mother or worker getting it twice.
+                    follow_up.status = FollowUpStatus.FAILED
+                    follow_up.outcome = "发送中断，请人工确认"
+                    return Result(Verdict.FAILED, "interrupted mid-send")
+                return Result(Verdict.DONE, "fired before")
+            follow_up = await queries.get_follow_up(session, follow_up_id)
+            assert follow_up is not None
+            person = await queries.get_person(session, follow_up.person_id)
+            assert person is not None
+        try:
+            delivered = await self._notifier.follow_up_due(follow_up, person.pseudonym)
+            outcome = "已通知社工跟进" if delivered else "通知未送达"
+        except Exception:
+            log.exception("follow-up #%s could not be delivered", follow_up_id)
+            delivered, outcome = False, "通知出错"
+        async with self._db.write() as session:
+            stored = await queries.get_follow_up(session, follow_up_id)
+            assert stored is not None
+            stored.status = FollowUpStatus.DONE if delivered else FollowUpStatus.FAILED
+            stored.outcome = outcome
+            await queries.audit(
+                session,
+                actor="scheduler",
+                action="follow_up.fired",
+                object_type="follow_up",
+                object_id=follow_up_id,
+                at=now,
+                detail={"delivered": delivered},
+            )
+        return Result(Verdict.DONE if delivered else Verdict.FAILED, outcome_code(delivered))
+
+
+def outcome_code(delivered: bool) -> str:
+    return "delivered" if delivered else "not delivered"
