@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.message import MAX_TEXT_CHARS, BadText, InboundMessage, clean_text
+from bot.channels.json_body import BadJson, read_json
+from bot.message import MAX_TEXT_CHARS, BadText, InboundMessage, check_sent_at, clean_text
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import IdentityKind
@@ -33,6 +34,11 @@ class MessageIn(BaseModel):
     message_id: str | None = Field(None, min_length=1, max_length=128)
     sent_at: AwareDatetime | None = None
     channel: Literal["api", "terminal"] = "api"
+
+    @field_validator("sent_at")
+    @classmethod
+    def _sent_at(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else check_sent_at(value)
 
 
 def error(status: int, message: str) -> web.Response:
@@ -58,11 +64,11 @@ class ApiEndpoint:
         if not self._authorised(request):
             return error(401, "missing or invalid bearer token")
         try:
-            body = json.loads(await request.read())
+            body = read_json(await request.read())
         except web.HTTPRequestEntityTooLarge:
             return error(413, "body too large")
-        except (ValueError, UnicodeDecodeError):
-            return error(400, "body is not valid JSON")
+        except BadJson as exc:
+            return error(400, str(exc))
         try:
             data = MessageIn.model_validate(body)
             text = clean_text(data.text)
