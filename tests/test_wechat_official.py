@@ -310,6 +310,18 @@ async def test_a_text_over_the_limit_is_kept_cut_not_refused(
     assert await count(services, Escalation) == 1
 
 
+@pytest.mark.parametrize("create_time", ["9" * 400, "9" * 5_000, "0", ""])
+async def test_a_create_time_that_is_no_time_is_ignored_and_she_is_stored_as_received(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, create_time: str
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(text_xml(MOTHER, CRISIS, CreateTime=create_time)))
+    assert status == 200 and peer.open_reply(body)["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message).where(Message.direction == Direction.IN))
+    assert stored.text == CRISIS and stored.sent_at == services.clock.now()
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -548,6 +560,19 @@ def entity_bomb(peer: OfficialAccountPeer) -> Any:
     return request
 
 
+DEEP = "<a>" * 2_000 + "x" + "</a>" * 2_000  # past Python's recursion limit
+
+
+def deep_inner(peer: OfficialAccountPeer) -> Any:
+    return peer.safe(text_xml(MOTHER, CRISIS).replace("</xml>", DEEP + "</xml>"))
+
+
+def deep_outer(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    request.body = request.body.replace("</xml>", DEEP + "</xml>")
+    return request
+
+
 def oversized(peer: OfficialAccountPeer) -> Any:
     return peer.safe(text_xml(MOTHER, "我" * 70_000))
 
@@ -561,6 +586,8 @@ def oversized(peer: OfficialAccountPeer) -> Any:
         (outer_garbage, 400, "malformed_xml"),
         (inner_garbage, 400, "malformed_xml"),
         (entity_bomb, 400, "malformed_xml"),
+        (deep_inner, 400, "malformed_xml"),
+        (deep_outer, 400, "malformed_xml"),
         (oversized, 413, "too_large"),
     ],
 )

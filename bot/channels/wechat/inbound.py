@@ -14,18 +14,19 @@ de-duplicate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.channels import texts
 from bot.channels.wechat.callback import BAD_REQUEST, CallbackRejected
 from bot.channels.wechat.xml import XmlFields
-from bot.message import BadText, InboundMessage, clean_text
+from bot.message import BadText, InboundMessage, clean_text, sent_at_from_unix
 from storage.models import IdentityKind
 
 __all__ = ["Direct", "Envelope", "read_message"]
 
-# WeChat's timestamps are seconds; anything outside these years is not a real send time.
-_EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+# WeChat's timestamps are seconds: ten digits until 2286. Longer is no real send time (and
+# past 4,300 digits Python would refuse to read it as a number at all).
+_CREATE_TIME_DIGITS = 12
 _CONTENT_TYPE_LENGTH = 16  # Message.content_type
 
 
@@ -114,7 +115,6 @@ def _optional(fields: XmlFields, name: str) -> str:
 def _sent_at(create_time: str) -> datetime | None:
     if not create_time.isascii() or not create_time.isdigit():
         return None
-    seconds = int(create_time)
-    if not _EARLIEST <= seconds <= _LATEST:
+    if len(create_time) > _CREATE_TIME_DIGITS:
         return None
-    return datetime.fromtimestamp(seconds, UTC)
+    return sent_at_from_unix(int(create_time))
