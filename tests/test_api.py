@@ -88,6 +88,10 @@ async def test_missing_or_forged_token_is_refused_and_nothing_stored(
         (json.dumps({"sender": "m"}).encode(), "text: Field required"),
         (json.dumps({"sender": "m", "text": "hi", "admin": True}).encode(), "admin"),
         (json.dumps({"sender": "", "text": "hi"}).encode(), "sender"),
+        (
+            json.dumps({"sender": "m", "text": "hi", "message_id": "x" * 129}).encode(),
+            "message_id: String should have at most 128 characters",
+        ),
         (json.dumps({"sender": "m", "text": "\u200b\u0000 \t"}).encode(), "text: text is empty"),
         (b'{"sender": "m", "text": "\\ud800 lone"}', "text: "),
         (

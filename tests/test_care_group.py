@@ -29,6 +29,8 @@ from tests.conftest import make_config, make_secrets
 URL = "/channels/care-group"
 SECRET = "group-bridge-secret-for-tests"
 GROUP = "care-group-01"
+# Group and message ids are documented up to 128 characters each.
+SHORTER_GROUP, LONGEST_GROUP = "g" * 64, "群" * 128
 BOT = "careline-bot"
 STAFF = "worker-li"
 CRISIS = "我真的不想活了，想从楼上跳下去"
@@ -44,7 +46,11 @@ def secrets() -> Secrets:
 
 @pytest.fixture
 async def client(services: Services, secrets: Secrets) -> AsyncIterator[TestClient]:
-    care_group = {"bot_member_id": BOT, "staff_member_ids": [STAFF], "group_ids": [GROUP]}
+    care_group = {
+        "bot_member_id": BOT,
+        "staff_member_ids": [STAFF],
+        "group_ids": [GROUP, SHORTER_GROUP, LONGEST_GROUP],
+    }
     services.config = parse_config(
         services.config.model_dump(mode="json") | {"care_group": care_group}
     )
@@ -256,6 +262,20 @@ async def test_a_send_time_of_thousands_of_digits_is_ignored_and_she_is_stored_a
     assert sent == [services.clock.now()] * 2
 
 
+@pytest.mark.parametrize(
+    ("group_id", "message_id"), [(SHORTER_GROUP, "m" * 64), (LONGEST_GROUP, "消" * 128)]
+)
+async def test_the_longest_documented_ids_are_stored_and_de_duplicate(
+    client: TestClient, services: Services, group_id: str, message_id: str
+) -> None:
+    payload = message(CRISIS, group_id=group_id, message_id=message_id)
+    first, again = await send(client, payload), await send(client, payload)
+    assert first["private_reply"] is not None and again["duplicate"] is True
+    key = f"{group_id}:{message_id}"
+    assert await count(services, Message, Message.external_id == key) == 1
+    assert await count(services, Escalation) == 1
+
+
 # -- staff -------------------------------------------------------------------------------------
 
 
@@ -330,6 +350,11 @@ def nested_just_too_deep() -> tuple[bytes, dict[str, str]]:
     return nested_too_deep(MAX_DEPTH)  # in the body's object: one level more than allowed
 
 
+def long_message_id() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS, message_id="m" * 129))
+    return body, signed(body)
+
+
 def unknown_group() -> tuple[bytes, dict[str, str]]:
     body = body_of(message(CRISIS, group_id="some-other-group"))
     return body, signed(body)
@@ -350,6 +375,7 @@ def oversized() -> tuple[bytes, dict[str, str]]:
         (not_json, 400, "malformed_json"),
         (missing_field, 400, "malformed_json"),
         (lone_surrogate, 400, "malformed_json"),
+        (long_message_id, 400, "malformed_json"),
         (nested_past_the_recursion_limit, 400, "too_deep"),
         (nested_just_too_deep, 400, "too_deep"),
         (unknown_group, 403, "unknown_group"),

@@ -6,7 +6,8 @@ A mother's words (text, or a voice message WeChat transcribed) become a gateway
 WeChat could not transcribe is still recorded in her thread (``Direct.record``, no text, not
 classified), so a social worker reading it later sees that she wrote.
 
-Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it). Events
+Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it; either
+refused with a 400 over ``MAX_MSG_ID_CHARS``). Events
 are not stored: a subscribe gets the same welcome on every retry, so there is nothing to
 de-duplicate.
 """
@@ -28,6 +29,9 @@ __all__ = ["Direct", "Envelope", "read_message"]
 # past 4,300 digits Python would refuse to read it as a number at all).
 _CREATE_TIME_DIGITS = 12
 _CONTENT_TYPE_LENGTH = 16  # Message.content_type
+# Tencent documents MsgId as a 64-bit integer (20 digits); a longer one is kept up to this many
+# characters (Message.external_id has room), and refused beyond: it could not de-duplicate.
+MAX_MSG_ID_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,9 @@ def read_message(
     create_time = _optional(fields, "CreateTime")
     if msg_type == "event":
         return envelope, _event(_optional(fields, "Event"), hotline)
+    external_id = _optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}"
+    if len(external_id) > MAX_MSG_ID_CHARS:
+        raise CallbackRejected(BAD_REQUEST, "long_msgid")
 
     def message(text: str, content_type: str) -> InboundMessage:
         return InboundMessage(
@@ -69,7 +76,7 @@ def read_message(
             sender_kind=sender_kind,
             text=text,
             sent_at=_sent_at(create_time) or now,
-            external_id=_optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}",
+            external_id=external_id,
             content_type=content_type,
         )
 
