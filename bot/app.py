@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.channels import routes as channels
 from bot.secrets import Secrets
 from bot.services import Services
-from bot.web import api, health
+from bot.web import health
 from bot.web.keys import SECRETS, SERVICES
 
 log = logging.getLogger("careline.app")
@@ -42,6 +42,5 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
     app[SERVICES] = services
     app[SECRETS] = secrets
     health.setup(app)
-    api.setup(app)
-    channels.setup(app, services, secrets)  # WeChat, WeCom, care group: only those configured
+    channels.setup(app, services, secrets)  # the API; WeChat, WeCom, care group if configured
     return app

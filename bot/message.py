@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from handlers import ReplyText
@@ -14,6 +14,10 @@ from storage.models import IdentityKind
 # the first 4,000 characters). A channel refuses a longer one with a clear error, or, when the
 # sender cannot be asked again (WeChat), keeps its beginning.
 MAX_TEXT_CHARS = 8000
+
+# A send time outside 2001-09-09 – 2100-01-01 (Unix seconds) is not a real one: a channel
+# stores the message as received instead, or refuses it when it can tell the sender why.
+EARLIEST_SENT_AT, LATEST_SENT_AT = 1_000_000_000, 4_102_444_800
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,25 @@ class Outcome:
             "escalation": self.escalation,
             "follow_ups": list(self.follow_ups),
         }
+
+
+def sent_at_from_unix(seconds: int | float) -> datetime | None:
+    """Unix seconds as a send time; None when not finite or outside the years above."""
+    if not EARLIEST_SENT_AT <= seconds <= LATEST_SENT_AT:  # NaN compares False: None too
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def check_sent_at(value: datetime) -> datetime:
+    """A send time given as a date, unchanged; ``ValueError`` if it is not a real one.
+
+    "0001-01-01T00:00:00+14:00" is a valid ISO date whose UTC instant lies before year 1: it
+    cannot be converted to UTC, let alone stored. ``timestamp()`` of an aware date never
+    overflows (it subtracts offsets), so the bounds are checked on it.
+    """
+    if not EARLIEST_SENT_AT <= value.timestamp() <= LATEST_SENT_AT:
+        raise ValueError("send time must be between 2001-09-09 and 2100-01-01")
+    return value
 
 
 class BadText(ValueError):

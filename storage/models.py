@@ -123,6 +123,12 @@ class Contact(SQLModel, table=True):
     handled_by: str = Field(default="careline", max_length=64)
 
 
+# A channel's own message id. The longest a channel accepts: the care group's
+# "group_id:message_id" (128 + 1 + 128 characters), a WeChat MsgId (256; Tencent documents a
+# 64-bit integer); the API's message_id is 128. Room is left for the hotline's.
+EXTERNAL_ID_LENGTH = 512
+
+
 class Message(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel", "external_id", name="uq_message_channel_external_id"),
@@ -131,7 +137,7 @@ class Message(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = _fk("person.id", nullable=False)
     channel: str = Field(max_length=32)
-    external_id: str | None = Field(default=None, max_length=128)
+    external_id: str | None = Field(default=None, max_length=EXTERNAL_ID_LENGTH)
     direction: str = Field(max_length=3)
     status: str = Field(max_length=16, index=True)
     content_type: str = Field(default="text", max_length=16)
@@ -297,7 +303,7 @@ class LateReply(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=32)
-    external_id: str = Field(max_length=128)
+    external_id: str = Field(max_length=EXTERNAL_ID_LENGTH)
     recipient_encrypted: str
     status: str = Field(max_length=16, index=True)
     attempts: int = 0

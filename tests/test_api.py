@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,21 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.app import create_app
+from bot.channels.json_body import MAX_DEPTH
 from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import Escalation, Message
 
 URL = "/api/v1/messages"
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def sent_at(value: str) -> bytes:
+    return json.dumps({"sender": "m", "text": "x", "sent_at": value}).encode()
 
 
 @pytest.fixture
@@ -78,6 +88,10 @@ async def test_missing_or_forged_token_is_refused_and_nothing_stored(
         (json.dumps({"sender": "m"}).encode(), "text: Field required"),
         (json.dumps({"sender": "m", "text": "hi", "admin": True}).encode(), "admin"),
         (json.dumps({"sender": "", "text": "hi"}).encode(), "sender"),
+        (
+            json.dumps({"sender": "m", "text": "hi", "message_id": "x" * 129}).encode(),
+            "message_id: String should have at most 128 characters",
+        ),
         (json.dumps({"sender": "m", "text": "\u200b\u0000 \t"}).encode(), "text: text is empty"),
         (b'{"sender": "m", "text": "\\ud800 lone"}', "text: "),
         (
@@ -88,6 +102,24 @@ async def test_missing_or_forged_token_is_refused_and_nothing_stored(
             json.dumps({"sender": "m", "text": "x", "sent_at": "2026-01-01T00:00"}).encode(),
             "sent_at",
         ),
+        # Deeper than Python's recursion limit, in the body and in a field.
+        (nested(20_000).encode(), "body is nested too deeply"),
+        (f'{{"sender": "m", "text": "x", "sent_at": {nested(1_000)}}}'.encode(), "nested too"),
+        (f'{{"sender": "m", "text": "x", "sent_at": {nested(MAX_DEPTH - 1)}}}'.encode(), "sent_at"),
+        # Valid ISO dates whose UTC instant is before year 1 or after 9999, or just not real.
+        (
+            sent_at("0001-01-01T00:00:00+14:00"),
+            "sent_at: Value error, send time must be between 2001-09-09 and 2100-01-01",
+        ),
+        (
+            sent_at("9999-12-31T23:59:59-14:00"),
+            "sent_at: Value error, send time must be between",
+        ),
+        (
+            sent_at("1970-01-01T00:00:00+00:00"),
+            "sent_at: Value error, send time must be between",
+        ),
+        (f'{{"sender": "m", "text": "x", "sent_at": 1{"0" * 400}}}'.encode(), "sent_at"),
     ],
 )
 async def test_malformed_requests_get_a_clear_400_and_store_nothing(
@@ -124,6 +156,17 @@ async def test_replayed_message_id_gets_the_same_answer(
     assert again["escalation"]["id"] == first["escalation"]["id"]
     async with services.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Escalation)) == 1
+
+
+async def test_a_send_time_with_an_offset_is_stored_as_that_instant(
+    client: TestClient, services: Services, auth: dict[str, str]
+) -> None:
+    payload = {"sender": "m", "text": "你好", "sent_at": "2026-03-08T09:30:00+08:00"}
+    response = await client.post(URL, json=payload, headers=auth)
+    assert response.status == 200
+    async with services.db.session() as session:
+        stored = await session.get(Message, (await response.json())["message_id"])
+    assert stored.sent_at == datetime(2026, 3, 8, 1, 30, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

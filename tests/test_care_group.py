@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL as DatabaseURL
 
 from bot.app import create_app
 from bot.channels import texts
+from bot.channels.json_body import MAX_DEPTH
 from bot.config import parse_config
 from bot.secrets import Secrets
 from bot.services import Services
@@ -28,6 +29,8 @@ from tests.conftest import make_config, make_secrets
 URL = "/channels/care-group"
 SECRET = "group-bridge-secret-for-tests"
 GROUP = "care-group-01"
+# Group and message ids are documented up to 128 characters each.
+SHORTER_GROUP, LONGEST_GROUP = "g" * 64, "群" * 128
 BOT = "careline-bot"
 STAFF = "worker-li"
 CRISIS = "我真的不想活了，想从楼上跳下去"
@@ -43,7 +46,11 @@ def secrets() -> Secrets:
 
 @pytest.fixture
 async def client(services: Services, secrets: Secrets) -> AsyncIterator[TestClient]:
-    care_group = {"bot_member_id": BOT, "staff_member_ids": [STAFF], "group_ids": [GROUP]}
+    care_group = {
+        "bot_member_id": BOT,
+        "staff_member_ids": [STAFF],
+        "group_ids": [GROUP, SHORTER_GROUP, LONGEST_GROUP],
+    }
     services.config = parse_config(
         services.config.model_dump(mode="json") | {"care_group": care_group}
     )
@@ -219,6 +226,11 @@ async def test_a_long_text_is_stored_whole_and_its_late_crisis_escalated(
         {"time": "yesterday"},
         {"time": float("nan")},
         {"time": float("inf")},
+        {"time": 10**400},  # no float to convert it to
+        {"time": -(10**400)},
+        {"time": 1e300},
+        {"time": "0001-01-01T00:00:00+14:00"},
+        {"bridge_extra": {"a": [[{"b": "c"}]]}},
         {"sender_name": "王" * 500},
         {"sender_name": None},
         {"mentions": [BOT] + [f"m{i}" for i in range(300)]},
@@ -232,6 +244,36 @@ async def test_odd_optional_fields_never_cost_her_message(
     answer = await send(client, message(CRISIS, **odd))
     assert answer["private_reply"] is not None
     assert await inbound(services) == 1 and await count(services, Escalation) == 1
+
+
+async def test_a_send_time_of_thousands_of_digits_is_ignored_and_she_is_stored_as_received(
+    client: TestClient, services: Services
+) -> None:
+    # Past 4,300 digits Python's json refuses to read an integer at all.
+    for digits in (400, 5_000):
+        payload = body_of(message(CRISIS, sender=f"mama-{digits}", time=0))
+        body = payload.replace(b'"time": 0', b'"time": ' + b"9" * digits)
+        response = await client.post(URL, data=body, headers=signed(body))
+        assert response.status == 200
+        assert (await response.json())["private_reply"] is not None
+    async with services.db.session() as session:
+        query = select(Message.sent_at).where(Message.direction == Direction.IN)
+        sent = (await session.scalars(query)).all()
+    assert sent == [services.clock.now()] * 2
+
+
+@pytest.mark.parametrize(
+    ("group_id", "message_id"), [(SHORTER_GROUP, "m" * 64), (LONGEST_GROUP, "消" * 128)]
+)
+async def test_the_longest_documented_ids_are_stored_and_de_duplicate(
+    client: TestClient, services: Services, group_id: str, message_id: str
+) -> None:
+    payload = message(CRISIS, group_id=group_id, message_id=message_id)
+    first, again = await send(client, payload), await send(client, payload)
+    assert first["private_reply"] is not None and again["duplicate"] is True
+    key = f"{group_id}:{message_id}"
+    assert await count(services, Message, Message.external_id == key) == 1
+    assert await count(services, Escalation) == 1
 
 
 # -- staff -------------------------------------------------------------------------------------
@@ -294,6 +336,25 @@ def lone_surrogate() -> tuple[bytes, dict[str, str]]:
     return body, signed(body)
 
 
+def nested_too_deep(depth: int) -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS, bridge_extra=0))
+    body = body.replace(b'"bridge_extra": 0', b'"bridge_extra": ' + b"[" * depth + b"]" * depth)
+    return body, signed(body)
+
+
+def nested_past_the_recursion_limit() -> tuple[bytes, dict[str, str]]:
+    return nested_too_deep(1_000)
+
+
+def nested_just_too_deep() -> tuple[bytes, dict[str, str]]:
+    return nested_too_deep(MAX_DEPTH)  # in the body's object: one level more than allowed
+
+
+def long_message_id() -> tuple[bytes, dict[str, str]]:
+    body = body_of(message(CRISIS, message_id="m" * 129))
+    return body, signed(body)
+
+
 def unknown_group() -> tuple[bytes, dict[str, str]]:
     body = body_of(message(CRISIS, group_id="some-other-group"))
     return body, signed(body)
@@ -314,6 +375,9 @@ def oversized() -> tuple[bytes, dict[str, str]]:
         (not_json, 400, "malformed_json"),
         (missing_field, 400, "malformed_json"),
         (lone_surrogate, 400, "malformed_json"),
+        (long_message_id, 400, "malformed_json"),
+        (nested_past_the_recursion_limit, 400, "too_deep"),
+        (nested_just_too_deep, 400, "too_deep"),
         (unknown_group, 403, "unknown_group"),
         (oversized, 413, "too_large"),
     ],

@@ -256,6 +256,7 @@ async def test_wecom_bad_secret_answers_40001_and_is_not_retried(
     [
         (502, b"bad gateway", "HTTP 502"),
         (200, b"<html>not json</html>", "not JSON"),
+        (200, b"[" * 5_000 + b"]" * 5_000, "not JSON"),  # past Python's recursion limit
         (200, b"[1, 2]", "not a JSON object"),
         (200, b'{"errcode": "0"}', "non-integer errcode"),
     ],

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, text
 from bot.app import create_app
 from bot.channels import texts
 from bot.channels.routes import WECHAT_MP
+from bot.channels.wechat.inbound import MAX_MSG_ID_CHARS
 from bot.config import parse_config
 from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets, SecretsError
@@ -310,6 +311,18 @@ async def test_a_text_over_the_limit_is_kept_cut_not_refused(
     assert await count(services, Escalation) == 1
 
 
+@pytest.mark.parametrize("create_time", ["9" * 400, "9" * 5_000, "0", ""])
+async def test_a_create_time_that_is_no_time_is_ignored_and_she_is_stored_as_received(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, create_time: str
+) -> None:
+    client = await serve()
+    status, body = await post(client, peer.safe(text_xml(MOTHER, CRISIS, CreateTime=create_time)))
+    assert status == 200 and peer.open_reply(body)["Content"]
+    async with services.db.session() as session:
+        stored = await session.scalar(select(Message).where(Message.direction == Direction.IN))
+    assert stored.text == CRISIS and stored.sent_at == services.clock.now()
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -347,11 +360,17 @@ async def test_three_deliveries_make_one_contact_one_escalation_and_the_same_rep
     assert await count(services, Escalation) == 1
 
 
+# Tencent documents a 64-bit MsgId; a longer one is kept (it was a 503 on PostgreSQL, forever).
+@pytest.mark.parametrize("msg_id", [None, "9" * 200, "9" * MAX_MSG_ID_CHARS])
 async def test_reply_that_misses_the_deadline_goes_out_once_through_customer_service(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    msg_id: str | None,
 ) -> None:
     client = await serve(deadline=0.0)  # nothing is ever ready in no time: always late
-    inner = text_xml(MOTHER, CRISIS)
+    inner = text_xml(MOTHER, CRISIS, msg_id)
     for _ in range(3):
         assert await post(client, peer.safe(inner)) == (200, "success")
     await client.app[WECHAT_MP].late.drain()
@@ -360,6 +379,9 @@ async def test_reply_that_misses_the_deadline_goes_out_once_through_customer_ser
     assert await count(services, Escalation) == 1
     stats = await (await client.get("/channels/stats")).json()
     assert stats["late_replies"] == {"wechat_mp": {"sent": 1}}
+    if msg_id is not None:
+        assert await count(services, Message, Message.external_id == msg_id) == 1
+        assert await count(services, LateReply, LateReply.external_id == msg_id) == 1
 
 
 async def test_late_reply_outside_the_48_hour_window_is_logged_not_retried(
@@ -548,6 +570,23 @@ def entity_bomb(peer: OfficialAccountPeer) -> Any:
     return request
 
 
+DEEP = "<a>" * 2_000 + "x" + "</a>" * 2_000  # past Python's recursion limit
+
+
+def deep_inner(peer: OfficialAccountPeer) -> Any:
+    return peer.safe(text_xml(MOTHER, CRISIS).replace("</xml>", DEEP + "</xml>"))
+
+
+def deep_outer(peer: OfficialAccountPeer) -> Any:
+    request = peer.safe(text_xml(MOTHER, CRISIS))
+    request.body = request.body.replace("</xml>", DEEP + "</xml>")
+    return request
+
+
+def long_msg_id(peer: OfficialAccountPeer) -> Any:
+    return peer.safe(text_xml(MOTHER, CRISIS, "9" * (MAX_MSG_ID_CHARS + 1)))
+
+
 def oversized(peer: OfficialAccountPeer) -> Any:
     return peer.safe(text_xml(MOTHER, "我" * 70_000))
 
@@ -561,6 +600,9 @@ def oversized(peer: OfficialAccountPeer) -> Any:
         (outer_garbage, 400, "malformed_xml"),
         (inner_garbage, 400, "malformed_xml"),
         (entity_bomb, 400, "malformed_xml"),
+        (deep_inner, 400, "malformed_xml"),
+        (deep_outer, 400, "malformed_xml"),
+        (long_msg_id, 400, "long_msgid"),
         (oversized, 413, "too_large"),
     ],
 )

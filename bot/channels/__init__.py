@@ -3,6 +3,7 @@
 - ``wechat/``: the WeChat protocol layer (crypto, xml, replay, callback, api) and the
   Official Account (``official``) and WeCom (``wecom``) endpoints built on it (``endpoint``,
   ``inbound``, ``late``).
+- ``api``: ``POST /api/v1/messages``, the HTTP API for integrations and the terminal chat.
 - ``care_group``: the care-group bridge webhook; crises answered only privately.
 - ``signed_webhook``: HMAC-signed JSON webhooks (care group; the hotline later).
 - ``stats``: rejection and late-reply counters (``GET /channels/stats``).

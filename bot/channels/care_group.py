@@ -14,17 +14,27 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.channels import texts
+from bot.channels.json_body import BadJson, read_json
 from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
 from bot.channels.stats import ChannelStats
 from bot.config import CareGroupConfig
-from bot.message import MAX_TEXT_CHARS, BadText, InboundMessage, Outcome, clean_text
+from bot.message import (
+    EARLIEST_SENT_AT,
+    LATEST_SENT_AT,
+    MAX_TEXT_CHARS,
+    BadText,
+    InboundMessage,
+    Outcome,
+    clean_text,
+    sent_at_from_unix,
+)
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import IdentityKind
@@ -33,7 +43,6 @@ log = logging.getLogger("careline.channels.care_group")
 
 CHANNEL = "care_group"
 PATH = "/channels/care-group"
-_EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
 _NAME_CHARS, _MENTIONS = 128, 100
 
 
@@ -72,10 +81,11 @@ class GroupMessage(BaseModel):
         anything else, or outside 2001–2099, is no send time (she is stored as received)."""
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None
-        if not math.isfinite(value):  # JSON's NaN and Infinity, which Python reads
+        if isinstance(value, float) and not math.isfinite(value):  # JSON's NaN and Infinity
             return None
-        seconds = int(value / 1000) if value > _LATEST * 10 else int(value)
-        return seconds if _EARLIEST <= seconds <= _LATEST else None
+        # Floor division: an integer of hundreds of digits has no float to divide as.
+        seconds = int(value // 1000 if value > LATEST_SENT_AT * 10 else value)
+        return seconds if EARLIEST_SENT_AT <= seconds <= LATEST_SENT_AT else None
 
 
 def is_addressed(message: GroupMessage, text: str, config: CareGroupConfig) -> bool:
@@ -126,9 +136,13 @@ class CareGroupEndpoint:
         except WebhookRejected as exc:
             return self._rejected(exc.status, exc.reason)
         try:
-            message = GroupMessage.model_validate(json.loads(body))
+            data = read_json(body)
+        except BadJson as exc:
+            return self._rejected(400, exc.reason)
+        try:
+            message = GroupMessage.model_validate(data)
             text = clean_text(message.text)
-        except (ValueError, UnicodeDecodeError, ValidationError, BadText):
+        except (ValidationError, BadText):
             return self._rejected(400, "malformed_json")
         if self.groups and message.group_id not in self.groups:
             return self._rejected(403, "unknown_group")
@@ -167,7 +181,7 @@ def build(services: Services, secrets: Secrets, stats: ChannelStats) -> CareGrou
 
 
 def _sent_at(seconds: int | None) -> datetime | None:
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+    return sent_at_from_unix(seconds) if seconds is not None else None
 
 
 def _json(data: dict[str, Any]) -> web.Response:

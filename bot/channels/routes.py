@@ -1,14 +1,15 @@
-"""Registers the configured channels on the aiohttp app, and ``GET /channels/stats``.
+"""Registers the channels on the aiohttp app, and ``GET /channels/stats``.
 
-A channel whose config section is absent gets no route at all. Its endpoint is kept under an
-app key so tests and the benchmark can wait for late replies (``endpoint.late.drain()``).
+The HTTP API is always on; a channel whose config section is absent gets no route at all. A
+WeChat endpoint is kept under an app key so tests and the benchmark can wait for late replies
+(``endpoint.late.drain()``).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from bot.channels import care_group
+from bot.channels import api, care_group
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
 from bot.channels.wechat.endpoint import CallbackEndpoint
@@ -25,6 +26,7 @@ def setup(app: web.Application, services: Services, secrets: Secrets) -> None:
     stats = ChannelStats()
     app[STATS] = stats
     app.router.add_get("/channels/stats", _stats)
+    api.build(services, secrets).route(app)
     config = services.config
     if config.wechat is not None:
         app[WECHAT_MP] = official.build(services, secrets, stats)

@@ -30,6 +30,8 @@ from typing import Any, Self
 
 import aiohttp
 
+from bot.channels.json_body import BadJson, read_json
+
 __all__ = [
     "ERRCODE_OUT_OF_SERVICE_WINDOW",
     "OFFICIAL_ACCOUNT_BASE_URL",
@@ -219,8 +221,8 @@ class _WeChatApiClient:
                 f"connection failed ({type(exc).__name__})", may_have_been_delivered=True
             ) from None
         try:
-            answer = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            answer = read_json(raw.decode("utf-8"))
+        except (UnicodeDecodeError, BadJson):
             raise WeChatApiError("answer is not JSON", may_have_been_delivered=True) from None
         if not isinstance(answer, dict):
             raise WeChatApiError("answer is not a JSON object", may_have_been_delivered=True)

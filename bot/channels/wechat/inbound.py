@@ -6,7 +6,8 @@ A mother's words (text, or a voice message WeChat transcribed) become a gateway
 WeChat could not transcribe is still recorded in her thread (``Direct.record``, no text, not
 classified), so a social worker reading it later sees that she wrote.
 
-Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it). Events
+Retries are keyed by ``MsgId`` (``FromUserName:CreateTime:MsgType`` if one ever lacks it; either
+refused with a 400 over ``MAX_MSG_ID_CHARS``). Events
 are not stored: a subscribe gets the same welcome on every retry, so there is nothing to
 de-duplicate.
 """
@@ -14,19 +15,23 @@ de-duplicate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from bot.channels import texts
 from bot.channels.wechat.callback import BAD_REQUEST, CallbackRejected
 from bot.channels.wechat.xml import XmlFields
-from bot.message import BadText, InboundMessage, clean_text
+from bot.message import BadText, InboundMessage, clean_text, sent_at_from_unix
 from storage.models import IdentityKind
 
 __all__ = ["Direct", "Envelope", "read_message"]
 
-# WeChat's timestamps are seconds; anything outside these years is not a real send time.
-_EARLIEST, _LATEST = 1_000_000_000, 4_102_444_800
+# WeChat's timestamps are seconds: ten digits until 2286. Longer is no real send time (and
+# past 4,300 digits Python would refuse to read it as a number at all).
+_CREATE_TIME_DIGITS = 12
 _CONTENT_TYPE_LENGTH = 16  # Message.content_type
+# Tencent documents MsgId as a 64-bit integer (20 digits); a longer one is kept up to this many
+# characters (Message.external_id has room), and refused beyond: it could not de-duplicate.
+MAX_MSG_ID_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,9 @@ def read_message(
     create_time = _optional(fields, "CreateTime")
     if msg_type == "event":
         return envelope, _event(_optional(fields, "Event"), hotline)
+    external_id = _optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}"
+    if len(external_id) > MAX_MSG_ID_CHARS:
+        raise CallbackRejected(BAD_REQUEST, "long_msgid")
 
     def message(text: str, content_type: str) -> InboundMessage:
         return InboundMessage(
@@ -68,7 +76,7 @@ def read_message(
             sender_kind=sender_kind,
             text=text,
             sent_at=_sent_at(create_time) or now,
-            external_id=_optional(fields, "MsgId") or f"{mother}:{create_time}:{msg_type}",
+            external_id=external_id,
             content_type=content_type,
         )
 
@@ -114,7 +122,6 @@ def _optional(fields: XmlFields, name: str) -> str:
 def _sent_at(create_time: str) -> datetime | None:
     if not create_time.isascii() or not create_time.isdigit():
         return None
-    seconds = int(create_time)
-    if not _EARLIEST <= seconds <= _LATEST:
+    if len(create_time) > _CREATE_TIME_DIGITS:
         return None
-    return datetime.fromtimestamp(seconds, UTC)
+    return sent_at_from_unix(int(create_time))

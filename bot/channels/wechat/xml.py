@@ -36,6 +36,9 @@ __all__ = [
 XmlFields: TypeAlias = dict[str, "str | XmlFields | list[str | XmlFields]"]
 
 ROOT_TAG = "xml"
+# WeChat's deepest message (SendPicsInfo > PicList > item > PicMd5Sum) nests four levels below
+# <xml>; a deeper document is refused before reading it could exhaust the recursion limit.
+MAX_DEPTH = 16
 
 # Characters outside the XML 1.0 ``Char`` production (https://www.w3.org/TR/xml/#charsets):
 # C0 controls except tab/LF/CR, lone surrogates, U+FFFE and U+FFFF.
@@ -56,7 +59,7 @@ def parse_xml(body: bytes | str) -> XmlFields:
     Leaf elements map to their text ("" when empty, CDATA already unwrapped). Elements with
     children (e.g. ``ScanCodeInfo``) map to nested dicts; a tag repeated inside a nested element
     becomes a list. A top-level field given twice is rejected: two ``Encrypt`` or ``Content``
-    elements would make the message ambiguous.
+    elements would make the message ambiguous, and so is nesting deeper than ``MAX_DEPTH``.
     """
     try:
         root = DET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
@@ -70,16 +73,18 @@ def parse_xml(body: bytes | str) -> XmlFields:
     for child in root:
         if child.tag in fields:
             raise XmlError(f"duplicate field <{child.tag}>")
-        fields[child.tag] = _element_value(child)
+        fields[child.tag] = _element_value(child, depth=1)
     return fields
 
 
-def _element_value(element: ET.Element) -> str | XmlFields:
+def _element_value(element: ET.Element, *, depth: int) -> str | XmlFields:
     if len(element) == 0:
         return element.text or ""
+    if depth >= MAX_DEPTH:
+        raise XmlError(f"elements nested deeper than {MAX_DEPTH} levels")
     nested: XmlFields = {}
     for child in element:
-        value = _element_value(child)
+        value = _element_value(child, depth=depth + 1)
         if child.tag not in nested:
             nested[child.tag] = value
         else:
