@@ -8,7 +8,8 @@ from handlers.contact import log_contact
 from handlers.escalate import Escalate
 from handlers.policy import POLICY, plan
 from handlers.reply import reply
-from handlers.texts import REPLIES
+from handlers.settings import PolicySettings
+from handlers.texts import REPLIES, reply_text
 from intents import CRISIS_INTENTS, Intent, ParseResult, Risk, RiskLevel, service_type
 from storage.models import Priority
 
@@ -69,3 +70,21 @@ def test_crisis_replies_never_mention_means() -> None:
     means = ("药", "跳", "刀", "割", "炭", "绳", "农药", "楼")
     for key in ("crisis_suicide", "crisis_violence"):
         assert not any(word in REPLIES[key] for word in means), key
+
+
+RIGHTS_LINE = "全国妇女维权公益服务热线 12338"
+
+
+def test_12338_is_always_named_as_the_national_womens_rights_line() -> None:
+    for key, text in REPLIES.items():
+        if "12338" in text:
+            assert RIGHTS_LINE in text, key
+        assert "关爱热线 12338" not in text, key
+
+
+def test_crisis_replies_name_the_programme_hotline_as_ours() -> None:
+    hotline = PolicySettings().programme_hotline
+    for key in ("crisis_suicide", "crisis_violence"):
+        text = reply_text(key, programme_hotline=hotline)
+        assert f"本项目的关爱热线 {hotline}" in text, key
+        assert "我们的关爱热线 12338" not in text, key
