@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.roster.config import RosterConfig
 from handlers.settings import PolicySettings
 
 DEFAULT_CONFIG_PATH = Path("config.yml")
@@ -134,6 +135,8 @@ class Config(_Strict):
     wechat: WeChatOfficialConfig | None = None
     wecom: WeComConfig | None = None
     care_group: CareGroupConfig | None = None
+    # Who is on duty (bot/roster): social workers, shifts, overrides, leave, supervisors.
+    roster: RosterConfig = RosterConfig()
 
     @property
     def zone(self) -> ZoneInfo:
