@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
         "init", help=f"generate missing secrets into {DEFAULT_SECRETS_FILE} (mode 0600)"
     ).set_defaults(run=_secrets_init)
 
+    roster = sub.add_parser("roster", help="who is on duty now and in the next days; the gaps")
+    roster.add_argument("--days", type=int, default=7, help="how many days ahead (default: 7)")
+    roster.add_argument("--at", help="another moment than now, ISO 8601 (local time if no offset)")
+    roster.set_defaults(run=_roster)
+
     send = sub.add_parser("send", help="send one message as a mother; print what Careline did")
     send.add_argument("text")
     send.add_argument("--sender", default="cli-user", help="who is writing (default: cli-user)")
@@ -128,6 +133,26 @@ def _config_check(args: argparse.Namespace) -> int:
     for name, masked in load_secrets().masked().items():
         print(f"  {name}: {masked}")
     print("configuration OK")
+    return 0
+
+
+def _roster(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.roster.report import describe_roster
+
+    config = load_config(args.config)
+    if not 1 <= args.days <= 60:
+        raise CommandError("--days must be between 1 and 60")
+    now = datetime.now(UTC)
+    if args.at:
+        try:
+            now = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CommandError(f"--at: not an ISO 8601 time: {args.at!r}") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=config.zone)
+    print("\n".join(describe_roster(config.roster, now, config.zone, days=args.days)))
     return 0
 
 

@@ -11,8 +11,17 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from bot.notifiers.settings import NotificationsConfig
+from bot.roster.config import RosterConfig
 from handlers.settings import PolicySettings
 
 DEFAULT_CONFIG_PATH = Path("config.yml")
@@ -134,6 +143,18 @@ class Config(_Strict):
     wechat: WeChatOfficialConfig | None = None
     wecom: WeComConfig | None = None
     care_group: CareGroupConfig | None = None
+    # Who is on duty (bot/roster): social workers, shifts, overrides, leave, supervisors.
+    roster: RosterConfig = RosterConfig()
+    # How staff are told (bot/notifiers): senders per person and priority, their settings.
+    notifications: NotificationsConfig = NotificationsConfig()
+
+    @model_validator(mode="after")
+    def _notified_people_are_on_the_roster(self) -> Config:
+        known = {w.id for w in self.roster.workers}
+        unknown = sorted(set(self.notifications.people) - known)
+        if unknown:
+            raise ValueError(f"notifications.people: no roster worker {', '.join(unknown)}")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

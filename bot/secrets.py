@@ -48,6 +48,13 @@ class Secrets:
     group_hmac_secret: str | None = None
     database_password: str | None = None
     admin_password: str | None = None
+    # Staff notifications (bot/notifiers): the ack-link key is generated; the others come from
+    # the providers (WeCom group robot key, SMS gateway, SMTP account, the staff webhook peer).
+    ack_secret: str | None = None
+    wecom_robot_key: str | None = None
+    sms_gateway_secret: str | None = None
+    smtp_password: str | None = None
+    staff_webhook_secret: str | None = None
 
     def field_key_bytes(self) -> bytes:
         if not self.field_key:
@@ -81,6 +88,7 @@ GENERATED: dict[str, Callable[[], str]] = {
     "hotline_hmac_secret": _token,
     "group_hmac_secret": _token,
     "admin_password": _password,
+    "ack_secret": _token,
 }
 
 

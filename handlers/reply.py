@@ -22,7 +22,8 @@ def reply(turn: Turn) -> None:
         text = reply_text("request_human_callback", when=when)
     else:
         text = reply_text(
-            key if key in REPLIES else "out_of_scope", hotline=turn.settings.hotline_number
+            key if key in REPLIES else "out_of_scope",
+            programme_hotline=turn.settings.programme_hotline,
         )
     # The policy runs the reply last: an escalation of this turn is known here.
     sensitive = crisis or turn.decision.escalation is not None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from storage.models import Priority
+
+NATIONAL_WOMENS_RIGHTS_LINE = "12338"
 
 
 class PolicySettings(BaseModel):
@@ -14,7 +18,24 @@ class PolicySettings(BaseModel):
     crisis_check_in_hours: float = Field(24, gt=0, le=24 * 30)
     distress_check_in_hours: float = Field(72, gt=0, le=24 * 30)
     contact_gap_minutes: int = Field(30, ge=0, le=24 * 60)
-    hotline_number: str = Field("12338", min_length=3, max_length=20)
+    # The programme's own 关爱热线 (Jiangmen). The national lines (12338, 12356, 110, 120) are
+    # fixed numbers named in handlers/texts.py, never configured here.
+    programme_hotline: str = Field("0750-3580580", min_length=3, max_length=20)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_hotline_number(cls, data: Any) -> Any:
+        """``hotline_number`` was read as "our 关爱热线" but held 12338, the national line.
+
+        It still loads: 12338 is dropped (the texts name that line themselves); any other
+        number was the programme's own and becomes ``programme_hotline``.
+        """
+        if isinstance(data, dict) and "hotline_number" in data:
+            data = dict(data)
+            legacy = str(data.pop("hotline_number"))
+            if legacy.strip() != NATIONAL_WOMENS_RIGHTS_LINE:
+                data.setdefault("programme_hotline", legacy)
+        return data
 
     @field_validator("sla_minutes")
     @classmethod

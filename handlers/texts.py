@@ -1,7 +1,9 @@
 """Everything a mother reads from the handlers, in one place.
 
 Crisis replies stay warm and short, say a person is coming, give a number to call, and never
-mention means. ``{hotline}`` is the programme's hotline from config.
+mention means. Every number is named for what it is: ``{programme_hotline}`` is the programme's
+own 关爱热线 (``policy.programme_hotline``); 12338 is the national women's-rights line, 12356 the
+national psychological-assistance line, 110/120 police and ambulance.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 REPLIES: dict[str, str] = {
     "crisis_suicide": (
         "谢谢你愿意告诉我，你现在一定很难受，你不是一个人。我已经请值班社工尽快联系你。"
-        "如果你现在有危险，请马上拨打 120 或 110；也可以拨打心理援助热线 12356，"
-        "或我们的关爱热线 {hotline}。在社工联系你之前，能告诉我你现在身边有人陪着吗？"
+        "如果你现在有危险，请马上拨打 120 或 110；也可以拨打全国心理援助热线 12356，"
+        "或本项目的关爱热线 {programme_hotline}。在社工联系你之前，能告诉我你现在身边有人陪着吗？"
     ),
     "crisis_violence": (
         "听到你的遭遇，我很担心你的安全。我已经请值班社工尽快联系你。"
-        "如果你或孩子现在有危险，请马上拨打 110；妇女维权热线 12338 也可以帮你。"
+        "如果你或孩子现在有危险，请马上拨打 110；全国妇女维权公益服务热线 12338 "
+        "和本项目的关爱热线 {programme_hotline} 也可以帮你。"
         "如果方便，请先到安全的地方，告诉我你现在是否安全。"
     ),
     "emotional_distress": (
@@ -46,7 +49,7 @@ REPLIES: dict[str, str] = {
         "我们定期组织免费体检、两癌筛查和健康讲座。社工会把最近的安排发给你，需要的话帮你预约。"
     ),
     "legal_aid": (
-        "你的问题我们会转给法律援助的志愿律师。也可以拨打妇女维权热线 12338 咨询。"
+        "你的问题我们会转给法律援助的志愿律师。也可以拨打全国妇女维权公益服务热线 12338 咨询。"
         "社工会联系你约时间。"
     ),
     "greet": "你好，我是妈妈关爱热线的小助手。有什么想说的、需要帮忙的，都可以告诉我。",

@@ -71,3 +71,18 @@ def test_non_mapping_rejected(tmp_path: Path) -> None:
     path.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_config(path)
+
+
+def test_programme_hotline_defaults_to_the_jiangmen_line() -> None:
+    assert parse_config({}).policy.programme_hotline == "0750-3580580"
+    assert load_config(ROOT / "config.yml").policy.programme_hotline == "0750-3580580"
+
+
+def test_legacy_hotline_number_12338_is_not_taken_for_the_programme_line() -> None:
+    policy = parse_config({"policy": {"hotline_number": "12338"}}).policy
+    assert policy.programme_hotline == "0750-3580580"
+
+
+def test_legacy_hotline_number_of_the_programme_still_loads() -> None:
+    policy = parse_config({"policy": {"hotline_number": "0750-1234567"}}).policy
+    assert policy.programme_hotline == "0750-1234567"

@@ -12,7 +12,7 @@ from handlers.contact import log_contact
 from handlers.escalation import Escalate
 from handlers.policy import POLICY, plan
 from handlers.reply import reply
-from handlers.texts import REPLIES
+from handlers.texts import REPLIES, reply_text
 from handlers.turn import (
     ContinueContact,
     JoinEscalation,
@@ -169,3 +169,21 @@ def test_a_check_in_already_coming_sooner_is_not_doubled() -> None:
         parse(Intent.CRISIS_SUICIDE, RiskLevel.HIGH, "suicide"), case(next_check_in=soon)
     )
     assert decision.follow_ups == []
+
+
+RIGHTS_LINE = "全国妇女维权公益服务热线 12338"
+
+
+def test_12338_is_always_named_as_the_national_womens_rights_line() -> None:
+    for key, text in REPLIES.items():
+        if "12338" in text:
+            assert RIGHTS_LINE in text, key
+        assert "关爱热线 12338" not in text, key
+
+
+def test_crisis_replies_name_the_programme_hotline_as_ours() -> None:
+    hotline = PolicySettings().programme_hotline
+    for key in ("crisis_suicide", "crisis_violence"):
+        text = reply_text(key, programme_hotline=hotline)
+        assert f"本项目的关爱热线 {hotline}" in text, key
+        assert "我们的关爱热线 12338" not in text, key

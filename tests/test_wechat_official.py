@@ -235,7 +235,7 @@ async def test_a_message_without_words_gets_a_kind_answer_and_is_kept_in_her_thr
     content_type: str,
 ) -> None:
     client = await serve()
-    hotline = services.config.policy.hotline_number
+    hotline = services.config.policy.programme_hotline
     for _ in range(3):  # WeChat's retries: one row, the same answer
         status, body = await post(client, peer.safe(inner))
         assert status == 200
@@ -274,7 +274,7 @@ async def test_an_event_or_a_blank_text_gets_a_direct_answer_and_is_not_stored(
     status, body = await post(client, peer.safe(inner))
     assert status == 200
     content = peer.open_reply(body)["Content"]
-    hotline = services.config.policy.hotline_number
+    hotline = services.config.policy.programme_hotline
     assert content == texts.with_hotline(expected, hotline)
     assert await inbound_count(services) == 0
 
@@ -285,7 +285,7 @@ async def test_welcome_says_what_the_service_is_the_hotline_and_privacy(
     client = await serve()
     _, body = await post(client, peer.safe(inbound_xml(MOTHER, "event", Event="subscribe")))
     welcome = peer.open_reply(body)["Content"]
-    assert services.config.policy.hotline_number in welcome
+    assert services.config.policy.programme_hotline in welcome
     assert "关爱" in welcome and "社工" in welcome and "不会" in welcome
 
 

@@ -1,6 +1,7 @@
 """Everything a mother reads from the channel adapters themselves (not from the handlers).
 
-``{hotline}`` is the programme's hotline from config (``policy.hotline_number``).
+``{hotline}`` is the programme's own 关爱热线 from config (``policy.programme_hotline``), never the
+national women's-rights line 12338.
 """
 
 from __future__ import annotations

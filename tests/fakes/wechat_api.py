@@ -37,6 +37,7 @@ class SentMessage:
     content: str
     agentid: int | None
     raw_body: bytes
+    msgtype: str = "text"
 
 
 @dataclass
@@ -216,15 +217,18 @@ class FakeWeChatApi:
         raw = await request.read()
         try:
             payload = json.loads(raw.decode("utf-8"))
-            content = payload["text"]["content"]
+            msgtype = payload["msgtype"]
+            # WeCom app messages may also be markdown; customer-service messages are text here.
+            ok = msgtype == "text" or (api == "wecom" and msgtype == "markdown")
+            content = payload[msgtype]["content"]
             touser = payload["touser"]
-            ok = payload["msgtype"] == "text" and isinstance(content, str) and touser
+            ok = ok and isinstance(content, str) and touser
         except (ValueError, KeyError, TypeError):
             ok = False
         agentid = payload.get("agentid") if ok else None
         if not ok or (api == "wecom" and not isinstance(agentid, int)):
             return _json({"errcode": 44002, "errmsg": "empty post data or bad payload"})
-        self.sent.append(SentMessage(api, touser, content, agentid, raw))
+        self.sent.append(SentMessage(api, touser, content, agentid, raw, msgtype))
         if self._answers_to_cut:
             self._answers_to_cut -= 1
             assert request.transport is not None

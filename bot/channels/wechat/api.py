@@ -331,3 +331,16 @@ class WeComClient(_WeChatApiClient):
             },
         )
         logger.debug("WeCom app text sent")
+
+    async def send_markdown(self, userid: str, content: str) -> None:
+        """Send an app markdown message to one member (WeCom's own client renders it)."""
+        await self._post_with_token(
+            "/cgi-bin/message/send",
+            {
+                "touser": userid,
+                "msgtype": "markdown",
+                "agentid": self._agentid,
+                "markdown": {"content": content},
+            },
+        )
+        logger.debug("WeCom app markdown sent")

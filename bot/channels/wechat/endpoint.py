@@ -60,7 +60,7 @@ class CallbackEndpoint:
         self.late = late
         self.deadline = deadline_seconds
         self.no_reply_body = no_reply_body
-        self.hotline = services.config.policy.hotline_number
+        self.hotline = services.config.policy.programme_hotline
         self.api_client = api_client
 
     def route(self, app: web.Application, path: str) -> None:
