@@ -94,9 +94,12 @@ class Leadership:
             await asyncio.sleep(self._check_seconds)
 
     async def _drop_connection(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            try:
-                await connection.close()  # closing the session releases the lock
-            except Exception:
-                connection.sync_connection.invalidate()  # type: ignore[union-attr]
+        if self._connection is None:
+            return
+        connection, self._connection = self._connection, None
+        try:
+            await queries.release_leader_lock(connection, LEADER_LOCK_KEY)
+            await connection.close()
+        except Exception:
+            # Unreachable: discard the connection (its server session, and the lock, end).
+            await connection.invalidate()

@@ -449,20 +449,31 @@ class Pipeline:
         return None
 
     async def _outcome_from_elsewhere(self, message_id: int) -> Outcome:
-        """Another process holds this message: wait until it is handled, then replay it.
-
-        Bounded by the lease: past it, the message is stale and the sweep takes it.
-        """
-        waited, delay = 0.0, 0.02
-        while waited < MESSAGE_LEASE.total_seconds():
-            async with self.db.session() as session:
-                message = await queries.get_message(session, message_id)
-            if message is not None and message.status != MessageStatus.RECEIVED:
+        """Another process holds this message: wait until it is handled, then replay it; if
+        its lease runs out first (that process died), take the message over and handle it."""
+        delay = 0.02
+        while True:
+            now = self.clock.now()
+            async with self.db.write() as session:
+                message = await session.get_one(Message, message_id, populate_existing=True)
+                if message.status != MessageStatus.RECEIVED:
+                    handled = True
+                else:
+                    handled = False
+                    taken = await queries.take_over_message(
+                        session, message_id, owner=self.owner, now=now, until=now + MESSAGE_LEASE
+                    )
+                    if taken:
+                        person = await session.get_one(Person, message.person_id)
+                        stored = _Stored(
+                            message, person, "unhandled", await self._history(session, message)
+                        )
+            if handled:
                 return await self.replay(message_id)
-            await asyncio.sleep(delay)
-            waited += delay
-            delay = min(delay * 2, 1.0)
-        raise TimeoutError(f"message #{message_id} is still being handled elsewhere")
+            if taken:
+                return await self._process(stored)
+            await asyncio.sleep(delay)  # polling the other process's progress
+            delay = min(delay * 2, 0.5)
 
     async def _classify(self, text: str, history: list[str]) -> ParseResult:
         try:

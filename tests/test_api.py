@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import Escalation, Message
+from tests.conftest import make_config
 
 URL = "/api/v1/messages"
 
@@ -211,3 +213,56 @@ async def test_database_down_gives_503_and_readiness_fails(
     # Back up: the same request now goes through (the sender's retry loses nothing).
     response = await client.post(URL, json={"sender": "m", "text": "你好"}, headers=auth)
     assert response.status == 200
+
+
+class GatedNLU:
+    """The real NLU behind a gate: the test decides when classification may finish."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+        self.called = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def parse(self, text, **kwargs):  # type: ignore[no-untyped-def]
+        self.called.set()
+        await self.gate.wait()
+        return await self.inner.parse(text, **kwargs)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_database_outage_after_storing_is_no_503_and_the_message_is_handled_later(
+    sqlite_url, model_dir, nlu, secrets: Secrets, clock, auth: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    gated = GatedNLU(nlu)
+    services = await Services.start(
+        make_config(sqlite_url, model_dir), secrets, clock=clock, nlu=gated, run_jobs=False
+    )
+    server = TestServer(create_app(services, secrets), host="127.0.0.1")
+    path = Path(services.db.url.database)
+    try:
+        async with TestClient(server) as client:
+            request = asyncio.ensure_future(
+                client.post(URL, json={"sender": "m", "text": "我真的不想活了"}, headers=auth)
+            )
+            await gated.called.wait()  # stored: now the database goes away
+            await services.db.close()
+            shutil.move(path, path.with_suffix(".away"))
+            path.mkdir()
+            gated.gate.set()
+            response = await request
+            assert response.status == 202
+            assert await response.json() == {"stored": True, "status": "processing"}
+            path.rmdir()
+            shutil.move(path.with_suffix(".away"), path)
+            clock.advance(seconds=31)  # its lease runs out; the leader's sweep takes it up
+            assert await services.pipeline.handle_stale() == 1
+        async with services.db.session() as session:
+            escalations = (await session.scalars(select(Escalation))).all()
+        assert [e.priority for e in escalations] == ["P1"]
+    finally:
+        if path.is_dir():
+            path.rmdir()
+            shutil.move(path.with_suffix(".away"), path)
+        await services.close()

@@ -250,4 +250,6 @@ async def test_two_workers_racing_fire_a_follow_up_once(
         for replica in replicas:
             await replica.close()
     assert notifier.follow_ups == [outcome.follow_ups[0]["id"]]
-    assert len(notifier.escalations) == 3  # the notice, then two SLA levels: each once
+    escalation_id = outcome.escalation["id"]
+    # The notice, then the climb to the backup (the next deadline is still ahead): each once.
+    assert notifier.escalations == [(escalation_id, "P1", 0), (escalation_id, "P1", 1)]

@@ -86,7 +86,14 @@ class ApiEndpoint:
             sent_at=data.sent_at or self.services.clock.now(),
             external_id=data.message_id,
         )
-        outcome = await self.services.pipeline.handle(inbound)
+        pending = await self.services.pipeline.submit(inbound)  # stored once this returns
+        try:
+            outcome = await pending
+        except Exception as exc:
+            # Stored, but handling failed (the database went away mid-way, say). A 503 would
+            # say nothing was kept; her message is handled once its lease runs out.
+            log.error("api: stored message not handled yet: %s", type(exc).__name__)
+            return web.json_response({"stored": True, "status": "processing"}, status=202)
         return web.json_response(outcome.to_dict(), dumps=_dumps)
 
 

@@ -165,7 +165,15 @@ class CareGroupEndpoint:
         except BaseException:
             self.webhook.release(signed)  # not stored: the bridge's retry must get in
             raise
-        outcome = await outcome_future
+        try:
+            outcome = await outcome_future
+        except Exception as exc:
+            # Stored, but handling failed: say so without a 503 (which means nothing was kept)
+            # and without a word in the group; her message is handled once its lease runs out.
+            log.error("care group: stored message not handled yet: %s", type(exc).__name__)
+            return web.json_response(
+                {"group_reply": None, "private_reply": None, "stored": True}, status=202
+            )
         answer = group_answer(outcome, sender_id=message.sender_id, addressed=addressed)
         answer["duplicate"] = outcome.duplicate
         return _json(answer)

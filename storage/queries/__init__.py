@@ -28,7 +28,7 @@ from storage.queries.late_replies import (
     late_reply_claimed,
     pending_late_replies,
 )
-from storage.queries.leadership import hold_leader_lock, leader_lock_held
+from storage.queries.leadership import hold_leader_lock, leader_lock_held, release_leader_lock
 from storage.queries.messages import (
     claim_stale_messages,
     classification_of,
@@ -37,6 +37,7 @@ from storage.queries.messages import (
     insert_inbound,
     recent_inbound_texts,
     reply_to,
+    take_over_message,
 )
 from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
 from storage.queries.people import (
@@ -83,8 +84,10 @@ __all__ = [
     "pending_follow_up_of_kind",
     "pending_late_replies",
     "recent_inbound_texts",
+    "release_leader_lock",
     "reply_to",
     "retry_later",
     "schema_revision",
+    "take_over_message",
     "unresolved_escalation",
 ]

@@ -28,3 +28,9 @@ async def leader_lock_held(connection: AsyncConnection, key: int) -> bool:
     )
     await connection.commit()
     return bool(held)
+
+
+async def release_leader_lock(connection: AsyncConnection, key: int) -> None:
+    """Let the lock go (the connection goes back to a pool: the session would keep it)."""
+    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    await connection.commit()

@@ -100,6 +100,23 @@ async def claim_stale_messages(
     return messages.all()
 
 
+async def take_over_message(
+    session: AsyncSession, message_id: int, *, owner: str, now: datetime, until: datetime
+) -> bool:
+    """Take one unhandled message whose lease has run out; False if it is held or handled."""
+    result = await session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.status == MessageStatus.RECEIVED,
+            or_(Message.claimed_until.is_(None), Message.claimed_until < now),  # type: ignore[union-attr]
+        )
+        .values(claimed_by=owner, claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
 async def reply_to(session: AsyncSession, message_id: int) -> Message | None:
     return await session.scalar(
         select(Message)
