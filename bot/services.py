@@ -9,16 +9,18 @@ import secrets as random
 import socket
 from dataclasses import dataclass
 
+import aiohttp
 from argon2 import PasswordHasher
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.leader import Leadership
+from bot.notifiers.factory import build_senders
 from bot.notify import LogNotifier, Notifier
 from bot.outbox import OutboxWorker
 from bot.pipeline import History, Pipeline
 from bot.scheduler import Scheduler
-from bot.secrets import Secrets
+from bot.secrets import Secrets, SecretsError
 from bot.staff_work import StaffWork
 from intents import NLU, build_nlu
 from intents.settings import NLUSettings
@@ -57,6 +59,7 @@ class Services:
     outbox: OutboxWorker
     scheduler: Scheduler
     leadership: Leadership
+    http: aiohttp.ClientSession
 
     @classmethod
     async def start(
@@ -83,14 +86,22 @@ class Services:
             await db.close()
             raise
         owner = process_name()
-        outbox = OutboxWorker(
+        http = aiohttp.ClientSession()  # the staff senders' (WeCom, SMS, webhook)
+        try:
+            senders = build_senders(config, secrets, http)
+        except SecretsError as exc:
+            await http.close()
+            await db.close()
+            raise ServiceError(str(exc)) from None
+        staff_work = StaffWork(
             db=db,
+            notifier=notifier,
             clock=clock,
-            owner=owner,
-            handlers=StaffWork(
-                db=db, notifier=notifier, clock=clock, policy=config.policy
-            ).handlers(),
+            config=config,
+            senders=senders,
+            ack_secret=secrets.ack_secret,
         )
+        outbox = OutboxWorker(db=db, clock=clock, owner=owner, handlers=staff_work.handlers())
         pipeline = Pipeline(
             db=db,
             cipher=cipher,
@@ -119,6 +130,7 @@ class Services:
             outbox=outbox,
             scheduler=scheduler,
             leadership=leadership,
+            http=http,
         )
         await services.ensure_admin(secrets)
         if run_jobs:
@@ -132,6 +144,7 @@ class Services:
         await self.pipeline.drain()
         await self.leadership.stop()
         await self.outbox.stop()
+        await self.http.close()
         await self.nlu.close()
         await self.db.close()
 

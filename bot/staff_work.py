@@ -1,25 +1,45 @@
 """What the outbox's rows do: tell the staff of an escalation, climb it when its SLA passes,
 fire a follow-up. Each re-reads its escalation or follow-up first, so running a row again (its
 claim expired) or late (somebody took the case meanwhile) never pages anyone needlessly.
+
+A notice goes to the people of the escalation's level on the duty roster, worked out for the
+moment it opened (the chain is frozen then, as Grafana OnCall's escalation snapshot is): the
+on-duty worker, then the backup, then every supervisor; in a roster gap, straight to the
+supervisors. Each person gets a delivery row of their own, tried through their senders in
+order (falling back on failure, every try stored) and retried with backoff. Without a roster,
+or without any sender configured (the embedded default) the ``Notifier`` is told.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import timedelta
 
 from bot.clock import Clock
+from bot.config import Config
+from bot.notifiers.base import DeliveryStatus, Sender
+from bot.notifiers.deliver import deliver
+from bot.notifiers.factory import senders_for
+from bot.notifiers.notice import NoticeKind, QuotedMessage, StaffNotice
 from bot.notify import Notifier
 from bot.outbox import Handler, Result, Verdict
-from handlers import PolicySettings
+from bot.roster import SocialWorker, escalation_chain
+from bot.web.ack_tokens import ack_url, make_ack_token
 from handlers.escalation import is_taken, on_sla_missed
 from storage import queries
 from storage.db import Database
 from storage.models import (
     Escalation,
     FollowUpStatus,
+    Message,
     OutboxItem,
     OutboxKind,
+    Priority,
 )
+
+# Her last messages a worker sees in a notice (WeCom, e-mail; never SMS).
+QUOTED_MESSAGES = 3
 
 log = logging.getLogger("careline.staff")
 
@@ -59,21 +79,38 @@ async def enqueue_escalation_notice(session, escalation: Escalation, now) -> Non
 
 class StaffWork:
     def __init__(
-        self, *, db: Database, notifier: Notifier, clock: Clock, policy: PolicySettings
+        self,
+        *,
+        db: Database,
+        notifier: Notifier,
+        clock: Clock,
+        config: Config,
+        senders: Mapping[str, Sender] | None = None,
+        ack_secret: str | None = None,
     ) -> None:
         self._db = db
         self._notifier = notifier
         self._clock = clock
-        self._policy = policy
+        self._config = config
+        self._policy = config.policy
+        self._senders = dict(senders or {})
+        self._ack_secret = ack_secret
 
     def handlers(self) -> dict[str, Handler]:
         return {
             OutboxKind.STAFF_NOTICE: self.notice,
+            OutboxKind.STAFF_DELIVERY: self.delivery,
             OutboxKind.SLA_CHECK: self.sla_check,
             OutboxKind.FOLLOW_UP: self.follow_up,
         }
 
+    @property
+    def _reaches_people(self) -> bool:
+        """A roster and at least one sender: else (the embedded default) the Notifier."""
+        return bool(self._config.roster.workers) and bool(self._senders)
+
     async def notice(self, item: OutboxItem) -> Result:
+        """Tell the escalation's current level: one delivery row per person."""
         async with self._db.session() as session:
             escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
             if escalation is None:
@@ -82,8 +119,105 @@ class StaffWork:
         if is_taken(escalation):
             return Result(Verdict.CANCELLED, f"already {escalation.status}")
         assert person is not None
-        if not await self._notifier.escalation(escalation, person.pseudonym):
-            return Result(Verdict.RETRY, "not delivered")
+        if not self._reaches_people:
+            if not await self._notifier.escalation(escalation, person.pseudonym):
+                return Result(Verdict.RETRY, "not delivered")
+            await self._mark_notified(escalation)
+            return Result(Verdict.DONE, "delivered")
+        people = self._level(escalation)
+        if not people:
+            return Result(Verdict.FAILED, "nobody on the roster for this level")
+        now = self._clock.now()
+        async with self._db.write() as session:
+            for worker in people:
+                await queries.enqueue(
+                    session,
+                    kind=OutboxKind.STAFF_DELIVERY,
+                    key=f"{item.key}:{worker.id}",
+                    due_at=now,
+                    now=now,
+                    escalation_id=escalation.id,
+                    recipient=worker.id,
+                )
+        return Result(Verdict.DONE, f"to {len(people)}")
+
+    async def delivery(self, item: OutboxItem) -> Result:
+        """One person of the level, through their senders in order."""
+        async with self._db.session() as session:
+            escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
+            if escalation is None:
+                return Result(Verdict.FAILED, "escalation not found")
+            person = await queries.get_person(session, escalation.person_id)
+            opening = await session.get(Message, escalation.message_id)
+            recent = await queries.last_inbound(
+                session, escalation.person_id, limit=QUOTED_MESSAGES
+            )
+        if is_taken(escalation):
+            return Result(Verdict.CANCELLED, f"already {escalation.status}")
+        assert person is not None and item.recipient is not None
+        try:
+            worker = self._config.roster.worker(item.recipient)
+        except KeyError:
+            return Result(Verdict.FAILED, "recipient no longer on the roster")
+        notice = StaffNotice(
+            kind=NoticeKind.NEW if escalation.level == 0 else NoticeKind.CLIMBED,
+            priority=Priority(escalation.priority),
+            escalation_id=escalation.id,
+            pseudonym=person.pseudonym,
+            channel=opening.channel if opening is not None else "",
+            risk_level=escalation.risk_level,
+            reasons=(escalation.reason,),
+            recent_messages=tuple(QuotedMessage(m.received_at, m.text) for m in recent),
+            ack_url=self._ack_link(escalation, worker),
+            due_at=escalation.sla_deadline,
+            notice_id=item.key,
+        )
+        senders = senders_for(
+            self._config, self._senders, worker.id, escalation.priority
+        )
+        if not senders:
+            return Result(Verdict.FAILED, "no sender configured for this person")
+        report = await deliver(notice, worker, senders, clock=self._clock)
+        async with self._db.write() as session:
+            for attempt in report.attempts:
+                queries.record_attempt(
+                    session,
+                    escalation_id=escalation.id,
+                    outbox_id=item.id,
+                    recipient=worker.id,
+                    sender=attempt.sender,
+                    status=attempt.status.value,
+                    reason=attempt.reason,
+                    at=attempt.at or self._clock.now(),
+                )
+        if report.status is DeliveryStatus.DELIVERED:
+            await self._mark_notified(escalation)
+            return Result(Verdict.DONE, f"delivered by {report.delivered_by}")
+        if report.status is DeliveryStatus.FAILED_RETRYABLE:
+            return Result(Verdict.RETRY, "no sender got through")
+        return Result(Verdict.FAILED, "no sender can reach this person")
+
+    def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
+        """The people of the escalation's level, in the chain frozen when it opened."""
+        chain = escalation_chain(self._config.roster, escalation.created_at, self._config.zone)
+        if not chain:
+            return ()
+        return tuple(chain[min(escalation.level, len(chain) - 1)].people)
+
+    def _ack_link(self, escalation: Escalation, worker: SocialWorker) -> str | None:
+        base = self._config.notifications.public_base_url
+        if not base or not self._ack_secret:
+            return None
+        minutes = self._config.notifications.ack_link_minutes
+        token = make_ack_token(
+            self._ack_secret,
+            escalation_id=escalation.id,  # type: ignore[arg-type]
+            recipient_id=worker.id,
+            expires_at=self._clock.now() + timedelta(minutes=minutes),
+        )
+        return ack_url(base, token)
+
+    async def _mark_notified(self, escalation: Escalation) -> None:
         try:
             async with self._db.write() as session:
                 await queries.mark_notified(session, escalation.id, self._clock.now())  # type: ignore[arg-type]
@@ -93,7 +227,6 @@ class StaffWork:
             log.error(
                 "escalation #%s notified but not marked: %s", escalation.id, type(exc).__name__
             )
-        return Result(Verdict.DONE, "delivered")
 
     async def sla_check(self, item: OutboxItem) -> Result:
         now = self._clock.now()

@@ -242,6 +242,7 @@ class AuditEvent(SQLModel, table=True):
 
 class OutboxKind(StrEnum):
     STAFF_NOTICE = "staff_notice"  # tell the staff at an escalation's current level
+    STAFF_DELIVERY = "staff_delivery"  # that notice, to one person of that level
     SLA_CHECK = "sla_check"  # nobody took it by its deadline? climb a level
     FOLLOW_UP = "follow_up"  # a check-in or callback falls due
 
@@ -269,6 +270,8 @@ class OutboxItem(SQLModel, table=True):
     key: str = Field(max_length=128, unique=True)
     escalation_id: int | None = _fk("escalation.id")
     follow_up_id: int | None = _fk("followup.id")
+    # A staff delivery's recipient (a roster worker id).
+    recipient: str | None = Field(default=None, max_length=64)
     status: str = Field(max_length=16)
     due_at: datetime = _when()
     attempts: int = 0
@@ -278,6 +281,21 @@ class OutboxItem(SQLModel, table=True):
     finished_at: datetime | None = _when(nullable=True)
     # What the last try said: "delivered", or why not (never message content or a secret).
     result: str | None = Field(default=None, max_length=200)
+
+
+class NoticeAttempt(SQLModel, table=True):
+    """One try at telling one person of an escalation, through one sender."""
+
+    __tablename__ = "notice_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int | None = _fk("escalation.id")
+    outbox_id: int | None = _fk("outbox.id")
+    recipient: str = Field(max_length=64)
+    sender: str = Field(max_length=32)
+    status: str = Field(max_length=32)  # delivered, failed_retryable, failed_permanent
+    reason: str = Field(default="", max_length=200)
+    at: datetime = _when()
 
 
 class LateReplyStatus(StrEnum):

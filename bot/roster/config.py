@@ -113,4 +113,7 @@ class RosterConfig(_Strict):
         return self
 
     def worker(self, worker_id: str) -> SocialWorker:
-        return next(w for w in self.workers if w.id == worker_id)
+        found = next((w for w in self.workers if w.id == worker_id), None)
+        if found is None:
+            raise KeyError(worker_id)
+        return found

@@ -35,10 +35,12 @@ from storage.queries.messages import (
     find_message,
     get_message,
     insert_inbound,
+    last_inbound,
     recent_inbound_texts,
     reply_to,
     take_over_message,
 )
+from storage.queries.notices import attempts_for, record_attempt
 from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
 from storage.queries.people import (
     PSEUDONYM_DRAWS,
@@ -52,6 +54,7 @@ from storage.queries.staff import count_staff
 __all__ = [
     "PSEUDONYM_DRAWS",
     "UNRESOLVED",
+    "attempts_for",
     "audit",
     "cancel_pending",
     "claim_due",
@@ -76,6 +79,7 @@ __all__ = [
     "get_person",
     "hold_leader_lock",
     "insert_inbound",
+    "last_inbound",
     "late_reply_claimed",
     "leader_lock_held",
     "lock_escalation",
@@ -84,6 +88,7 @@ __all__ = [
     "pending_follow_up_of_kind",
     "pending_late_replies",
     "recent_inbound_texts",
+    "record_attempt",
     "release_leader_lock",
     "reply_to",
     "retry_later",

@@ -62,6 +62,21 @@ async def recent_inbound_texts(
     return list(reversed(texts.all()))
 
 
+async def last_inbound(session: AsyncSession, person_id: int, *, limit: int) -> list[Message]:
+    """Her last inbound messages with text, oldest first (what a worker reads at a glance)."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.person_id == person_id,
+            Message.direction == Direction.IN,
+            Message.text != "",
+        )
+        .order_by(Message.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return list(reversed(rows.all()))
+
+
 async def claim_stale_messages(
     session: AsyncSession, *, owner: str, now: datetime, until: datetime, limit: int = 50
 ) -> Sequence[Message]:

@@ -27,6 +27,7 @@ async def enqueue(
     now: datetime,
     escalation_id: int | None = None,
     follow_up_id: int | None = None,
+    recipient: str | None = None,
 ) -> int | None:
     """Add a row; None when one with this key exists (enqueued before: nothing to add)."""
     return await insert_unless_duplicate(
@@ -37,6 +38,7 @@ async def enqueue(
             "key": key,
             "escalation_id": escalation_id,
             "follow_up_id": follow_up_id,
+            "recipient": recipient,
             "status": OutboxStatus.PENDING,
             "due_at": due_at,
             "attempts": 0,

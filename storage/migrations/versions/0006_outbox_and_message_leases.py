@@ -1,4 +1,4 @@
-"""outbox rows and leases on messages being handled
+"""outbox rows, notice attempts and leases on messages being handled
 
 Revision ID: 0006
 Revises: 0005
@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("key", _TEXT(length=128), nullable=False),
         sa.Column("escalation_id", sa.Integer(), nullable=True),
         sa.Column("follow_up_id", sa.Integer(), nullable=True),
+        sa.Column("recipient", _TEXT(length=64), nullable=True),
         sa.Column("status", _TEXT(length=16), nullable=False),
         sa.Column("due_at", _WHEN, nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -48,6 +49,24 @@ def upgrade() -> None:
         batch_op.create_index("ix_outbox_escalation_id", ["escalation_id"], unique=False)
         batch_op.create_index("ix_outbox_follow_up_id", ["follow_up_id"], unique=False)
 
+    op.create_table(
+        "notice_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("escalation_id", sa.Integer(), nullable=True),
+        sa.Column("outbox_id", sa.Integer(), nullable=True),
+        sa.Column("recipient", _TEXT(length=64), nullable=False),
+        sa.Column("sender", _TEXT(length=32), nullable=False),
+        sa.Column("status", _TEXT(length=32), nullable=False),
+        sa.Column("reason", _TEXT(length=200), nullable=False),
+        sa.Column("at", _WHEN, nullable=False),
+        sa.ForeignKeyConstraint(["escalation_id"], ["escalation.id"]),
+        sa.ForeignKeyConstraint(["outbox_id"], ["outbox.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("notice_attempt", schema=None) as batch_op:
+        batch_op.create_index("ix_notice_attempt_escalation_id", ["escalation_id"], unique=False)
+        batch_op.create_index("ix_notice_attempt_outbox_id", ["outbox_id"], unique=False)
+
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_by", _TEXT(length=64), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", _WHEN, nullable=True))
@@ -57,4 +76,5 @@ def downgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("claimed_by")
+    op.drop_table("notice_attempt")
     op.drop_table("outbox")

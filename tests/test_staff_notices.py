@@ -1,0 +1,193 @@
+"""A crisis reaches a person: notices routed by the duty roster to local receivers standing in
+for the SMS gateway and the staff webhook, climbing the chain while nobody takes the case."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from bot import escalations
+from bot.clock import FixedClock
+from bot.message import InboundMessage
+from bot.services import Services
+from bot.web.ack_tokens import verify_ack_token
+from storage import queries
+from storage.models import Escalation, EscalationStatus, IdentityKind, OutboxItem
+from tests.conftest import make_config, make_secrets
+from tests.fakes.staff_receiver import StaffReceiver, closed_port_url
+from tests.roster_fixture import ROSTER_YAML
+
+MONDAY_10 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: li on duty, wang backs up
+SUNDAY_10 = datetime(2026, 3, 8, 2, 0, tzinfo=UTC)  # nobody on duty: a roster gap
+
+
+def crisis(sender: str = "m") -> InboundMessage:
+    return InboundMessage(
+        channel="api",
+        sender_id=sender,
+        sender_kind=IdentityKind.API,
+        text="我真的不想活了",
+        sent_at=MONDAY_10,
+    )
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[StaffReceiver]:
+    async with StaffReceiver() as running:
+        yield running
+
+
+def notified(receiver: StaffReceiver) -> list[str]:
+    """Who the staff webhook was told about, in order (its JSON names the recipient)."""
+    return [json.loads(r.body)["recipient"]["id"] for r in receiver.received]
+
+
+async def start(db_url, model_dir, nlu, clock, *, webhook: str, sms: str | None = None):  # type: ignore[no-untyped-def]
+    notifications = {
+        "public_base_url": "https://careline.example.org",
+        "routes": {"default": ["webhook"]},
+        "webhook": {"url": webhook},
+    }
+    if sms is not None:
+        notifications["sms"] = {"url": sms}
+        notifications["people"] = {"li": {"P1": ["webhook", "sms"]}}
+    config = make_config(
+        db_url,
+        model_dir,
+        roster=yaml.safe_load(ROSTER_YAML),
+        notifications=notifications,
+    )
+    secrets = make_secrets(
+        ack_secret="ack-" + "k" * 40,
+        staff_webhook_secret="hook-" + "s" * 40,
+        sms_gateway_secret="sms-" + "g" * 40,
+    )
+    services = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    return services, secrets
+
+
+async def escalation(services: Services, escalation_id: int) -> Escalation:
+    async with services.db.session() as session:
+        return await session.get_one(Escalation, escalation_id)
+
+
+async def test_a_p1_reaches_the_worker_on_duty_then_the_backup_then_the_supervisors(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, secrets = await start(
+        db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/hook"
+    )
+    try:
+        outcome = await services.pipeline.handle(crisis())
+        escalation_id = outcome.escalation["id"]
+        await services.outbox.run_due()
+        assert notified(receiver) == ["li"]
+        first = json.loads(receiver.received[0].body)
+        claims = verify_ack_token(
+            secrets.ack_secret, first["ack_url"].rsplit("/", 1)[1], now=clock.now()
+        )
+        assert (claims.escalation_id, claims.recipient_id) == (escalation_id, "li")
+        assert "recent_messages" not in first, "her messages stay out of a generic webhook"
+        assert (await escalation(services, escalation_id)).status == EscalationStatus.NOTIFIED
+
+        clock.advance(minutes=5)
+        await services.outbox.run_due()
+        assert notified(receiver) == ["li", "wang"]
+        clock.advance(minutes=5)
+        await services.outbox.run_due()
+        assert sorted(notified(receiver)[2:]) == ["sun", "zhou"]
+        async with services.db.session() as session:
+            attempts = await queries.attempts_for(session, escalation_id)
+        assert [(a.recipient, a.sender, a.status) for a in attempts][:2] == [
+            ("li", "webhook", "delivered"),
+            ("wang", "webhook", "delivered"),
+        ]
+    finally:
+        await services.close()
+
+
+async def test_a_p1_in_a_roster_gap_goes_straight_to_the_supervisors(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(SUNDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        await services.pipeline.handle(crisis())
+        await services.outbox.run_due()
+        assert sorted(notified(receiver)) == ["sun", "zhou"]
+    finally:
+        await services.close()
+
+
+async def test_a_receiver_that_is_down_falls_back_to_the_next_sender(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(
+        db_url, model_dir, nlu, clock, webhook=closed_port_url(), sms=f"{receiver.base_url}/sms"
+    )
+    try:
+        outcome = await services.pipeline.handle(crisis())
+        await services.outbox.run_due()
+        (sms,) = receiver.received
+        assert "不想活" not in sms.body.decode() and "13800000001" in sms.body.decode()
+        async with services.db.session() as session:
+            attempts = await queries.attempts_for(session, outcome.escalation["id"])
+        assert [(a.sender, a.status) for a in attempts] == [
+            ("webhook", "failed_retryable"),
+            ("sms", "delivered"),
+        ]
+    finally:
+        await services.close()
+
+
+async def test_a_receiver_that_is_down_is_retried_with_backoff(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        receiver.answer_next(503)
+        outcome = await services.pipeline.handle(crisis())
+        await services.outbox.run_due()
+        assert await services.outbox.run_due() == 0, "not again before its backoff"
+        clock.advance(seconds=2)
+        await services.outbox.run_due()
+        assert notified(receiver) == ["li", "li"]
+        assert (
+            await escalation(services, outcome.escalation["id"])
+        ).status == EscalationStatus.NOTIFIED
+    finally:
+        await services.close()
+
+
+async def test_after_an_acknowledgement_nothing_more_goes_out_on_any_channel(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        receiver.answer_next(503)  # li's first try fails: a delivery row waits to retry
+        outcome = await services.pipeline.handle(crisis())
+        escalation_id = outcome.escalation["id"]
+        await services.outbox.run_due()
+        await escalations.acknowledge(services.db, escalation_id, by="li", at=clock.now())
+        for _ in range(6):
+            clock.advance(minutes=10)
+            await services.outbox.run_due()
+        clock.advance(days=120)  # months later: still nothing (grafana/oncall#3111)
+        await services.outbox.run_due()
+        assert notified(receiver) == ["li"], "only the failed first try ever left"
+        async with services.db.session() as session:
+            pending = (
+                await session.scalars(select(OutboxItem).where(OutboxItem.status == "pending"))
+            ).all()
+        assert [p.kind for p in pending if p.escalation_id == escalation_id] == []
+    finally:
+        await services.close()
