@@ -172,9 +172,7 @@ class StaffWork:
             due_at=escalation.sla_deadline,
             notice_id=item.key,
         )
-        senders = senders_for(
-            self._config, self._senders, worker.id, escalation.priority
-        )
+        senders = senders_for(self._config, self._senders, worker.id, escalation.priority)
         if not senders:
             return Result(Verdict.FAILED, "no sender configured for this person")
         report = await deliver(notice, worker, senders, clock=self._clock)
