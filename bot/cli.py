@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from bot.escalation_report import add_commands as add_escalation_commands
 from bot.secrets import DEFAULT_SECRETS_FILE, SecretsError, generate_missing, load_secrets
 
 log = logging.getLogger("careline")
@@ -87,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     roster.add_argument("--at", help="another moment than now, ISO 8601 (local time if no offset)")
     roster.set_defaults(run=_roster)
 
+    add_escalation_commands(sub, _escalations)
+
     send = sub.add_parser("send", help="send one message as a mother; print what Careline did")
     send.add_argument("text")
     send.add_argument("--sender", default="cli-user", help="who is writing (default: cli-user)")
@@ -153,6 +156,13 @@ def _roster(args: argparse.Namespace) -> int:
         if now.tzinfo is None:
             now = now.replace(tzinfo=config.zone)
     print("\n".join(describe_roster(config.roster, now, config.zone, days=args.days)))
+    return 0
+
+
+def _escalations(args: argparse.Namespace) -> int:
+    from bot.escalation_report import run_command
+
+    print("\n".join(run_command(load_config(args.config), load_secrets(), args)))
     return 0
 
 

@@ -70,3 +70,47 @@ def describe_outcome(outcome: dict[str, Any], zone: ZoneInfo) -> list[str]:
     if outcome.get("duplicate"):
         lines.append("（重复消息：返回首次处理的结果）")
     return lines
+
+
+# --- `careline escalations` ------------------------------------------------------------------
+
+ESCALATION_NOT_FOUND = "没有编号为 #{id} 的升级。"
+ESCALATION_TAKEN = "升级 #{id} 已由 {by} 确认处理，不再继续通知。"
+ESCALATION_NOT_TAKEN = "未能确认：{reason}"
+NOTICE_ATTEMPTS_HEADING = "通知记录："
+HISTORY_HEADING = "处理经过："
+LEVEL_LABELS = {0: "值班社工", 1: "备班社工", 2: "督导"}
+ATTEMPT_LABELS = {
+    "delivered": "已送达",
+    "failed_retryable": "未送达（将重试）",
+    "failed_permanent": "无法送达",
+}
+
+
+def _local(value: datetime | None, zone: ZoneInfo) -> str:
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if value else NONE
+
+
+def describe_escalation(escalation: Any, pseudonym: str, zone: ZoneInfo) -> list[str]:
+    return [
+        f"升级 #{escalation.id} · {escalation.priority} · "
+        f"{STATUS_LABELS.get(escalation.status, escalation.status)}",
+        f"  对象：{pseudonym}    风险：{RISK_LABELS.get(escalation.risk_level, '')}",
+        f"  原因：{escalation.reason}",
+        f"  当前层级：{LEVEL_LABELS.get(escalation.level, escalation.level)}    "
+        f"SLA 截止：{_local(escalation.sla_deadline, zone)}",
+        f"  创建：{_local(escalation.created_at, zone)}    "
+        f"通知：{_local(escalation.notified_at, zone)}    "
+        f"确认：{_local(escalation.acknowledged_at, zone)}    "
+        f"解决：{_local(escalation.resolved_at, zone)}",
+    ]
+
+
+def describe_attempt(attempt: Any, zone: ZoneInfo) -> str:
+    label = ATTEMPT_LABELS.get(attempt.status, attempt.status)
+    reason = f"（{attempt.reason}）" if attempt.reason and attempt.status != "delivered" else ""
+    return f"  {_local(attempt.at, zone)}  {attempt.recipient} · {attempt.sender} · {label}{reason}"
+
+
+def describe_event(event: Any, zone: ZoneInfo) -> str:
+    return f"  {_local(event.at, zone)}  {event.actor} · {event.action}"

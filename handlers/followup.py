@@ -20,13 +20,23 @@ def check_in(after: str) -> Step:
             if after == "crisis"
             else turn.settings.distress_check_in_hours
         )
-        due = turn.now + timedelta(hours=hours)
+        due = within_check_in_hours(turn.now + timedelta(hours=hours), turn)
         pending = turn.case.next_check_in
         if pending is not None and pending.due_at <= due:
             return  # one check-in is already coming; don't pile them up
         turn.decision.follow_ups.append(ScheduleFollowUp(FollowUpKind.CHECK_IN, due))
 
     return schedule_check_in
+
+
+def within_check_in_hours(due: datetime, turn: Turn) -> datetime:
+    """``due``, or the next start of the check-in window if it falls outside it (local time)."""
+    local = due.astimezone(turn.zone)
+    opens, closes = turn.settings.check_in_from, turn.settings.check_in_until
+    if opens <= local.time() < closes:
+        return due
+    day = local.date() if local.time() < opens else local.date() + timedelta(days=1)
+    return datetime.combine(day, opens, tzinfo=turn.zone)
 
 
 def callback_when_asked(turn: Turn) -> None:

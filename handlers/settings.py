@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -21,6 +22,10 @@ class PolicySettings(BaseModel):
     # The programme's own 关爱热线 (Jiangmen). The national lines (12338, 12356, 110, 120) are
     # fixed numbers named in handlers/texts.py, never configured here.
     programme_hotline: str = Field("0750-3580580", min_length=3, max_length=20)
+    # Check-ins reach mothers only between these local times (a 02:56 message is not answered
+    # by a check-in at 02:56 the next night); a callback at the time she asked for is kept.
+    check_in_from: time = time(8, 30)
+    check_in_until: time = time(21, 0)
 
     @model_validator(mode="before")
     @classmethod
@@ -36,6 +41,12 @@ class PolicySettings(BaseModel):
             if legacy.strip() != NATIONAL_WOMENS_RIGHTS_LINE:
                 data.setdefault("programme_hotline", legacy)
         return data
+
+    @model_validator(mode="after")
+    def _check_in_window_is_a_window(self) -> PolicySettings:
+        if not self.check_in_from < self.check_in_until:
+            raise ValueError("check_in_from must be before check_in_until (same day)")
+        return self
 
     @field_validator("sla_minutes")
     @classmethod

@@ -174,3 +174,14 @@ def test_chat_conversation_in_the_terminal(ready: Path) -> None:
     replies = [line for line in result.stdout.splitlines() if "小助手：" in line]
     assert len(replies) == 2
     assert "再见" in result.stdout
+
+
+def test_escalations_show_and_ack_from_the_terminal(ready: Path) -> None:
+    run(ready, "send", "--local", "我真的不想活了")
+    shown = run(ready, "escalations", "show", "1").stdout
+    assert "升级 #1 · P1 · 待通知" in shown and "escalation.opened" in shown
+    taken = run(ready, "escalations", "ack", "1", "--by", "sw-chen").stdout
+    assert "已由 sw-chen 确认处理" in taken
+    again = run(ready, "escalations", "ack", "1", "--by", "sw-lin").stdout
+    assert "未能确认" in again
+    assert "已确认" in run(ready, "escalations", "show", "1").stdout

@@ -187,3 +187,54 @@ def test_crisis_replies_name_the_programme_hotline_as_ours() -> None:
         text = reply_text(key, programme_hotline=hotline)
         assert f"本项目的关爱热线 {hotline}" in text, key
         assert "我们的关爱热线 12338" not in text, key
+
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def check_in_due(at_local: datetime) -> datetime:
+    turn = Turn(
+        case=case(),
+        parse=parse(Intent.CRISIS_SUICIDE, RiskLevel.HIGH, "suicide"),
+        now=at_local.astimezone(UTC),
+        settings=PolicySettings(),
+        zone=SHANGHAI,
+    )
+    (follow_up,) = decide(turn).follow_ups
+    return follow_up.due_at.astimezone(SHANGHAI)
+
+
+def test_a_crisis_at_night_is_checked_in_on_next_morning_not_at_night() -> None:
+    due = check_in_due(datetime(2026, 3, 9, 2, 56, tzinfo=SHANGHAI))
+    assert due == datetime(2026, 3, 10, 8, 30, tzinfo=SHANGHAI)
+
+
+def test_a_crisis_late_in_the_evening_is_checked_in_the_morning_after_next() -> None:
+    due = check_in_due(datetime(2026, 3, 9, 22, 15, tzinfo=SHANGHAI))
+    assert due == datetime(2026, 3, 11, 8, 30, tzinfo=SHANGHAI)
+
+
+def test_a_crisis_in_the_day_is_checked_in_a_day_later_at_the_same_time() -> None:
+    due = check_in_due(datetime(2026, 3, 9, 14, 5, tzinfo=SHANGHAI))
+    assert due == datetime(2026, 3, 10, 14, 5, tzinfo=SHANGHAI)
+
+
+def test_a_callback_keeps_the_time_she_asked_for_even_at_night() -> None:
+    from intents import Entity
+
+    asked = datetime(2026, 3, 9, 22, 30, tzinfo=SHANGHAI)
+    parsed = ParseResult(
+        "今晚十点半给我回电话",
+        Intent.REQUEST_HUMAN,
+        0.9,
+        entities=(Entity("time", asked.isoformat(), 0, 5, "今晚十点半"),),
+    )
+    turn = Turn(
+        case=case(),
+        parse=parsed,
+        now=datetime(2026, 3, 9, 12, 0, tzinfo=SHANGHAI),
+        settings=PolicySettings(),
+        zone=SHANGHAI,
+    )
+    (callback,) = decide(turn).follow_ups
+    assert callback.kind == "callback" and callback.due_at == asked

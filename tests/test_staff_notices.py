@@ -11,7 +11,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from bot import escalations
+from bot import escalation_report, escalations
 from bot.clock import FixedClock
 from bot.message import InboundMessage
 from bot.services import Services
@@ -108,6 +108,9 @@ async def test_a_p1_reaches_the_worker_on_duty_then_the_backup_then_the_supervis
             ("li", "webhook", "delivered"),
             ("wang", "webhook", "delivered"),
         ]
+        shown = "\n".join(await escalation_report.show(services.config, services.db, escalation_id))
+        assert "li · webhook · 已送达" in shown and "wang · webhook · 已送达" in shown
+        assert "escalation.sla_missed" in shown and "督导" in shown
     finally:
         await services.close()
 

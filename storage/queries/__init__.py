@@ -5,7 +5,7 @@ write) and read and write the models of ``storage.models``: one data path, on SQ
 PostgreSQL alike. Callers may import the aggregate module or the names re-exported here.
 """
 
-from storage.queries.audit import audit, schema_revision
+from storage.queries.audit import audit, history_of, schema_revision
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
     UNRESOLVED,
@@ -77,6 +77,7 @@ __all__ = [
     "get_follow_up",
     "get_message",
     "get_person",
+    "history_of",
     "hold_leader_lock",
     "insert_inbound",
     "last_inbound",

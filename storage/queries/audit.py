@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,3 +42,16 @@ async def schema_revision(session: AsyncSession) -> str | None:
             return await session.scalar(text("SELECT version_num FROM alembic_version"))
     except DBAPIError:
         return None
+
+
+async def history_of(
+    session: AsyncSession, object_type: str, object_id: int
+) -> Sequence[AuditEvent]:
+    """What happened to one object, oldest first."""
+    return (
+        await session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)  # type: ignore[arg-type]
+        )
+    ).all()
