@@ -54,6 +54,7 @@ async def _move(
         escalation.updated_at = at
         if to is EscalationStatus.ACKNOWLEDGED:
             escalation.acknowledged_at = at
+            escalation.taken_by = by
             escalation.assignee_id = staff_id or escalation.assignee_id
         else:
             escalation.resolved_at = at

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Config
@@ -31,10 +33,12 @@ from storage import queries
 from storage.db import Database
 from storage.models import (
     Escalation,
+    FollowUp,
     FollowUpStatus,
     Message,
     OutboxItem,
     OutboxKind,
+    Person,
     Priority,
 )
 
@@ -122,7 +126,7 @@ class StaffWork:
         if not self._reaches_people:
             if not await self._notifier.escalation(escalation, person.pseudonym):
                 return Result(Verdict.RETRY, "not delivered")
-            await self._mark_notified(escalation)
+            await self._mark_notified(escalation.id)  # type: ignore[arg-type]
             return Result(Verdict.DONE, "delivered")
         people = self._level(escalation)
         if not people:
@@ -142,24 +146,59 @@ class StaffWork:
         return Result(Verdict.DONE, f"to {len(people)}")
 
     async def delivery(self, item: OutboxItem) -> Result:
-        """One person of the level, through their senders in order."""
-        async with self._db.session() as session:
-            escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
-            if escalation is None:
-                return Result(Verdict.FAILED, "escalation not found")
-            person = await queries.get_person(session, escalation.person_id)
-            opening = await session.get(Message, escalation.message_id)
-            recent = await queries.last_inbound(
-                session, escalation.person_id, limit=QUOTED_MESSAGES
-            )
-        if is_taken(escalation):
-            return Result(Verdict.CANCELLED, f"already {escalation.status}")
-        assert person is not None and item.recipient is not None
+        """One person: an escalation's level, or the worker a follow-up is for."""
+        assert item.recipient is not None
         try:
             worker = self._config.roster.worker(item.recipient)
         except KeyError:
             return Result(Verdict.FAILED, "recipient no longer on the roster")
-        notice = StaffNotice(
+        async with self._db.session() as session:
+            if item.follow_up_id is not None:
+                notice = await self._follow_up_notice(session, item)
+            else:
+                escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
+                if escalation is None:
+                    return Result(Verdict.FAILED, "escalation not found")
+                if is_taken(escalation):
+                    return Result(Verdict.CANCELLED, f"already {escalation.status}")
+                notice = await self._escalation_notice(session, escalation, worker, item)
+        if notice is None:
+            return Result(Verdict.FAILED, "follow-up not found")
+        senders = senders_for(self._config, self._senders, worker.id, notice.priority)
+        if not senders:
+            return Result(Verdict.FAILED, "no sender configured for this person")
+        report = await deliver(notice, worker, senders, clock=self._clock)
+        async with self._db.write() as session:
+            for attempt in report.attempts:
+                queries.record_attempt(
+                    session,
+                    escalation_id=item.escalation_id,
+                    outbox_id=item.id,
+                    recipient=worker.id,
+                    sender=attempt.sender,
+                    status=attempt.status.value,
+                    reason=attempt.reason,
+                    at=attempt.at or self._clock.now(),
+                )
+        if report.status is DeliveryStatus.DELIVERED:
+            if item.follow_up_id is None:
+                await self._mark_notified(item.escalation_id)  # type: ignore[arg-type]
+            return Result(Verdict.DONE, f"delivered by {report.delivered_by}")
+        if report.status is DeliveryStatus.FAILED_RETRYABLE:
+            return Result(Verdict.RETRY, "no sender got through")
+        return Result(Verdict.FAILED, "no sender can reach this person")
+
+    async def _escalation_notice(
+        self,
+        session: AsyncSession,
+        escalation: Escalation,
+        worker: SocialWorker,
+        item: OutboxItem,
+    ) -> StaffNotice:
+        person = await session.get_one(Person, escalation.person_id)
+        opening = await session.get(Message, escalation.message_id)
+        recent = await queries.last_inbound(session, escalation.person_id, limit=QUOTED_MESSAGES)
+        return StaffNotice(
             kind=NoticeKind.NEW if escalation.level == 0 else NoticeKind.CLIMBED,
             priority=Priority(escalation.priority),
             escalation_id=escalation.id,
@@ -172,28 +211,33 @@ class StaffWork:
             due_at=escalation.sla_deadline,
             notice_id=item.key,
         )
-        senders = senders_for(self._config, self._senders, worker.id, escalation.priority)
-        if not senders:
-            return Result(Verdict.FAILED, "no sender configured for this person")
-        report = await deliver(notice, worker, senders, clock=self._clock)
-        async with self._db.write() as session:
-            for attempt in report.attempts:
-                queries.record_attempt(
-                    session,
-                    escalation_id=escalation.id,
-                    outbox_id=item.id,
-                    recipient=worker.id,
-                    sender=attempt.sender,
-                    status=attempt.status.value,
-                    reason=attempt.reason,
-                    at=attempt.at or self._clock.now(),
-                )
-        if report.status is DeliveryStatus.DELIVERED:
-            await self._mark_notified(escalation)
-            return Result(Verdict.DONE, f"delivered by {report.delivered_by}")
-        if report.status is DeliveryStatus.FAILED_RETRYABLE:
-            return Result(Verdict.RETRY, "no sender got through")
-        return Result(Verdict.FAILED, "no sender can reach this person")
+
+    async def _follow_up_notice(
+        self, session: AsyncSession, item: OutboxItem
+    ) -> StaffNotice | None:
+        follow_up = await queries.get_follow_up(session, item.follow_up_id)  # type: ignore[arg-type]
+        if follow_up is None:
+            return None
+        person = await session.get_one(Person, follow_up.person_id)
+        escalation = (
+            await queries.get_escalation(session, follow_up.escalation_id)
+            if follow_up.escalation_id is not None
+            else None
+        )
+        recent = await queries.last_inbound(session, follow_up.person_id, limit=QUOTED_MESSAGES)
+        return StaffNotice(
+            kind=NoticeKind.FOLLOW_UP,
+            priority=Priority(escalation.priority) if escalation else Priority.P3,
+            escalation_id=follow_up.escalation_id,
+            pseudonym=person.pseudonym,
+            channel=follow_up.channel,
+            risk_level=escalation.risk_level if escalation else "none",
+            reasons=(escalation.reason,) if escalation else (),
+            recent_messages=tuple(QuotedMessage(m.received_at, m.text) for m in recent),
+            due_at=follow_up.due_at,
+            notice_id=item.key,
+            extra={"follow_up": follow_up.kind},
+        )
 
     def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
         """The people of the escalation's level, in the chain frozen when it opened."""
@@ -215,15 +259,15 @@ class StaffWork:
         )
         return ack_url(base, token)
 
-    async def _mark_notified(self, escalation: Escalation) -> None:
+    async def _mark_notified(self, escalation_id: int) -> None:
         try:
             async with self._db.write() as session:
-                await queries.mark_notified(session, escalation.id, self._clock.now())  # type: ignore[arg-type]
+                await queries.mark_notified(session, escalation_id, self._clock.now())
         except Exception as exc:
             # It went out: the row must still say so (the worker waits out an outage to write
             # it); the escalation just shows "open" a little longer.
             log.error(
-                "escalation #%s notified but not marked: %s", escalation.id, type(exc).__name__
+                "escalation #%s notified but not marked: %s", escalation_id, type(exc).__name__
             )
 
     async def sla_check(self, item: OutboxItem) -> Result:
@@ -278,12 +322,57 @@ class StaffWork:
             assert follow_up is not None
             person = await queries.get_person(session, follow_up.person_id)
             assert person is not None
+            escalation = (
+                await queries.get_escalation(session, follow_up.escalation_id)
+                if follow_up.escalation_id is not None
+                else None
+            )
+        if self._reaches_people:
+            worker = self._follow_up_worker(escalation)
+            if worker is not None:
+                return await self._hand_follow_up_to(worker, follow_up, item, now)
         try:
             delivered = await self._notifier.follow_up_due(follow_up, person.pseudonym)
             outcome = "已通知社工跟进" if delivered else "通知未送达"
         except Exception:
             log.exception("follow-up #%s could not be delivered", follow_up_id)
             delivered, outcome = False, "通知出错"
+        await self._finish_follow_up(follow_up_id, delivered=delivered, outcome=outcome, at=now)
+        return Result(Verdict.DONE if delivered else Verdict.FAILED, outcome_code(delivered))
+
+    def _follow_up_worker(self, escalation: Escalation | None) -> SocialWorker | None:
+        """Who makes a follow-up: the worker who took her case, else whoever is on duty."""
+        roster = self._config.roster
+        if escalation is not None and escalation.taken_by:
+            try:
+                return roster.worker(escalation.taken_by)
+            except KeyError:
+                pass
+        chain = escalation_chain(roster, self._clock.now(), self._config.zone)
+        return chain[0].people[0] if chain and chain[0].people else None
+
+    async def _hand_follow_up_to(
+        self, worker: SocialWorker, follow_up: FollowUp, item: OutboxItem, now: datetime
+    ) -> Result:
+        """A delivery row of its own tells the worker (fallback, retries, every try stored)."""
+        async with self._db.write() as session:
+            await queries.enqueue(
+                session,
+                kind=OutboxKind.STAFF_DELIVERY,
+                key=f"{item.key}:{worker.id}",
+                due_at=now,
+                now=now,
+                escalation_id=follow_up.escalation_id,
+                follow_up_id=follow_up.id,
+                recipient=worker.id,
+            )
+        outcome = f"已交给社工 {worker.name} 跟进"
+        await self._finish_follow_up(follow_up.id, delivered=True, outcome=outcome, at=now)  # type: ignore[arg-type]
+        return Result(Verdict.DONE, f"to {worker.id}")
+
+    async def _finish_follow_up(
+        self, follow_up_id: int, *, delivered: bool, outcome: str, at: datetime
+    ) -> None:
         async with self._db.write() as session:
             stored = await queries.get_follow_up(session, follow_up_id)
             assert stored is not None
@@ -295,10 +384,9 @@ class StaffWork:
                 action="follow_up.fired",
                 object_type="follow_up",
                 object_id=follow_up_id,
-                at=now,
+                at=at,
                 detail={"delivered": delivered},
             )
-        return Result(Verdict.DONE if delivered else Verdict.FAILED, outcome_code(delivered))
 
 
 def outcome_code(delivered: bool) -> str:

@@ -207,6 +207,8 @@ class Escalation(SQLModel, table=True):
     # 0 duty social worker, 1 backup, 2 supervisors: climbs when the SLA passes unanswered.
     level: int = 0
     assignee_id: int | None = _fk("staffuser.id")
+    # Who took it (a roster worker id, or the name given at the terminal).
+    taken_by: str | None = Field(default=None, max_length=64)
     created_at: datetime = _when(index=True)
     updated_at: datetime = _when()
     notified_at: datetime | None = _when(nullable=True)

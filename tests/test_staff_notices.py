@@ -186,11 +186,42 @@ async def test_after_an_acknowledgement_nothing_more_goes_out_on_any_channel(
             await services.outbox.run_due()
         clock.advance(days=120)  # months later: still nothing (grafana/oncall#3111)
         await services.outbox.run_due()
-        assert notified(receiver) == ["li"], "only the failed first try ever left"
+        pages = [k for k in kinds(receiver) if k[0] in ("new", "climbed")]
+        assert pages == [("new", "li")], "only the failed first try ever left"
+        assert ("follow_up", "li") in kinds(receiver), "her check-in goes to li, who took it"
         async with services.db.session() as session:
             pending = (
                 await session.scalars(select(OutboxItem).where(OutboxItem.status == "pending"))
             ).all()
         assert [p.kind for p in pending if p.escalation_id == escalation_id] == []
+    finally:
+        await services.close()
+
+
+def kinds(receiver: StaffReceiver) -> list[tuple[str, str]]:
+    return [
+        (json.loads(r.body)["kind"], json.loads(r.body)["recipient"]["id"])
+        for r in receiver.received
+    ]
+
+
+async def test_a_check_in_reaches_the_worker_who_took_the_case_once(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        outcome = await services.pipeline.handle(crisis())
+        await services.outbox.run_due()
+        await escalations.acknowledge(
+            services.db, outcome.escalation["id"], by="wang", at=clock.now()
+        )
+        clock.advance(hours=25)  # Tuesday 11:00: li is on duty, but wang has her case
+        await services.outbox.run_due()
+        await services.outbox.run_due()
+        assert kinds(receiver) == [("new", "li"), ("follow_up", "wang")]
+        async with services.db.session() as session:
+            follow_up = await queries.get_follow_up(session, outcome.follow_ups[0]["id"])
+        assert follow_up.status == "done" and "王芳" in follow_up.outcome
     finally:
         await services.close()

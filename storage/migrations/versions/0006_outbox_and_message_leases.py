@@ -67,6 +67,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_notice_attempt_escalation_id", ["escalation_id"], unique=False)
         batch_op.create_index("ix_notice_attempt_outbox_id", ["outbox_id"], unique=False)
 
+    with op.batch_alter_table("escalation", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("taken_by", _TEXT(length=64), nullable=True))
+
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_by", _TEXT(length=64), nullable=True))
         batch_op.add_column(sa.Column("claimed_until", _WHEN, nullable=True))
@@ -76,5 +79,7 @@ def downgrade() -> None:
     with op.batch_alter_table("message", schema=None) as batch_op:
         batch_op.drop_column("claimed_until")
         batch_op.drop_column("claimed_by")
+    with op.batch_alter_table("escalation", schema=None) as batch_op:
+        batch_op.drop_column("taken_by")
     op.drop_table("notice_attempt")
     op.drop_table("outbox")
