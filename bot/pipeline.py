@@ -378,7 +378,9 @@ class Pipeline:
             )
             effects.follow_ups.append(follow_up)  # type: ignore[union-attr]
         if decision.notifies_staff and escalation is not None:
-            await enqueue_escalation_notice(session, escalation, now)
+            action = decision.escalation
+            assert isinstance(action, OpenEscalation | RaiseEscalation)
+            await enqueue_escalation_notice(session, escalation, now, notify_at=action.notify_at)
             effects.notified_staff = True
         if decision.reply is not None:
             session.add(_outbound(message, decision.reply, now))

@@ -61,13 +61,16 @@ def follow_up_key(follow_up_id: int) -> str:
     return f"follow-up:{follow_up_id}"
 
 
-async def enqueue_escalation_notice(session, escalation: Escalation, now) -> None:  # type: ignore[no-untyped-def]
-    """The notice to its current level now, and the SLA check at its deadline."""
+async def enqueue_escalation_notice(  # type: ignore[no-untyped-def]
+    session, escalation: Escalation, now: datetime, *, notify_at: datetime | None = None
+) -> None:
+    """The notice to its current level (now, or at ``notify_at``), and the SLA check at its
+    deadline."""
     await queries.enqueue(
         session,
         kind=OutboxKind.STAFF_NOTICE,
         key=notice_key(escalation),
-        due_at=now,
+        due_at=notify_at or now,
         now=now,
         escalation_id=escalation.id,
     )

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from handlers.settings import PolicySettings
+from handlers.settings import WEEKDAYS, PolicySettings
 from handlers.texts import describe_for_worker
 from handlers.turn import JoinEscalation, OpenEscalation, RaiseEscalation, Turn
 from intents import Risk, RiskLevel
@@ -59,6 +60,33 @@ def sla_deadline(priority: Priority, now: datetime, settings: PolicySettings) ->
     return now + timedelta(minutes=settings.sla_minutes[priority])
 
 
+def paging_starts(
+    priority: Priority, now: datetime, settings: PolicySettings, zone: ZoneInfo
+) -> datetime | None:
+    """When the staff are first told: P1 at once, P2 in working hours, P3 never (logged for
+    the queue, no page)."""
+    if priority is Priority.P1:
+        return now
+    if priority is Priority.P2:
+        return next_working_moment(now, settings, zone)
+    return None
+
+
+def next_working_moment(now: datetime, settings: PolicySettings, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    for offset in range(8):
+        day = local.date() + timedelta(days=offset)
+        if WEEKDAYS[day.weekday()] not in settings.working_days:
+            continue
+        opens = datetime.combine(day, settings.working_from, tzinfo=zone)
+        closes = datetime.combine(day, settings.working_until, tzinfo=zone)
+        if local < opens:
+            return opens.astimezone(now.tzinfo)
+        if local < closes:
+            return now
+    raise AssertionError("working_days is never empty")
+
+
 @dataclass(frozen=True)
 class Escalate:
     """Escalate to the duty social worker at this priority, or higher if the risk says so."""
@@ -74,10 +102,11 @@ def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalati
     """One unresolved escalation per mother: a new message raises it, never duplicates it."""
     risk = turn.parse.risk
     reason = describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
-    deadline = sla_deadline(priority, turn.now, turn.settings)
+    notify_at = paging_starts(priority, turn.now, turn.settings, turn.zone)
+    deadline = sla_deadline(priority, notify_at or turn.now, turn.settings)
     existing = turn.case.open_escalation
     if existing is None:
-        return OpenEscalation(priority, reason, risk.level, deadline)
+        return OpenEscalation(priority, reason, risk.level, deadline, notify_at)
     if _URGENCY[priority] < _URGENCY[Priority(existing.priority)]:
         return RaiseEscalation(
             existing.id,  # type: ignore[arg-type]
@@ -85,6 +114,7 @@ def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalati
             reason,
             risk.level,
             min(existing.sla_deadline, deadline),
+            notify_at,
         )
     return JoinEscalation(existing.id)  # type: ignore[arg-type]
 

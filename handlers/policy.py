@@ -22,16 +22,16 @@ POLICY: dict[Intent, tuple[Step, ...]] = {
     Intent.CRISIS_SUICIDE: (Escalate(Priority.P1), log_contact, check_in("crisis"), reply),
     Intent.CRISIS_VIOLENCE: (Escalate(Priority.P1), log_contact, check_in("crisis"), reply),
     Intent.EMOTIONAL_DISTRESS: (log_contact, check_in("distress"), reply),
-    Intent.REQUEST_HUMAN: (Escalate(Priority.P3), log_contact, callback_when_asked, reply),
+    Intent.REQUEST_HUMAN: (Escalate(Priority.P2), log_contact, callback_when_asked, reply),
     # 赋能式 — empowerment
     Intent.JOB_TRAINING: _service,
     Intent.PARENTING_EDUCATION: _service,
     Intent.ACTIVITY_SIGNUP: _service,
     # 支持式 — support
-    Intent.FINANCIAL_HARDSHIP: _service,
+    Intent.FINANCIAL_HARDSHIP: (Escalate(Priority.P2), *_service),
     Intent.CHILD_SUPPORT: _service,
     Intent.HEALTH_SERVICE: _service,
-    Intent.LEGAL_AID: _service,
+    Intent.LEGAL_AID: (Escalate(Priority.P2), *_service),
     # no service
     Intent.GREET: (reply,),
     Intent.THANKS: (reply,),

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from storage.models import Priority
 
 NATIONAL_WOMENS_RIGHTS_LINE = "12338"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 class PolicySettings(BaseModel):
@@ -26,6 +28,10 @@ class PolicySettings(BaseModel):
     # by a check-in at 02:56 the next night); a callback at the time she asked for is kept.
     check_in_from: time = time(8, 30)
     check_in_until: time = time(21, 0)
+    # P2 escalations page staff in working hours (local time); P1 at once, P3 never (logged).
+    working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    working_from: time = time(8, 30)
+    working_until: time = time(17, 30)
 
     @model_validator(mode="before")
     @classmethod
@@ -46,6 +52,8 @@ class PolicySettings(BaseModel):
     def _check_in_window_is_a_window(self) -> PolicySettings:
         if not self.check_in_from < self.check_in_until:
             raise ValueError("check_in_from must be before check_in_until (same day)")
+        if not self.working_from < self.working_until or not self.working_days:
+            raise ValueError("working hours need days and working_from before working_until")
         return self
 
     @field_validator("sla_minutes")

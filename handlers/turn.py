@@ -45,6 +45,8 @@ class OpenEscalation:
     reason: str
     risk_level: str
     sla_deadline: datetime
+    # When the staff are first told (P2 waits for working hours); None: logged only (P3).
+    notify_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class RaiseEscalation:
     reason: str
     risk_level: str
     sla_deadline: datetime
+    notify_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ class Decision:
 
     @property
     def notifies_staff(self) -> bool:
-        """A new escalation, or a raised priority: the staff must be told."""
-        return isinstance(self.escalation, OpenEscalation | RaiseEscalation)
+        """A new escalation or a raised priority that pages (P1 now, P2 in working hours)."""
+        action = self.escalation
+        return isinstance(action, OpenEscalation | RaiseEscalation) and action.notify_at is not None
 
 
 @dataclass

@@ -44,7 +44,12 @@ def test_crisis_intents_escalate_p1(intent: Intent) -> None:
 
 
 def test_a_mother_asking_for_a_person_is_escalated() -> None:
-    assert escalation_priority(plan(parse(Intent.REQUEST_HUMAN))) == Priority.P3
+    assert escalation_priority(plan(parse(Intent.REQUEST_HUMAN))) == Priority.P2
+
+
+@pytest.mark.parametrize("intent", [Intent.FINANCIAL_HARDSHIP, Intent.LEGAL_AID])
+def test_money_and_legal_trouble_reach_a_person_as_p2(intent: Intent) -> None:
+    assert escalation_priority(plan(parse(intent))) == Priority.P2
 
 
 @pytest.mark.parametrize(
@@ -238,3 +243,52 @@ def test_a_callback_keeps_the_time_she_asked_for_even_at_night() -> None:
     )
     (callback,) = decide(turn).follow_ups
     assert callback.kind == "callback" and callback.due_at == asked
+
+
+def opened(priority_intent: Intent, at_local: datetime, **risk) -> OpenEscalation:  # type: ignore[no-untyped-def]
+    turn = Turn(
+        case=case(),
+        parse=parse(priority_intent, **risk),
+        now=at_local.astimezone(UTC),
+        settings=PolicySettings(),
+        zone=SHANGHAI,
+    )
+    action = decide(turn).escalation
+    assert isinstance(action, OpenEscalation)
+    return action
+
+
+def test_a_p1_pages_at_once_even_at_night() -> None:
+    night = datetime(2026, 3, 8, 3, 0, tzinfo=SHANGHAI)  # a Sunday, 03:00
+    action = opened(Intent.CRISIS_SUICIDE, night, level=RiskLevel.HIGH, kind="suicide")
+    assert action.notify_at == night
+    assert action.sla_deadline == night + timedelta(minutes=5)
+
+
+def test_a_p2_at_the_weekend_pages_on_monday_morning_with_its_sla_from_then() -> None:
+    action = opened(Intent.REQUEST_HUMAN, datetime(2026, 3, 8, 3, 0, tzinfo=SHANGHAI))
+    monday = datetime(2026, 3, 9, 8, 30, tzinfo=SHANGHAI)
+    assert action.priority == Priority.P2
+    assert action.notify_at == monday
+    assert action.sla_deadline == monday + timedelta(minutes=30)
+
+
+def test_a_p2_in_working_hours_pages_at_once() -> None:
+    tuesday = datetime(2026, 3, 10, 15, 0, tzinfo=SHANGHAI)
+    assert opened(Intent.LEGAL_AID, tuesday).notify_at == tuesday
+
+
+def test_a_p3_is_logged_for_the_queue_but_pages_nobody() -> None:
+    turn = Turn(
+        case=case(),
+        parse=parse(Intent.JOB_TRAINING),
+        now=NOW,
+        settings=PolicySettings(),
+        zone=SHANGHAI,
+    )
+    from handlers.escalation import Escalate
+
+    Escalate(Priority.P3)(turn)
+    assert isinstance(turn.decision.escalation, OpenEscalation)
+    assert turn.decision.escalation.notify_at is None
+    assert not turn.decision.notifies_staff
