@@ -1,8 +1,8 @@
-"""Secrets: only from ``CARELINE_*`` environment variables.
+"""Secrets: only from ``CARELINE_*`` environment variables, read by pydantic-settings.
 
 For the embedded default, ``careline secrets init`` (run by ``make run``) generates each missing
-secret once into ``var/secrets.env`` (mode 0600); the CLI reads that file for any variable the
-environment does not set, so the environment always wins.
+secret once into ``var/secrets.env`` (mode 0600), a dotenv file read for any variable the
+environment does not set: the environment always wins.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import base64
 import os
 import secrets as token_source
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
 from pathlib import Path
+
+from dotenv import dotenv_values
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRETS_FILE = Path("var/secrets.env")
 
@@ -33,8 +35,13 @@ def _password() -> str:
     return token_source.token_urlsafe(12)
 
 
-@dataclass(frozen=True)
-class Secrets:
+class Secrets(BaseSettings):
+    # An empty variable counts as unset (the file, or nothing, then); other CARELINE_* names
+    # (the tests' CARELINE_TEST_*, CARELINE_CONFIG...) are not secrets.
+    model_config = SettingsConfigDict(
+        env_prefix="CARELINE_", env_ignore_empty=True, extra="ignore", frozen=True
+    )
+
     api_token: str | None = None
     session_secret: str | None = None
     field_key: str | None = None
@@ -76,7 +83,7 @@ class Secrets:
         return value
 
     def masked(self) -> dict[str, str]:
-        return {env_name(f.name): mask(getattr(self, f.name)) for f in fields(self)}
+        return {env_name(name): mask(getattr(self, name)) for name in type(self).model_fields}
 
 
 # What `make run` generates for the embedded default. WeChat's token and key are chosen in the
@@ -103,28 +110,13 @@ def mask(value: str | None) -> str:
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    if not path.exists():
-        return {}
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
-    return values
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
-def load_secrets(
-    environ: Mapping[str, str] | None = None, secrets_file: Path | None = None
-) -> Secrets:
-    environ = os.environ if environ is None else environ
-    path = Path(environ.get("CARELINE_SECRETS_FILE", secrets_file or DEFAULT_SECRETS_FILE))
-    from_file = read_env_file(path)
-    values = {}
-    for f in fields(Secrets):
-        name = env_name(f.name)
-        values[f.name] = environ.get(name) or from_file.get(name) or None
-    return Secrets(**values)
+def load_secrets(secrets_file: Path | None = None) -> Secrets:
+    """The environment's ``CARELINE_*`` secrets, then the secrets file's for the rest."""
+    path = Path(os.environ.get("CARELINE_SECRETS_FILE", secrets_file or DEFAULT_SECRETS_FILE))
+    return Secrets(_env_file=path if path.exists() else None)  # type: ignore[call-arg]
 
 
 def generate_missing(path: Path, environ: Mapping[str, str] | None = None) -> list[str]:
