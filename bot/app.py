@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from bot.channels import routes as channels
+from bot.late_replies import StoredLateReplies
 from bot.secrets import Secrets
 from bot.services import Services
 from bot.web import health
@@ -42,5 +43,9 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
     app[SERVICES] = services
     app[SECRETS] = secrets
     health.setup(app)
-    channels.setup(app, services, secrets)  # the API; WeChat, WeCom, care group if configured
+    late_replies = StoredLateReplies(
+        db=services.db, cipher=services.pipeline.cipher, clock=services.clock
+    )
+    # The API; WeChat, WeCom, care group if configured.
+    channels.setup(app, services.pipeline, late_replies, services.config, secrets)
     return app

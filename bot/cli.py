@@ -287,9 +287,8 @@ class _Conversation:
             return payload
 
     async def _send_local(self, text: str) -> dict[str, Any]:
-        from bot.message import BadText, InboundMessage, clean_text
+        from bot.message import BadText, IdentityKind, InboundMessage, clean_text
         from bot.services import ServiceError, Services
-        from storage.models import IdentityKind
 
         if self._services is None:
             try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from handlers import ReplyText
 from intents import ParseResult
-from storage.models import IdentityKind
 
 # The longest text kept: stored whole and read whole by the crisis layer (the classifier reads
 # the first 4,000 characters). A channel refuses a longer one with a clear error, or, when the
@@ -18,6 +18,18 @@ MAX_TEXT_CHARS = 8000
 # A send time outside 2001-09-09 – 2100-01-01 (Unix seconds) is not a real one: a channel
 # stores the message as received instead, or refuses it when it can tell the sender why.
 EARLIEST_SENT_AT, LATEST_SENT_AT = 1_000_000_000, 4_102_444_800
+
+
+class IdentityKind(StrEnum):
+    """How a channel knows her: the kind of ``InboundMessage.sender_id`` (stored, encrypted,
+    with her identity)."""
+
+    WECHAT_OPENID = "wechat_openid"
+    WECOM_USERID = "wecom_userid"
+    GROUP_MEMBER = "group_member"
+    PHONE = "phone"
+    API = "api"
+    TERMINAL = "terminal"
 
 
 @dataclass(frozen=True)

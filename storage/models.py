@@ -25,15 +25,6 @@ def _fk(target: str, *, nullable: bool = True, index: bool = True) -> Any:
     )
 
 
-class IdentityKind(StrEnum):
-    WECHAT_OPENID = "wechat_openid"
-    WECOM_USERID = "wecom_userid"
-    GROUP_MEMBER = "group_member"
-    PHONE = "phone"
-    API = "api"
-    TERMINAL = "terminal"
-
-
 class Direction(StrEnum):
     IN = "in"
     OUT = "out"

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import escalations
 from bot.clock import FixedClock
-from bot.message import InboundMessage
+from bot.message import IdentityKind, InboundMessage
 from bot.services import Services
 from storage.models import (
     AuditEvent,
@@ -22,7 +22,6 @@ from storage.models import (
     EscalationStatus,
     FollowUp,
     FollowUpStatus,
-    IdentityKind,
     OutboxItem,
     OutboxStatus,
 )

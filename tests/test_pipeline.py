@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.clock import FixedClock
-from bot.message import InboundMessage
+from bot.message import IdentityKind, InboundMessage
 from bot.services import Services
 from intents import ParseResult
 from storage import queries
@@ -19,7 +19,6 @@ from storage.models import (
     Escalation,
     EscalationStatus,
     FollowUp,
-    IdentityKind,
     Message,
     MessageStatus,
     OutboxItem,

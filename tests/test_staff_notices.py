@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot import escalation_report, escalations
 from bot.clock import FixedClock
-from bot.message import InboundMessage
+from bot.message import IdentityKind, InboundMessage
 from bot.services import Services
 from bot.web.ack_tokens import verify_ack_token
 from storage import queries
-from storage.models import Escalation, EscalationStatus, IdentityKind, OutboxItem
+from storage.models import Escalation, EscalationStatus, OutboxItem
 from tests.conftest import make_config, make_secrets
 from tests.fakes.staff_receiver import StaffReceiver, closed_port_url
 from tests.roster_fixture import ROSTER_YAML

@@ -16,10 +16,16 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.channels.json_body import BadJson, read_json
-from bot.message import MAX_TEXT_CHARS, BadText, InboundMessage, check_sent_at, clean_text
+from bot.gateway import Gateway
+from bot.message import (
+    MAX_TEXT_CHARS,
+    BadText,
+    IdentityKind,
+    InboundMessage,
+    check_sent_at,
+    clean_text,
+)
 from bot.secrets import Secrets
-from bot.services import Services
-from storage.models import IdentityKind
 
 log = logging.getLogger("careline.api")
 
@@ -46,8 +52,8 @@ def error(status: int, message: str) -> web.Response:
 
 
 class ApiEndpoint:
-    def __init__(self, *, services: Services, token: str) -> None:
-        self.services = services
+    def __init__(self, *, gateway: Gateway, token: str) -> None:
+        self.gateway = gateway
         self.token = token
 
     def route(self, app: web.Application) -> None:
@@ -83,10 +89,10 @@ class ApiEndpoint:
             sender_id=data.sender,
             sender_kind=IdentityKind.API if data.channel == "api" else IdentityKind.TERMINAL,
             text=text,
-            sent_at=data.sent_at or self.services.clock.now(),
+            sent_at=data.sent_at or self.gateway.clock.now(),
             external_id=data.message_id,
         )
-        pending = await self.services.pipeline.submit(inbound)  # stored once this returns
+        pending = await self.gateway.submit(inbound)  # stored once this returns
         try:
             outcome = await pending
         except Exception as exc:
@@ -97,8 +103,8 @@ class ApiEndpoint:
         return web.json_response(outcome.to_dict(), dumps=_dumps)
 
 
-def build(services: Services, secrets: Secrets) -> ApiEndpoint:
-    return ApiEndpoint(services=services, token=secrets.api_token)
+def build(gateway: Gateway, secrets: Secrets) -> ApiEndpoint:
+    return ApiEndpoint(gateway=gateway, token=secrets.api_token)
 
 
 def _dumps(value: object) -> str:

@@ -25,19 +25,19 @@ from bot.channels.json_body import BadJson, read_json
 from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
 from bot.channels.stats import ChannelStats
 from bot.config import CareGroupConfig
+from bot.gateway import Gateway
 from bot.message import (
     EARLIEST_SENT_AT,
     LATEST_SENT_AT,
     MAX_TEXT_CHARS,
     BadText,
+    IdentityKind,
     InboundMessage,
     Outcome,
     clean_text,
     sent_at_from_unix,
 )
 from bot.secrets import Secrets
-from bot.services import Services
-from storage.models import IdentityKind
 
 log = logging.getLogger("careline.channels.care_group")
 
@@ -114,10 +114,16 @@ def group_answer(outcome: Outcome | None, *, sender_id: str, addressed: bool) ->
 
 
 class CareGroupEndpoint:
-    def __init__(self, *, services: Services, webhook: SignedWebhook, stats: ChannelStats) -> None:
-        assert services.config.care_group is not None, "only built when configured"
-        self.config = services.config.care_group
-        self.services = services
+    def __init__(
+        self,
+        *,
+        gateway: Gateway,
+        config: CareGroupConfig,
+        webhook: SignedWebhook,
+        stats: ChannelStats,
+    ) -> None:
+        self.config = config
+        self.gateway = gateway
         self.webhook = webhook
         self.stats = stats
         self.staff = frozenset(self.config.staff_member_ids)
@@ -155,13 +161,13 @@ class CareGroupEndpoint:
             sender_id=message.sender_id,
             sender_kind=IdentityKind.GROUP_MEMBER,
             text=text,
-            sent_at=_sent_at(message.time) or self.services.clock.now(),
+            sent_at=_sent_at(message.time) or self.gateway.clock.now(),
             external_id=f"{message.group_id}:{message.message_id}",
             conversation_id=message.group_id,
             addressed=addressed,
         )
         try:
-            outcome_future = await self.services.pipeline.submit(inbound)
+            outcome_future = await self.gateway.submit(inbound)
         except BaseException:
             self.webhook.release(signed)  # not stored: the bridge's retry must get in
             raise
@@ -183,9 +189,11 @@ class CareGroupEndpoint:
         return web.Response(status=status)
 
 
-def build(services: Services, secrets: Secrets, stats: ChannelStats) -> CareGroupEndpoint:
+def build(
+    gateway: Gateway, config: CareGroupConfig, secrets: Secrets, stats: ChannelStats
+) -> CareGroupEndpoint:
     webhook = SignedWebhook(secrets.require("group_hmac_secret"))
-    return CareGroupEndpoint(services=services, webhook=webhook, stats=stats)
+    return CareGroupEndpoint(gateway=gateway, config=config, webhook=webhook, stats=stats)
 
 
 def _sent_at(seconds: int | None) -> datetime | None:

@@ -13,8 +13,10 @@ from bot.channels import api, care_group
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
 from bot.channels.wechat.endpoint import CallbackEndpoint
+from bot.config import Config
+from bot.gateway import Gateway
+from bot.late_replies import StoredLateReplies
 from bot.secrets import Secrets
-from bot.services import Services
 
 STATS = web.AppKey("channel_stats", ChannelStats)
 WECHAT_MP = web.AppKey("wechat_mp_endpoint", CallbackEndpoint)
@@ -22,20 +24,26 @@ WECOM = web.AppKey("wecom_endpoint", CallbackEndpoint)
 CARE_GROUP = web.AppKey("care_group_endpoint", care_group.CareGroupEndpoint)
 
 
-def setup(app: web.Application, services: Services, secrets: Secrets) -> None:
+def setup(
+    app: web.Application,
+    gateway: Gateway,
+    book: StoredLateReplies,
+    config: Config,
+    secrets: Secrets,
+) -> None:
+    """Each channel gets the gateway (and WeChat's the late-reply rows), nothing else."""
     stats = ChannelStats()
     app[STATS] = stats
     app.router.add_get("/channels/stats", _stats)
-    api.build(services, secrets).route(app)
-    config = services.config
+    api.build(gateway, secrets).route(app)
     if config.wechat is not None:
-        app[WECHAT_MP] = official.build(services, secrets, stats)
+        app[WECHAT_MP] = official.build(gateway, book, config, secrets, stats)
         app[WECHAT_MP].route(app, official.PATH)
     if config.wecom is not None:
-        app[WECOM] = wecom.build(services, secrets, stats)
+        app[WECOM] = wecom.build(gateway, book, config, secrets, stats)
         app[WECOM].route(app, wecom.PATH)
     if config.care_group is not None:
-        app[CARE_GROUP] = care_group.build(services, secrets, stats)
+        app[CARE_GROUP] = care_group.build(gateway, config.care_group, secrets, stats)
         app[CARE_GROUP].route(app)
 
 

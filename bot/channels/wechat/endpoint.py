@@ -26,8 +26,8 @@ from bot.channels.wechat.callback import InboundMessage as Callback
 from bot.channels.wechat.inbound import Direct, Envelope, read_message
 from bot.channels.wechat.late import LateReplies
 from bot.channels.wechat.xml import build_text_reply
-from bot.services import Services
-from storage.models import IdentityKind
+from bot.gateway import Gateway
+from bot.message import IdentityKind
 
 log = logging.getLogger("careline.channels.wechat")
 
@@ -45,7 +45,8 @@ class CallbackEndpoint:
         channel: str,
         sender_kind: IdentityKind,
         verifier: CallbackVerifier,
-        services: Services,
+        gateway: Gateway,
+        hotline: str,
         stats: ChannelStats,
         late: LateReplies,
         deadline_seconds: float,
@@ -55,12 +56,12 @@ class CallbackEndpoint:
         self.channel = channel
         self.sender_kind = sender_kind
         self.verifier = verifier
-        self.services = services
+        self.gateway = gateway
         self.stats = stats
         self.late = late
         self.deadline = deadline_seconds
         self.no_reply_body = no_reply_body
-        self.hotline = services.config.policy.programme_hotline
+        self.hotline = hotline
         self.api_client = api_client
 
     def route(self, app: web.Application, path: str) -> None:
@@ -105,7 +106,7 @@ class CallbackEndpoint:
                 channel=self.channel,
                 sender_kind=self.sender_kind,
                 hotline=self.hotline,
-                now=self.services.clock.now(),
+                now=self.gateway.clock.now(),
             )
         except CallbackRejected as exc:
             return self._rejected(exc.status, exc.reason)
@@ -113,10 +114,10 @@ class CallbackEndpoint:
             log.debug("%s: %s answered by the channel", self.channel, message.kind)
             if message.record is not None:
                 async with self._releasing_if_not_stored(callback):
-                    await self.services.pipeline.record(message.record)
+                    await self.gateway.record(message.record)
             return self._answer(message.text, envelope, callback)
         async with self._releasing_if_not_stored(callback):
-            outcome_future = await self.services.pipeline.submit(message)
+            outcome_future = await self.gateway.submit(message)
         key = message.external_id or ""
         if await self.late.claimed(key):
             return self._answer(None, envelope, callback)

@@ -20,8 +20,7 @@ from datetime import datetime
 from bot.channels import texts
 from bot.channels.wechat.callback import BAD_REQUEST, CallbackRejected
 from bot.channels.wechat.xml import XmlFields
-from bot.message import BadText, InboundMessage, clean_text, sent_at_from_unix
-from storage.models import IdentityKind
+from bot.message import BadText, IdentityKind, InboundMessage, clean_text, sent_at_from_unix
 
 __all__ = ["Direct", "Envelope", "read_message"]
 

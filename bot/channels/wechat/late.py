@@ -22,16 +22,13 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat.api import ERRCODE_OUT_OF_SERVICE_WINDOW, WeChatApiError
+from bot.gateway import Gateway
+from bot.late_replies import LateReplyStatus, StoredLateReplies
 from bot.message import Outcome
-from bot.services import Services
-from storage import queries
-from storage.models import LateReply, LateReplyStatus, MessageStatus
 
 log = logging.getLogger("careline.channels.wechat")
 
 Send = Callable[[str, str], Awaitable[None]]  # (recipient id, text)
-
-_RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipient id
 
 # WeChat's "system busy, try again later".
 ERRCODE_SYSTEM_BUSY = -1
@@ -55,14 +52,16 @@ class LateReplies:
         channel: str,
         send: Send | None,
         stats: ChannelStats,
-        services: Services,
+        gateway: Gateway,
+        book: StoredLateReplies,
         retry_delays: Sequence[float] = (),
         max_remembered: int = 10_000,
     ) -> None:
         self._channel = channel
         self._send = send
         self._stats = stats
-        self._services = services
+        self._gateway = gateway
+        self._book = book
         self._retry_delays = tuple(retry_delays)
         self._stopping = asyncio.Event()
         # Claims seen by this process, so the common case needs no query.
@@ -76,8 +75,7 @@ class LateReplies:
             return True
         if not look_up:
             return False
-        async with self._services.db.session() as session:
-            found = await queries.late_reply_claimed(session, self._channel, key)
+        found = await self._book.claimed(self._channel, key)
         if found:
             self._remember(key)
         return found
@@ -86,41 +84,24 @@ class LateReplies:
         """Store the claim, then send ``outcome``'s reply to ``recipient`` once it is ready."""
         if key in self._claims:
             return
-        claim = LateReply(
-            channel=self._channel,
-            external_id=key,
-            recipient_encrypted=self._services.pipeline.cipher.encrypt(
-                recipient, context=_RECIPIENT
-            ),
-            status=LateReplyStatus.PENDING,
-            claimed_at=self._services.clock.now(),
-        )
-        async with self._services.db.write() as session:
-            first = await queries.claim_late_reply(session, claim)
+        claim_id = await self._book.claim(self._channel, key, recipient)
         # Only once stored: a claim that failed to be written (the request answers 503) must not
         # make WeChat's retry answer "success" with nothing owed to her.
         self._remember(key)
-        if first:
-            self._start(claim.id, recipient, asyncio.shield(outcome))
+        if claim_id is not None:
+            self._start(claim_id, recipient, asyncio.shield(outcome))
 
     async def resume(self) -> int:
         """Send the replies a stop left owed (at start-up); how many were taken up."""
-        async with self._services.db.session() as session:
-            owed = await queries.pending_late_replies(session, self._channel)
-            messages = [
-                await queries.find_message(session, self._channel, claim.external_id)
-                for claim in owed
-            ]
         resumed = 0
-        for claim, message in zip(owed, messages, strict=True):
-            if message is None or message.status != MessageStatus.HANDLED:
-                log.warning("%s: late reply #%s waits for its message", self._channel, claim.id)
+        for owed in await self._book.owed(self._channel):
+            if not owed.handled or owed.message_id is None:
+                log.warning(
+                    "%s: late reply #%s waits for its message", self._channel, owed.claim_id
+                )
                 continue
-            self._remember(claim.external_id)
-            recipient = self._services.pipeline.cipher.decrypt(
-                claim.recipient_encrypted, context=_RECIPIENT
-            )
-            self._start(claim.id, recipient, self._services.pipeline.replay(message.id))
+            self._remember(owed.key)
+            self._start(owed.claim_id, owed.recipient, self._gateway.replay(owed.message_id))
             resumed += 1
         if resumed:
             log.warning("%s: sending %d late replies owed before a restart", self._channel, resumed)
@@ -161,10 +142,7 @@ class LateReplies:
             log.warning("%s: late reply #%s is sent at the next start", self._channel, claim_id)
             return
         self._stats.late_reply(self._channel, status.value)
-        async with self._services.db.write() as session:
-            await queries.finish_late_reply(
-                session, claim_id, status, self._services.clock.now(), attempts=attempts
-            )
+        await self._book.finish(claim_id, status, attempts=attempts)
 
     async def _send_with_retries(
         self, outcome: Outcome, recipient: str

@@ -15,9 +15,11 @@ from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplies
 from bot.channels.wechat.replay import ReplayGuard
+from bot.config import Config
+from bot.gateway import Gateway
+from bot.late_replies import StoredLateReplies
+from bot.message import IdentityKind
 from bot.secrets import Secrets
-from bot.services import Services
-from storage.models import IdentityKind
 
 log = logging.getLogger("careline.channels.wechat")
 
@@ -26,8 +28,14 @@ PATH = "/wechat/work"
 NO_REPLY = ""  # WeCom: an empty 200 answer means "received, no reply"
 
 
-def build(services: Services, secrets: Secrets, stats: ChannelStats) -> CallbackEndpoint:
-    config = services.config.wecom
+def build(
+    gateway: Gateway,
+    book: StoredLateReplies,
+    careline: Config,
+    secrets: Secrets,
+    stats: ChannelStats,
+) -> CallbackEndpoint:
+    config = careline.wecom
     assert config is not None, "only built when configured"
     token = secrets.require("wecom_token")
     crypto = WeChatCrypto(token, secrets.require("wecom_aes_key"), config.corpid)
@@ -45,13 +53,15 @@ def build(services: Services, secrets: Secrets, stats: ChannelStats) -> Callback
         channel=CHANNEL,
         sender_kind=IdentityKind.WECOM_USERID,
         verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
-        services=services,
+        gateway=gateway,
+        hotline=careline.policy.programme_hotline,
         stats=stats,
         late=LateReplies(
             channel=CHANNEL,
             send=client.send_text if client else None,
             stats=stats,
-            services=services,
+            gateway=gateway,
+            book=book,
             retry_delays=config.late_reply_retry_seconds,
         ),
         deadline_seconds=config.reply_deadline_seconds,

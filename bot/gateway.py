@@ -1,0 +1,33 @@
+"""What a channel may do with Careline: the narrow port every channel adapter is given.
+
+A channel turns its platform's request into an ``InboundMessage``, hands it over, and answers
+with what comes back (``Outcome``); outbound work it owes (a late WeChat reply) goes through
+``bot.late_replies``. It never sees the database, the policy or the rest of the service.
+``bot.pipeline.Pipeline`` is the implementation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from bot.clock import Clock
+from bot.message import InboundMessage, Outcome
+
+
+class Gateway(Protocol):
+    clock: Clock
+
+    async def submit(self, inbound: InboundMessage) -> asyncio.Future[Outcome]:
+        """Store the message; the future of its outcome (stored once this returns)."""
+        ...
+
+    async def handle(self, inbound: InboundMessage) -> Outcome: ...
+
+    async def record(self, inbound: InboundMessage) -> bool:
+        """Keep a message with nothing to classify (a picture) in her thread."""
+        ...
+
+    async def replay(self, message_id: int) -> Outcome:
+        """The outcome of a message handled before."""
+        ...
