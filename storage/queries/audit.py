@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,3 +41,19 @@ async def schema_revision(session: AsyncSession) -> str | None:
             return await session.scalar(text("SELECT version_num FROM alembic_version"))
     except DBAPIError:
         return None
+
+
+async def last_event(
+    session: AsyncSession, *, action: str, object_type: str, object_id: int
+) -> AuditEvent | None:
+    """The latest such event: who acknowledged an escalation, and when."""
+    return await session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == object_id,
+        )
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
