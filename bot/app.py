@@ -9,7 +9,7 @@ from aiohttp import web
 from bot.channels import routes as channels
 from bot.secrets import Secrets
 from bot.services import Services
-from bot.web import health
+from bot.web import ack, health
 from bot.web.keys import SECRETS, SERVICES
 
 log = logging.getLogger("careline.app")
@@ -43,4 +43,5 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
     app[SECRETS] = secrets
     health.setup(app)
     channels.setup(app, services, secrets)  # the API; WeChat, WeCom, care group if configured
+    ack.setup(app)  # the page behind a staff notice's one-tap link
     return app
