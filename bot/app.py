@@ -10,7 +10,7 @@ from bot.channels import routes as channels
 from bot.late_replies import StoredLateReplies
 from bot.secrets import Secrets
 from bot.services import Services
-from bot.web import health
+from bot.web import ack, health
 from bot.web.keys import SECRETS, SERVICES
 
 log = logging.getLogger("careline.app")
@@ -48,4 +48,5 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
     )
     # The API; WeChat, WeCom, care group if configured.
     channels.setup(app, services.pipeline, late_replies, services.config, secrets)
+    ack.setup(app)  # the page behind a staff notice's one-tap link
     return app

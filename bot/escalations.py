@@ -7,7 +7,10 @@ case somebody already has (Grafana OnCall's users report exactly that: grafana/o
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.escalation import can_move
 from storage import queries
@@ -19,11 +22,22 @@ class NotAllowed(Exception):
     """The escalation is not in a state that allows this (the message says which)."""
 
 
+# More work to write in the same transaction as the move (e.g. the link used, the others told
+# it is taken): all of it happens, or none.
+Also = Callable[[AsyncSession, Escalation], Awaitable[None]]
+
+
 async def acknowledge(
-    db: Database, escalation_id: int, *, by: str, at: datetime, staff_id: int | None = None
+    db: Database,
+    escalation_id: int,
+    *,
+    by: str,
+    at: datetime,
+    staff_id: int | None = None,
+    also: Also | None = None,
 ) -> Escalation:
     return await _move(
-        db, escalation_id, EscalationStatus.ACKNOWLEDGED, by=by, at=at, staff_id=staff_id
+        db, escalation_id, EscalationStatus.ACKNOWLEDGED, by=by, at=at, staff_id=staff_id, also=also
     )
 
 
@@ -43,6 +57,7 @@ async def _move(
     by: str,
     at: datetime,
     staff_id: int | None,
+    also: Also | None = None,
 ) -> Escalation:
     async with db.write() as session:
         escalation = await queries.lock_escalation(session, escalation_id)
@@ -68,4 +83,6 @@ async def _move(
             at=at,
             detail={"notices_cancelled": cancelled},
         )
+        if also is not None:
+            await also(session, escalation)
     return escalation

@@ -61,6 +61,30 @@ def follow_up_key(follow_up_id: int) -> str:
     return f"follow-up:{follow_up_id}"
 
 
+def taken_key(escalation_id: int, recipient: str) -> str:
+    return f"taken:{escalation_id}:{recipient}"
+
+
+async def enqueue_taken_notices(session, escalation: Escalation, *, taken_by: str, now) -> int:  # type: ignore[no-untyped-def]
+    """Everyone a notice of it reached, but the one who took it, is told it is taken."""
+    told = 0
+    for recipient in await queries.notified_recipients(session, escalation.id):  # type: ignore[arg-type]
+        if recipient == taken_by:
+            continue
+        key = taken_key(escalation.id, recipient)  # type: ignore[arg-type]
+        if await queries.enqueue(
+            session,
+            kind=OutboxKind.STAFF_TAKEN,
+            key=key,
+            due_at=now,
+            now=now,
+            escalation_id=escalation.id,
+            recipient=recipient,
+        ):
+            told += 1
+    return told
+
+
 async def enqueue_escalation_notice(  # type: ignore[no-untyped-def]
     session, escalation: Escalation, now: datetime, *, notify_at: datetime | None = None
 ) -> None:
@@ -109,6 +133,7 @@ class StaffWork:
             OutboxKind.STAFF_DELIVERY: self.delivery,
             OutboxKind.SLA_CHECK: self.sla_check,
             OutboxKind.FOLLOW_UP: self.follow_up,
+            OutboxKind.STAFF_TAKEN: self.taken,
         }
 
     @property
@@ -167,6 +192,13 @@ class StaffWork:
                 notice = await self._escalation_notice(session, escalation, worker, item)
         if notice is None:
             return Result(Verdict.FAILED, "follow-up not found")
+        result = await self._send(notice, worker, item)
+        if result.verdict is Verdict.DONE and item.follow_up_id is None:
+            await self._mark_notified(item.escalation_id)  # type: ignore[arg-type]
+        return result
+
+    async def _send(self, notice: StaffNotice, worker: SocialWorker, item: OutboxItem) -> Result:
+        """Through the person's senders in order; every try stored, then what the row does."""
         senders = senders_for(self._config, self._senders, worker.id, notice.priority)
         if not senders:
             return Result(Verdict.FAILED, "no sender configured for this person")
@@ -184,8 +216,6 @@ class StaffWork:
                     at=attempt.at or self._clock.now(),
                 )
         if report.status is DeliveryStatus.DELIVERED:
-            if item.follow_up_id is None:
-                await self._mark_notified(item.escalation_id)  # type: ignore[arg-type]
             return Result(Verdict.DONE, f"delivered by {report.delivered_by}")
         if report.status is DeliveryStatus.FAILED_RETRYABLE:
             return Result(Verdict.RETRY, "no sender got through")
@@ -241,6 +271,45 @@ class StaffWork:
             notice_id=item.key,
             extra={"follow_up": follow_up.kind},
         )
+
+    async def taken(self, item: OutboxItem) -> Result:
+        """Tell one person told before that somebody took the case: they can stand down."""
+        async with self._db.session() as session:
+            escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
+            if escalation is None:
+                return Result(Verdict.FAILED, "escalation not found")
+            person = await queries.get_person(session, escalation.person_id)
+            opening = await session.get(Message, escalation.message_id)
+            acknowledged = await queries.last_event(
+                session,
+                action="escalation.acknowledged",
+                object_type="escalation",
+                object_id=escalation.id,  # type: ignore[arg-type]
+            )
+        assert person is not None and item.recipient is not None
+        try:
+            worker = self._config.roster.worker(item.recipient)
+        except KeyError:
+            return Result(Verdict.FAILED, "recipient no longer on the roster")
+        notice = StaffNotice(
+            kind=NoticeKind.TAKEN,
+            priority=Priority(escalation.priority),
+            escalation_id=escalation.id,
+            pseudonym=person.pseudonym,
+            channel=opening.channel if opening is not None else "",
+            risk_level=escalation.risk_level,
+            reasons=(escalation.reason,),
+            taken_by=self._name(acknowledged.actor) if acknowledged else None,
+            notice_id=item.key,
+        )
+        return await self._send(notice, worker, item)
+
+    def _name(self, worker_id: str) -> str:
+        """A roster worker's name; anyone else (a staff account) by what the log calls them."""
+        try:
+            return self._config.roster.worker(worker_id).name
+        except KeyError:
+            return worker_id
 
     def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
         """The people of the escalation's level, in the chain frozen when it opened."""

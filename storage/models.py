@@ -238,6 +238,7 @@ class OutboxKind(StrEnum):
     STAFF_DELIVERY = "staff_delivery"  # that notice, to one person of that level
     SLA_CHECK = "sla_check"  # nobody took it by its deadline? climb a level
     FOLLOW_UP = "follow_up"  # a check-in or callback falls due
+    STAFF_TAKEN = "staff_taken"  # tell one person told before that somebody took it
 
 
 class OutboxStatus(StrEnum):
@@ -289,6 +290,24 @@ class NoticeAttempt(SQLModel, table=True):
     status: str = Field(max_length=32)  # delivered, failed_retryable, failed_permanent
     reason: str = Field(default="", max_length=200)
     at: datetime = _when()
+
+
+class AckLinkAction(StrEnum):
+    ACKNOWLEDGED = "acknowledged"  # 我来处理
+    HANDED_BACK = "handed_back"  # 转给其他人
+
+
+class AckLinkUse(SQLModel, table=True):
+    """An acknowledgement link that was used: each link acts once (``token_id`` is unique)."""
+
+    __tablename__ = "ack_link_use"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: str = Field(max_length=64, unique=True)
+    escalation_id: int = _fk("escalation.id", nullable=False)
+    recipient: str = Field(max_length=64)  # a roster worker id
+    action: str = Field(max_length=16)
+    used_at: datetime = _when()
 
 
 class LateReplyStatus(StrEnum):

@@ -5,7 +5,8 @@ write) and read and write the models of ``storage.models``: one data path, on SQ
 PostgreSQL alike. Callers may import the aggregate module or the names re-exported here.
 """
 
-from storage.queries.audit import audit, history_of, schema_revision
+from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
+from storage.queries.audit import audit, history_of, last_event, schema_revision
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
     UNRESOLVED,
@@ -40,7 +41,7 @@ from storage.queries.messages import (
     reply_to,
     take_over_message,
 )
-from storage.queries.notices import attempts_for, record_attempt
+from storage.queries.notices import attempts_for, notified_recipients, record_attempt
 from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
 from storage.queries.people import (
     PSEUDONYM_DRAWS,
@@ -54,6 +55,7 @@ from storage.queries.staff import count_staff
 __all__ = [
     "PSEUDONYM_DRAWS",
     "UNRESOLVED",
+    "ack_link_use",
     "attempts_for",
     "audit",
     "cancel_pending",
@@ -77,14 +79,17 @@ __all__ = [
     "get_follow_up",
     "get_message",
     "get_person",
+    "handed_back",
     "history_of",
     "hold_leader_lock",
     "insert_inbound",
+    "last_event",
     "last_inbound",
     "late_reply_claimed",
     "leader_lock_held",
     "lock_escalation",
     "mark_notified",
+    "notified_recipients",
     "ongoing_contacts",
     "pending_follow_up_of_kind",
     "pending_late_replies",
@@ -96,4 +101,5 @@ __all__ = [
     "schema_revision",
     "take_over_message",
     "unresolved_escalation",
+    "use_ack_link",
 ]

@@ -55,3 +55,19 @@ async def history_of(
             .order_by(AuditEvent.id)  # type: ignore[arg-type]
         )
     ).all()
+
+
+async def last_event(
+    session: AsyncSession, *, action: str, object_type: str, object_id: int
+) -> AuditEvent | None:
+    """The latest such event: who acknowledged an escalation, and when."""
+    return await session.scalar(
+        select(AuditEvent)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.object_type == object_type,
+            AuditEvent.object_id == object_id,
+        )
+        .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )

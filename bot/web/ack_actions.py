@@ -1,0 +1,111 @@
+"""What a tap on the acknowledgement page does, each in one transaction with the link's use.
+
+- take: the escalation is acknowledged by the link's recipient (the climb stops, pending
+  notices are cancelled) and everyone a notice reached before is told it is taken.
+- hand back: the escalation climbs to its next level at once and that level is told; this
+  person's links can no longer take it.
+
+Either marks the link used in the same transaction, so a link acts once, and two taps at once
+(or two people at once) cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import escalations
+from bot.escalations import NotAllowed
+from bot.staff_work import enqueue_escalation_notice, enqueue_taken_notices
+from bot.web.ack_tokens import AckClaims
+from handlers.escalation import on_sla_missed
+from handlers.settings import PolicySettings
+from storage import queries
+from storage.db import Database
+from storage.models import AckLinkAction, Escalation
+
+__all__ = ["HandedBack", "LinkUsed", "NotAllowed", "hand_back", "take"]
+
+
+class LinkUsed(Exception):
+    """The link acted before."""
+
+
+class HandedBack(Exception):
+    """This person handed the escalation back: their links may not take it."""
+
+
+async def take(db: Database, claims: AckClaims, *, at: datetime) -> Escalation:
+    async def with_the_acknowledgement(session: AsyncSession, escalation: Escalation) -> None:
+        await _use(session, claims, AckLinkAction.ACKNOWLEDGED, at)
+        told = await enqueue_taken_notices(
+            session, escalation, taken_by=claims.recipient_id, now=at
+        )
+        await queries.audit(
+            session,
+            actor=claims.recipient_id,
+            action="ack_link.acknowledged",
+            object_type="escalation",
+            object_id=escalation.id,
+            at=at,
+            detail={"token_id": claims.token_id, "others_told": told},
+        )
+
+    return await escalations.acknowledge(
+        db, claims.escalation_id, by=claims.recipient_id, at=at, also=with_the_acknowledgement
+    )
+
+
+async def hand_back(
+    db: Database, claims: AckClaims, *, at: datetime, policy: PolicySettings
+) -> Escalation:
+    """Climb at once, as a missed SLA would (at the top level the supervisors stay)."""
+    async with db.write() as session:
+        escalation = await queries.lock_escalation(session, claims.escalation_id)
+        if escalation is None:
+            raise NotAllowed(f"escalation #{claims.escalation_id} not found")
+        climb = on_sla_missed(escalation, escalation.level, at, policy)
+        if climb is None:
+            raise NotAllowed(f"escalation #{claims.escalation_id} is {escalation.status}")
+        await _use(session, claims, AckLinkAction.HANDED_BACK, at)
+        await queries.climb_escalation(
+            session,
+            claims.escalation_id,
+            from_level=climb.from_level,
+            to_level=climb.to_level,
+            deadline=climb.sla_deadline,
+            at=at,
+        )
+        await queries.audit(
+            session,
+            actor=claims.recipient_id,
+            action="escalation.handed_back",
+            object_type="escalation",
+            object_id=claims.escalation_id,
+            at=at,
+            detail={
+                "token_id": claims.token_id,
+                "from_level": climb.from_level,
+                "to_level": climb.to_level,
+            },
+        )
+        await session.refresh(escalation)
+        await enqueue_escalation_notice(session, escalation, at)
+    return escalation
+
+
+async def _use(
+    session: AsyncSession, claims: AckClaims, action: AckLinkAction, at: datetime
+) -> None:
+    if await queries.handed_back(session, claims.escalation_id, claims.recipient_id):
+        raise HandedBack()
+    if not await queries.use_ack_link(
+        session,
+        token_id=claims.token_id,
+        escalation_id=claims.escalation_id,
+        recipient=claims.recipient_id,
+        action=action,
+        at=at,
+    ):
+        raise LinkUsed()

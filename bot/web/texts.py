@@ -1,0 +1,73 @@
+"""Everything the staff pages say, in one place (Simplified Chinese).
+
+Labels that other parts of Careline already name (priority, channel, risk, status) are taken
+from where they are named, so a worker reads the same word on the page and in the notice.
+"""
+
+from __future__ import annotations
+
+from bot.notifiers.texts import CHANNEL_LABELS, PRIORITY_LABELS
+from bot.texts import STATUS_LABELS
+from handlers.texts import RISK_LABELS
+
+__all__ = [
+    "CHANNEL_LABELS",
+    "PRIORITY_LABELS",
+    "RISK_LABELS",
+    "STATUS_LABELS",
+]
+
+LANG = "zh-CN"
+SITE = "妈妈关爱 · Careline"
+TIME_FORMAT = "%m月%d日 %H:%M"
+
+# The summary.
+CASE = "求助编号 #{id}"
+PSEUDONYM = "求助人"
+PRIORITY = "优先级"
+RISK = "风险"
+REASONS = "情况"
+CHANNEL = "渠道"
+OPENED = "开始时间"
+DUE = "处理时限"
+STATUS = "状态"
+LEVEL = "当前通知"
+LEVEL_LABELS: dict[int, str] = {0: "值班社工", 1: "备班社工", 2: "督导"}
+FOR_YOU = "{name}，这条求助需要有人尽快接手。"
+
+# The two buttons.
+ACKNOWLEDGE = "我来处理"
+HAND_BACK = "转给其他人"
+HAND_BACK_HINT = "如果你现在无法处理，请点“转给其他人”，系统会立即通知下一位同事。"
+
+# After a button.
+ACKNOWLEDGED_TITLE = "已由你接手"
+ACKNOWLEDGED_BODY = "谢谢你。系统已停止继续通知，并告知其他同事此求助已有人接手。请尽快联系求助人。"
+HANDED_BACK_TITLE = "已转给其他人"
+HANDED_BACK_BODY = "系统已立即通知下一位同事。此链接已失效。"
+
+# The case is no longer open to this link.
+TAKEN_TITLE = "已有人接手"
+TAKEN_BODY = "{name} 已于 {when} 接手此求助，你无需再处理。"
+TAKEN_SOMEONE = "其他同事"
+RESOLVED_TITLE = "此求助已结案"
+RESOLVED_BODY = "此求助已于 {when} 处理完毕，你无需再处理。"
+YOU_HANDED_BACK_TITLE = "你已转给其他人"
+YOU_HANDED_BACK_BODY = "你已将此求助转给其他同事，此链接不能再用于接手。"
+
+# A link that cannot be used.
+USED_TITLE = "此链接已使用"
+USED_BODY = "每个确认链接只能使用一次。如需查看进展，请联系督导或登录 Careline。"
+EXPIRED_TITLE = "此链接已过期"
+EXPIRED_BODY = "确认链接有时限。如求助仍需处理，系统会再次通知相关同事。"
+FORGED_TITLE = "链接无效"
+FORGED_BODY = "此链接未通过校验，请使用通知中的原始链接。"
+MALFORMED_TITLE = "链接不完整"
+MALFORMED_BODY = "链接格式有误，请检查是否完整复制了通知中的链接。"
+NOT_FOUND_TITLE = "找不到此求助"
+NOT_FOUND_BODY = "此求助不存在，请联系督导。"
+FORM_EXPIRED_TITLE = "页面已失效"
+FORM_EXPIRED_BODY = "为了安全，请重新打开通知中的链接后再操作。"
+BAD_ACTION_TITLE = "无法识别的操作"
+BAD_ACTION_BODY = "请重新打开通知中的链接，再点击页面上的按钮。"
+NOTHING_CHANGED = "本次操作未作任何更改。"
