@@ -69,6 +69,7 @@ class OutboxWorker:
         self._batch = batch
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """Look for due rows now (a row was just enqueued, or the leader's poll ticked)."""
@@ -78,12 +79,19 @@ class OutboxWorker:
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
 
-    async def stop(self) -> None:
-        """Stop after the row under way; claims not finished expire and are taken again."""
+    async def stop(self, grace_seconds: float = 15.0) -> None:
+        """Stop once the rows under way are done (a send is not cut off half-way, its result
+        is recorded); past the grace period, cancel: unfinished claims expire and are taken
+        again."""
         if self._task is None:
             return
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        self._stopping = True
+        self._wakeup.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+        except TimeoutError:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         self._task = None
 
     async def run_due(self) -> int:
@@ -96,8 +104,8 @@ class OutboxWorker:
                 claimed = await queries.claim_due(
                     session, owner=self._owner, now=now, until=now + self._lease, limit=self._batch
                 )
-            for item in claimed:
-                await self._run_one(item)
+            # Side by side: one slow receiver must not hold back another mother's P1 notice.
+            await asyncio.gather(*(self._run_one(item) for item in claimed))
             ran += len(claimed)
             if not claimed:
                 return ran
@@ -106,6 +114,8 @@ class OutboxWorker:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
+            if self._stopping:
+                return
             try:
                 await self.run_due()
             except asyncio.CancelledError:

@@ -49,8 +49,10 @@ log = logging.getLogger("careline.staff")
 
 
 def notice_key(escalation: Escalation) -> str:
-    """One notice per escalation, level and priority: a raised priority is told again."""
-    return f"notice:{escalation.id}:{escalation.level}:{escalation.priority}"
+    """One notice per escalation, level, priority and deadline: a raised priority is told
+    again, and so are the supervisors each SLA period nobody takes it at the top level."""
+    deadline = int(escalation.sla_deadline.timestamp())
+    return f"notice:{escalation.id}:{escalation.level}:{escalation.priority}:{deadline}"
 
 
 def sla_key(escalation: Escalation) -> str:

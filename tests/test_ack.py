@@ -169,8 +169,10 @@ async def test_acknowledging_stops_the_climb_and_tells_the_others_it_is_taken(
     case.clock.advance(days=120)
     await case.services.outbox.run_due()
     told = [(n["recipient"]["id"], n["kind"]) for n in case.told()]
-    assert told == [("li", "new"), ("wang", "climbed"), ("li", "taken")]
-    assert case.told()[-1]["taken_by"] == "王芳"
+    pages = [t for t in told if t[1] != "follow_up"]
+    assert pages == [("li", "new"), ("wang", "climbed"), ("li", "taken")]
+    assert ("wang", "follow_up") in told, "her check-in goes to wang, who took the case"
+    assert [n for n in case.told() if n["kind"] == "taken"][0]["taken_by"] == "王芳"
     assert ("wang", "escalation.acknowledged") in await case.audited()
     assert ("wang", "ack_link.acknowledged") in await case.audited()
 

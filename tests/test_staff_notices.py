@@ -102,6 +102,9 @@ async def test_a_p1_reaches_the_worker_on_duty_then_the_backup_then_the_supervis
         clock.advance(minutes=5)
         await services.outbox.run_due()
         assert sorted(notified(receiver)[2:]) == ["sun", "zhou"]
+        clock.advance(minutes=5)  # still nobody: the supervisors again, each SLA period
+        await services.outbox.run_due()
+        assert sorted(notified(receiver)[4:]) == ["sun", "zhou"]
         async with services.db.session() as session:
             attempts = await queries.attempts_for(session, escalation_id)
         assert [(a.recipient, a.sender, a.status) for a in attempts][:2] == [
