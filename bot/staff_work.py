@@ -164,15 +164,7 @@ class StaffWork:
         now = self._clock.now()
         async with self._db.write() as session:
             for worker in people:
-                await queries.enqueue(
-                    session,
-                    kind=OutboxKind.STAFF_DELIVERY,
-                    key=f"{item.key}:{worker.id}",
-                    due_at=now,
-                    now=now,
-                    escalation_id=escalation.id,
-                    recipient=worker.id,
-                )
+                await _enqueue_delivery(session, item, worker, now, escalation_id=escalation.id)
         return Result(Verdict.DONE, f"to {len(people)}")
 
     async def delivery(self, item: OutboxItem) -> Result:
@@ -430,15 +422,13 @@ class StaffWork:
     ) -> Result:
         """A delivery row of its own tells the worker (fallback, retries, every try stored)."""
         async with self._db.write() as session:
-            await queries.enqueue(
+            await _enqueue_delivery(
                 session,
-                kind=OutboxKind.STAFF_DELIVERY,
-                key=f"{item.key}:{worker.id}",
-                due_at=now,
-                now=now,
+                item,
+                worker,
+                now,
                 escalation_id=follow_up.escalation_id,
                 follow_up_id=follow_up.id,
-                recipient=worker.id,
             )
         outcome = f"已交给社工 {worker.name} 跟进"
         await self._finish_follow_up(follow_up.id, delivered=True, outcome=outcome, at=now)  # type: ignore[arg-type]
@@ -461,6 +451,28 @@ class StaffWork:
                 at=at,
                 detail={"delivered": delivered},
             )
+
+
+async def _enqueue_delivery(  # type: ignore[no-untyped-def]
+    session,
+    item: OutboxItem,
+    worker: SocialWorker,
+    now: datetime,
+    *,
+    escalation_id: int | None,
+    follow_up_id: int | None = None,
+) -> None:
+    """What ``item`` is about, to one person: a delivery row of its own (its own retries)."""
+    await queries.enqueue(
+        session,
+        kind=OutboxKind.STAFF_DELIVERY,
+        key=f"{item.key}:{worker.id}",
+        due_at=now,
+        now=now,
+        escalation_id=escalation_id,
+        follow_up_id=follow_up_id,
+        recipient=worker.id,
+    )
 
 
 def outcome_code(delivered: bool) -> str:
