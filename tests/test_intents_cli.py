@@ -195,13 +195,13 @@ def test_evaluate_by_family_without_tagged_examples_is_a_usage_error(
 def test_evaluate_psyguard_cv_scores_each_fold_with_a_model_that_never_saw_it(
     settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    unrelated = "与自杀/自伤/攻击行为无关"
     written = [
         ("我真的不想活了", "主动自杀意图"), ("活着没意思 想死", "主动自杀意图"),
         ("我想自杀", "主动自杀意图"), ("真想一死了之", "主动自杀意图"),
         ("活不下去了 想结束", "主动自杀意图"),
-        ("今天考试考砸了", "与自杀/自伤/攻击行为无关"), ("和同事吵了一架", "与自杀/自伤/攻击行为无关"),
-        ("最近有点焦虑", "与自杀/自伤/攻击行为无关"), ("睡眠不太好", "与自杀/自伤/攻击行为无关"),
-        ("不知道选什么专业", "与自杀/自伤/攻击行为无关"),
+        ("今天考试考砸了", unrelated), ("和同事吵了一架", unrelated),
+        ("最近有点焦虑", unrelated), ("睡眠不太好", unrelated), ("不知道选什么专业", unrelated),
     ]  # fmt: skip
     (settings.data_dir / "psyguard_valid.json").write_text(
         json.dumps([{"text": t, "labels": [label]} for t, label in written], ensure_ascii=False),
