@@ -35,7 +35,6 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from intents import segment
 from intents.datasets import (
     Example,
     crisis_corpus_files,
@@ -107,7 +106,7 @@ class JiebaAnalyzer:
         return self._tokenizer
 
     def __call__(self, text: str) -> list[str]:
-        return [word for word in segment.lcut(self.tokenizer(), text) if word.strip()]
+        return [word for word in self.tokenizer().lcut(text) if word.strip()]
 
 
 def model_hash(settings: NLUSettings) -> str:
