@@ -100,7 +100,10 @@ def test_evaluate_rasa_yaml_writes_report_and_png(
         "- intent: job_training\n  examples: |\n    - 育婴师培训怎么报名\n    - 想找工作\n"
         "- intent: crisis_suicide\n  examples: |\n    - 我真的不想活了\n"
         "- intent: crisis_violence\n  examples: |\n    - 老公又打我\n"
-        "- intent: greet\n  metadata:\n    negative: hyperbole\n  examples: |\n    - 想死你们了\n",
+        # A hyperbole the small model learned as distress: with a crisis ranked first now
+        # escalating, 想死你们了 (which it never saw) would be its honest crisis guess.
+        "- intent: emotional_distress\n  metadata:\n    negative: hyperbole\n"
+        "  examples: |\n    - 累死了\n",
         encoding="utf-8",
     )
     output = tmp_path / "out"
