@@ -53,11 +53,13 @@ class Risk:
     kind: str | None = None
     # What was found, in the words a social worker can read at a glance.
     reasons: tuple[str, ...] = ()
+    # The detail behind the level, for the worker and audits. Not part of equality: a risk
+    # stored as level, kind and reasons (as the pipeline keeps it) is the same risk read back.
     # Cue points of the kind after context, history included (the level's thresholds apply).
-    score: float = 0.0
-    # The calibrated crisis model's probability for this kind (cross-validated calibration).
-    probability: float = 0.0
-    evidence: tuple[Evidence, ...] = ()
+    score: float = field(default=0.0, compare=False)
+    # The classifier's calibrated probability for this kind's crisis intent.
+    probability: float = field(default=0.0, compare=False)
+    evidence: tuple[Evidence, ...] = field(default=(), compare=False)
 
     @property
     def crisis(self) -> bool:

@@ -326,3 +326,19 @@ async def test_parse_shows_the_score_and_each_piece_of_evidence(
     assert {"cue", "model"} <= sources
     cue = next(item for item in risk["evidence"] if item["source"] == "cue")
     assert cue["label"] and cue["matched"] and cue["name"]
+
+
+def test_a_risk_read_back_from_level_kind_and_reasons_is_the_same_risk() -> None:
+    # Storage keeps level, kind and reasons; the evidence is detail, not identity.
+    from intents.result import Evidence, Risk
+
+    full = Risk(
+        RiskLevel.HIGH,
+        "suicide",
+        ("主动自杀意念：“不想活了”",),
+        4.0,
+        0.99,
+        (Evidence("cue", "ideation", "主动自杀意念", 4.0, "不想活了"),),
+    )
+    assert Risk(full.level, full.kind, full.reasons) == full
+    assert Risk(RiskLevel.MEDIUM, "suicide", full.reasons) != full
