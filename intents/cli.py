@@ -19,12 +19,23 @@ from tqdm import tqdm
 
 from intents import embedded
 from intents.crisis import CrisisConfig, CrisisLayer
-from intents.datasets import Example, read_dataset, read_training_data
+from intents.datasets import (
+    Example,
+    crisis_corpus_files,
+    read_crisis_corpus,
+    read_dataset,
+    read_training_data,
+)
 from intents.evaluation import (
+    Rate,
+    Report,
+    by_family,
     evaluate,
+    families_of,
     holdout_nlu,
     holdout_split,
     predict,
+    psyguard_cross_validated,
     save_confusion_png,
 )
 from intents.factory import build_nlu, ensure_model
@@ -67,6 +78,16 @@ def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
         "--output", type=Path, default=Path("var/eval"), help="where the PNG and JSON go"
     )
     evaluate_cmd.add_argument("--seed", type=int, default=13, help="holdout split seed")
+    evaluate_cmd.add_argument(
+        "--by-family",
+        action="store_true",
+        help="leave-one-family-out crisis recall: each warning-sign family held out whole",
+    )
+    evaluate_cmd.add_argument(
+        "--psyguard-cv",
+        action="store_true",
+        help="5-fold cross-validated scores on the PsyGUARD split the model trains on",
+    )
     evaluate_cmd.set_defaults(run=lambda args: run_evaluate(args, get_settings()))
 
 
@@ -167,11 +188,35 @@ def run_evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
 
 
 async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
+    config = CrisisConfig.load(settings.crisis_cues)
+    if args.by_family:
+        return await _evaluate_by_family(settings, config)
+    if args.psyguard_cv:
+        project = read_training_data(settings.data_dir)
+        corpus = crisis_corpus_files(settings.data_dir)
+        if not corpus:
+            print("evaluate: no crisis corpus beside the training data", file=sys.stderr)
+            return 2
+        psyguard = read_dataset(corpus[0])
+        with tqdm(total=5, desc="folds", file=sys.stderr) as progress:
+            test, results = await psyguard_cross_validated(
+                project,
+                psyguard,
+                settings,
+                config,
+                on_fold=lambda _: progress.update(1),
+                temperature=_current_temperature(settings),
+            )
+        report = evaluate(test, results)
+        print(report.to_text())
+        _write_report(args.output, "psyguard-cv", report)
+        return 0
     if args.holdout:
         examples = read_dataset(args.data) if args.data else read_training_data(settings.data_dir)
         train, test = holdout_split(examples, seed=args.seed)
         print(f"holdout: training on {len(train)}, scoring {len(test)} examples")
-        nlu = holdout_nlu(train, settings, CrisisLayer(CrisisConfig.load(settings.crisis_cues)))
+        train += read_crisis_corpus(settings.data_dir)
+        nlu = holdout_nlu(train, settings, CrisisLayer(config))
         name = "holdout"
     else:
         if args.data is None:
@@ -186,9 +231,48 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
         await nlu.close()
     report = evaluate(test, results)
     print(report.to_text())
-    png = save_confusion_png(report, args.output / f"confusion-{name}.png", f"Careline NLU: {name}")
-    (args.output / f"report-{name}.json").write_text(
+    _write_report(args.output, name, report)
+    return 0
+
+
+def _write_report(output: Path, name: str, report: Report) -> None:
+    png = save_confusion_png(report, output / f"confusion-{name}.png", f"Careline NLU: {name}")
+    (output / f"report-{name}.json").write_text(
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
     )
     print(f"confusion matrix: {png}")
+
+
+def _current_temperature(settings: NLUSettings) -> float | None:
+    """The trained model's temperature, reused by evaluations that fit many models."""
+    meta = embedded.model_path(settings) / embedded.META_FILE
+    if not meta.exists():
+        return None
+    return float(json.loads(meta.read_text(encoding="utf-8"))["temperature"])
+
+
+async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> int:
+    examples = read_training_data(settings.data_dir)
+    families = families_of(examples)
+    if not families:
+        print("evaluate: no examples tagged with a family (metadata: family)", file=sys.stderr)
+        return 2
+    corpus = read_crisis_corpus(settings.data_dir)
+    print(f"{'family held out':<22}{'recall unseen':>16}{'with its cues':>16}")
+
+    def show(family: str, unseen: Rate, with_cues: Rate) -> None:
+        print(f"{family:<22}{str(unseen):>16}{str(with_cues):>16}", flush=True)
+
+    results = await by_family(
+        examples,
+        corpus,
+        settings,
+        config,
+        on_family=show,
+        temperature=_current_temperature(settings),
+    )
+    unseen = Rate(
+        sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())
+    )
+    print(f"leave-one-family-out crisis recall: {unseen}")
     return 0

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from intents.crisis import CRISIS_INTENT, CrisisLayer
 from intents.embedded import EmbeddedClassifier, classification
 from intents.entities import EntityExtractor
 from intents.protocol import ClassifierUnavailable, IntentClassifier, IntentScores
-from intents.result import ParseResult
+from intents.result import ParseResult, Risk
 from intents.taxonomy import Intent
 
 log = logging.getLogger(__name__)
@@ -80,18 +81,18 @@ class CompositeNLU:
         if intent == _RASA_FALLBACK or confidence < self.threshold:
             # As Rasa's FallbackClassifier: the fallback carries the threshold as confidence.
             intent, confidence = Intent.OUT_OF_SCOPE.value, self.threshold
+        # The classifier's own top answer, before the fallback: a crisis it ranks first is
+        # evidence the crisis layer must weigh, never something to relabel quietly.
+        ranked_first = _KIND_OF_INTENT.get(scores.intent)
+        assess = partial(
+            self.crisis.assess, text, history, probabilities, ranked_first=ranked_first
+        )
         if len(text) + sum(map(len, history)) > LONG_TEXT_CHARS:
             # ~25 ms per 1,000 characters of regex work: off the event loop for long texts.
-            risk = await asyncio.to_thread(self.crisis.assess, text, history, probabilities)
+            risk = await asyncio.to_thread(assess)
         else:
-            risk = self.crisis.assess(text, history, probabilities)
-        if risk.crisis and risk.kind:
-            # The crisis layer overrules the classifier: a rule decision, full confidence.
-            intent, confidence = CRISIS_INTENT[risk.kind], 1.0
-        elif intent in _KIND_OF_INTENT:
-            # The crisis layer already weighed the classifier's crisis probability (a strong
-            # one alone escalates); below that, what the classifier heard is distress.
-            intent = Intent.EMOTIONAL_DISTRESS.value
+            risk = assess()
+        intent, confidence = _final_intent(intent, confidence, scores, probabilities, risk)
         if len(head) > LONG_TEXT_CHARS:
             entities = await asyncio.to_thread(self.entities.extract, head, now)
         else:
@@ -102,3 +103,28 @@ class CompositeNLU:
         close = getattr(self.backend, "close", None)
         if close is not None:
             await close()
+
+
+def _final_intent(
+    intent: str,
+    confidence: float,
+    scores: IntentScores,
+    probabilities: Mapping[str, float],
+    risk: Risk,
+) -> tuple[str, float]:
+    """The intent the risk implies, with a confidence that is that intent's own."""
+    if risk.crisis and risk.kind:
+        crisis_intent = CRISIS_INTENT[risk.kind]
+        if scores.intent == crisis_intent:
+            return crisis_intent, scores.confidence  # the classifier said so itself
+        # The crisis layer overrules the classifier: a rule decision, full confidence.
+        return crisis_intent, 1.0
+    if intent in _KIND_OF_INTENT:
+        # Only someone else's crisis gets here (the layer escalates as concern_for_other): the
+        # intent is the classifier's best non-crisis answer, with that answer's probability.
+        ranking = [(name, p) for name, p in scores.ranking if name not in _KIND_OF_INTENT]
+        if ranking:
+            return ranking[0]
+        distress = Intent.EMOTIONAL_DISTRESS.value
+        return distress, probabilities.get(distress, 0.0)
+    return intent, confidence

@@ -10,9 +10,10 @@ talk that no cue names is still escalated.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,19 +22,31 @@ from typing import Any
 import yaml
 
 from intents import texts
+from intents.context import NEGATED, OTHER_PERSON, REPORTED, MessageContext, Qualifier
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
-from intents.result import Risk, RiskLevel
+from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLevel
 
-KINDS = ("suicide", "violence")
+KINDS = OWN_KINDS
 CRISIS_INTENT = {"suicide": "crisis_suicide", "violence": "crisis_violence"}
 DEFAULT_CUES = Path(__file__).parent / "data" / "crisis.yml"
 _MAX_REASONS = 6
 
 
 @dataclass(frozen=True)
+class Family:
+    """A warning sign (C-SSRS, WHO/AFSP, crisis-line triage, Danger Assessment): its cues
+    share its label, which is what the worker reads."""
+
+    id: str
+    kind: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Cue:
     id: str
     kind: str
+    family: Family
     weight: float
     reason: str
     pattern: re.Pattern[str]
@@ -45,7 +58,12 @@ class Cue:
 class CueHit:
     cue: Cue
     matched: str
-    weight: float
+    weight: float  # the cue's weight after its clause's qualifiers
+    qualifiers: tuple[Qualifier, ...] = ()
+
+    @property
+    def about_other(self) -> bool:
+        return OTHER_PERSON in self.qualifiers
 
 
 @dataclass(frozen=True)
@@ -53,10 +71,14 @@ class Signal:
     """What one message alone says."""
 
     hits: tuple[CueHit, ...]
-    reported: bool
 
-    def score(self, kind: str) -> float:
-        return sum(hit.weight for hit in self.hits if hit.cue.kind == kind)
+    def score(self, kind: str, *, other: bool = False) -> float:
+        """Points of ``kind`` about the writer (or, with ``other``, about someone else)."""
+        return sum(h.weight for h in self.hits if h.cue.kind == kind and h.about_other == other)
+
+    @property
+    def reported(self) -> bool:
+        return any(REPORTED in hit.qualifiers for hit in self.hits)
 
 
 @dataclass(frozen=True)
@@ -73,6 +95,7 @@ class CrisisConfig:
     reported: re.Pattern[str]
     hyperbole: re.Pattern[str]
     cues: tuple[Cue, ...]
+    families: dict[str, Family]
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CUES) -> CrisisConfig:
@@ -86,10 +109,24 @@ class CrisisConfig:
                 reverse=True,
             )
         )
+        families = {
+            name: Family(name, str(item["kind"]), str(item["label"]))
+            for name, item in (raw.get("families") or {}).items()
+        }
+        unknown = {family.kind for family in families.values()} - set(KINDS)
+        unknown |= {str(item["kind"]) for item in raw["cues"]} - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown crisis kind(s) in {path}: {sorted(unknown)}")
+        for item in raw["cues"]:
+            family = families.get(item.get("family", ""))
+            if family is None or family.kind != item["kind"]:
+                # A cue without a family of its kind would reach the worker unnamed.
+                raise ValueError(f"cue {item['id']} in {path}: no {item['kind']} family")
         cues = tuple(
             Cue(
                 id=item["id"],
                 kind=item["kind"],
+                family=families[item["family"]],
                 weight=float(item["weight"]),
                 reason=item["reason"],
                 pattern=_alternation(item["patterns"]),
@@ -98,9 +135,6 @@ class CrisisConfig:
             )
             for item in raw["cues"]
         )
-        unknown = {cue.kind for cue in cues} - set(KINDS)
-        if unknown:
-            raise ValueError(f"unknown crisis kind(s) in {path}: {sorted(unknown)}")
         return cls(
             version=int(raw.get("version", 0)),
             digest=hashlib.sha256(source).hexdigest()[:8],
@@ -114,7 +148,13 @@ class CrisisConfig:
             reported=_alternation(raw["reported"]["patterns"]),
             hyperbole=_alternation(raw["hyperbole"]),
             cues=cues,
+            families=families,
         )
+
+    def without_families(self, names: Collection[str]) -> CrisisConfig:
+        """The same cues minus those of ``names`` (leave-one-family-out evaluation)."""
+        cues = tuple(cue for cue in self.cues if cue.family.id not in names)
+        return dataclasses.replace(self, cues=cues)
 
     def level_for(self, score: float) -> RiskLevel:
         return next((level for level, start in self.thresholds if score >= start), RiskLevel.NONE)
@@ -144,12 +184,27 @@ class CrisisLayer:
         config = self.config
         compact = _compact(text)
         masked = config.hyperbole.sub(lambda m: "_" * len(m.group(0)), compact)
-        reported = bool(config.reported.search(masked))
+        context = MessageContext(masked, config.reported)
         hits: list[CueHit] = []
         for cue in config.cues:
-            if match := cue.pattern.search(masked):
-                weight = cue.weight * (config.reported_factor if reported and cue.discount else 1)
-                hits.append(CueHit(cue, match.group(0), weight))
+            # Of a cue's matches, the one its clause weighs most: 我没想过死 不过现在真想死.
+            best: CueHit | None = None
+            for match in cue.pattern.finditer(masked):
+                if not match.group(0):
+                    continue
+                qualifiers = context.qualifiers(match.start(), match.end(), cue.kind, cue.discount)
+                denied = context.negation_inside(match.group(0), cue.pattern)
+                if denied and NEGATED not in qualifiers:
+                    qualifiers = (NEGATED, *qualifiers)
+                weight = cue.weight
+                for qualifier in qualifiers:
+                    weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
+                if best is None or weight > best.weight:
+                    best = CueHit(cue, match.group(0), weight, qualifiers)
+                if not qualifiers:
+                    break
+            if best is not None:
+                hits.append(best)
         medium = _start(config, RiskLevel.MEDIUM)
         kept = [
             hit
@@ -162,53 +217,107 @@ class CrisisLayer:
             )
             >= medium
         ]
-        return Signal(tuple(kept), reported)
+        return Signal(tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers))
 
     def assess(
         self,
         text: str,
         history: Sequence[str] = (),
         model_probabilities: Mapping[str, float] | None = None,
+        *,
+        ranked_first: str | None = None,
     ) -> Risk:
-        """Risk of ``text`` given the same person's recent ``history`` (oldest first) and the
-        embedded classifier's intent probabilities."""
-        config = self.config
+        """Risk of ``text`` given the same person's recent ``history`` (oldest first), the
+        embedded classifier's calibrated intent probabilities, and the kind whose crisis intent
+        the intent classifier ranked first (if it did).
+
+        Every piece of evidence can only raise the level; none vetoes another. Context
+        (negation, a resolved past, a story, another person) lowers a cue's own weight only.
+        """
+        probabilities = model_probabilities or {}
         current = self.signal(text)
         earlier = [self.signal(message) for message in history]
-        probabilities = model_probabilities or {}
-        best: tuple[int, float, str] = (RiskLevel.NONE.rank, 0.0, KINDS[0])
-        extra: dict[str, list[str]] = {kind: [] for kind in KINDS}
-        for kind in KINDS:
-            score = current.score(kind)
-            if score > 0 and earlier:
-                added = min(
-                    config.history_cap,
-                    config.history_weight * sum(signal.score(kind) for signal in earlier),
+        assessed = [
+            self._assess_kind(kind, current, earlier, probabilities, ranked_first == kind)
+            for kind in KINDS
+        ]
+        best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
+        return best if best.level is not RiskLevel.NONE else Risk()
+
+    def _assess_kind(
+        self,
+        kind: str,
+        current: Signal,
+        earlier: Sequence[Signal],
+        probabilities: Mapping[str, float],
+        ranked_first: bool,
+    ) -> Risk:
+        config = self.config
+        evidence: list[Evidence] = []
+        reasons: list[str] = []
+        own = sorted(
+            (h for h in current.hits if h.cue.kind == kind and not h.about_other),
+            key=lambda hit: -hit.weight,
+        )
+        for hit in own:
+            evidence.append(_cue_evidence(hit))
+            if hit.weight > 0:
+                reasons.append(texts.cue_reason(hit.cue.family.label, hit.matched))
+        score = current.score(kind)
+        if score > 0 and earlier:
+            added = min(
+                config.history_cap,
+                config.history_weight * sum(signal.score(kind) for signal in earlier),
+            )
+            if added > 0:
+                score += added
+                for signal in reversed(earlier):
+                    for hit in signal.hits:
+                        if hit.cue.kind == kind and not hit.about_other and hit.weight > 0:
+                            reasons.append(texts.history_reason(hit.cue.family.label, hit.matched))
+                evidence.append(Evidence("history", "recent_messages", "近期消息", added))
+        level = config.level_for(score)
+        probability = probabilities.get(CRISIS_INTENT[kind], 0.0)
+        if probability > 0:
+            evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
+        raised = self._model_level(level, probability)
+        if raised.rank > level.rank:
+            level = raised
+            reasons.append(texts.model_reason(kind, probability))
+        if ranked_first:
+            # The intent classifier's top answer is this crisis: never silently dropped.
+            evidence.append(Evidence("intent", CRISIS_INTENT[kind], "意图模型首选", probability))
+            if level.rank < RiskLevel.MEDIUM.rank:
+                level = RiskLevel.MEDIUM
+                reasons.append(texts.ranked_first_reason(kind, probability))
+        others = [h for h in current.hits if h.cue.kind == kind and h.about_other]
+        other_level = config.level_for(current.score(kind, other=True))
+        if others and not any(hit.weight > 0 for hit in own) and not earlier_own(earlier, kind):
+            # Someone else at risk: a worker looks at it (P2), but it is not her crisis.
+            if RiskLevel.highest(level, other_level).rank >= RiskLevel.MEDIUM.rank:
+                evidence += [_cue_evidence(hit) for hit in others]
+                reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
+                return Risk(
+                    RiskLevel.MEDIUM,
+                    CONCERN_FOR_OTHER,
+                    tuple(dict.fromkeys(reasons))[:_MAX_REASONS],
+                    score=current.score(kind, other=True),
+                    probability=probability,
+                    evidence=tuple(evidence),
                 )
-                if added > 0:
-                    score += added
-                    extra[kind].extend(
-                        texts.history_reason(hit.cue.reason, hit.matched)
-                        for signal in reversed(earlier)
-                        for hit in signal.hits
-                        if hit.cue.kind == kind
-                    )
-            level = config.level_for(score)
-            raised = self._model_level(level, probabilities.get(CRISIS_INTENT[kind], 0.0))
-            if raised.rank > level.rank:
-                level = raised
-                extra[kind].append(texts.model_reason(kind, probabilities[CRISIS_INTENT[kind]]))
-            best = max(best, (level.rank, score, kind), key=lambda item: (item[0], item[1]))
-        rank, _, kind = best
-        level = list(RiskLevel)[rank]
         if level is RiskLevel.NONE:
             return Risk()
-        own = sorted((hit for hit in current.hits if hit.cue.kind == kind), key=lambda h: -h.weight)
-        reasons = [texts.cue_reason(hit.cue.reason, hit.matched) for hit in own]
-        reasons += extra[kind]
-        if current.reported and any(hit.cue.discount for hit in own):
-            reasons.append(texts.reported_reason())
-        return Risk(level, kind, tuple(dict.fromkeys(reasons))[:_MAX_REASONS])
+        for hit in own:
+            for qualifier in hit.qualifiers:
+                reasons.append(texts.context_reason(qualifier.name))
+        return Risk(
+            level,
+            kind,
+            tuple(dict.fromkeys(reasons))[:_MAX_REASONS],
+            score=score,
+            probability=probability,
+            evidence=tuple(evidence),
+        )
 
     def model_reasons(self, kind: str, probability: float) -> tuple[str, ...]:
         """Why a classifier's crisis intent alone escalates a message."""
@@ -222,6 +331,18 @@ class CrisisLayer:
         if probability >= config.model_medium or (has_cue and probability >= config.model_with_cue):
             return RiskLevel.MEDIUM
         return RiskLevel.NONE
+
+
+def earlier_own(earlier: Sequence[Signal], kind: str) -> bool:
+    """Whether her recent messages spoke of her own risk of ``kind``."""
+    return any(signal.score(kind) > 0 for signal in earlier)
+
+
+def _cue_evidence(hit: CueHit) -> Evidence:
+    label = hit.cue.family.label
+    if hit.qualifiers:
+        label += "（" + "、".join(texts.CONTEXT_NAMES[q.name] for q in hit.qualifiers) + "）"
+    return Evidence("cue", hit.cue.family.id, label, round(hit.weight, 3), hit.matched)
 
 
 def _start(config: CrisisConfig, level: RiskLevel) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -30,6 +30,9 @@ class Example:
     negative: str | None = None
     # Source labels for external sets (PsyGUARD), used to report recall per label group.
     labels: tuple[str, ...] = ()
+    # Warning-sign family of a crisis example (``metadata: {family: ...}``), for
+    # leave-one-family-out evaluation.
+    family: str | None = None
 
 
 def read_rasa_yaml(path: Path) -> list[Example]:
@@ -39,14 +42,16 @@ def read_rasa_yaml(path: Path) -> list[Example]:
         if "intent" not in block:
             continue  # synonyms, regexes and lookups are not training examples
         metadata = block.get("metadata") or {}
-        negative = metadata.get("negative") if isinstance(metadata, dict) else None
+        if not isinstance(metadata, dict):
+            metadata = {}
+        negative, family = metadata.get("negative"), metadata.get("family")
         for line in str(block.get("examples") or "").splitlines():
             line = line.strip()
             if not line.startswith("- "):
                 continue
             text = _ANNOTATION.sub(r"\1", line[2:].strip())
             if text:
-                examples.append(Example(text, str(block["intent"]), negative))
+                examples.append(Example(text, str(block["intent"]), negative, family=family))
     return examples
 
 
@@ -61,6 +66,35 @@ def read_training_data(data_dir: Path) -> list[Example]:
     if not files:
         raise FileNotFoundError(f"no nlu*.yml training files in {data_dir}")
     return [example for path in files for example in read_rasa_yaml(path)]
+
+
+# External crisis corpora trained on beside the project's data (see data/PSYGUARD_SOURCE.md).
+CRISIS_CORPUS = "psyguard_valid.json"
+
+
+def crisis_corpus_files(data_dir: Path) -> list[Path]:
+    path = data_dir / CRISIS_CORPUS
+    return [path] if path.exists() else []
+
+
+def read_crisis_corpus(data_dir: Path) -> list[Example]:
+    """PsyGUARD's valid split as training examples: unrelated texts are mostly counselling talk
+    (distress without crisis signs); 关于自杀的探索 is left out, as it teaches neither side."""
+    return [
+        trained
+        for path in crisis_corpus_files(data_dir)
+        for example in read_psyguard_json(path)
+        if (trained := to_training_example(example)) is not None
+    ]
+
+
+def to_training_example(example: Example) -> Example | None:
+    """A PsyGUARD example as the intent it trains, or None when it trains nothing."""
+    if set(example.labels) & (SUICIDE_LABELS | AGGRESSION_LABELS):
+        return example
+    if UNRELATED_LABEL in example.labels:
+        return replace(example, intent="emotional_distress")
+    return None
 
 
 def psyguard_intent(labels: Iterable[str]) -> str:

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -34,8 +35,13 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from intents import segment
-from intents.datasets import Example, read_training_data, training_files
+from intents.datasets import (
+    Example,
+    crisis_corpus_files,
+    read_crisis_corpus,
+    read_training_data,
+    training_files,
+)
 from intents.normalize import fold_for_matching
 from intents.settings import NLUSettings
 
@@ -45,7 +51,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "4"
+CODE_VERSION = "5"
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
@@ -100,14 +106,14 @@ class JiebaAnalyzer:
         return self._tokenizer
 
     def __call__(self, text: str) -> list[str]:
-        return [word for word in segment.lcut(self.tokenizer(), text) if word.strip()]
+        return [word for word in self.tokenizer().lcut(text) if word.strip()]
 
 
 def model_hash(settings: NLUSettings) -> str:
     digest = hashlib.sha256()
     digest.update(f"code:{CODE_VERSION}\n".encode())
     digest.update(json.dumps(TRAINING_CONFIG, sort_keys=True).encode())
-    sources = training_files(settings.data_dir)
+    sources = training_files(settings.data_dir) + crisis_corpus_files(settings.data_dir)
     if settings.user_dictionary:
         sources.append(settings.user_dictionary)
     for path in sources:
@@ -174,14 +180,31 @@ def _fit_temperature(
     return float(minimize_scalar(log_loss, bounds=(low, high), method="bounded").x)
 
 
+# One toneless Mandarin syllable: initial + final (Hanyu Pinyin's table), as typed in
+# romanised messages ("ta he le jiu hui lai jiu da wo").
+_PINYIN_SYLLABLE = re.compile(
+    r"(?:[bpmfdtnlgkhjqxrzcsyw]|zh|ch|sh)?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|van|ai|ei|ao|ou|an|en|in|un|vn|ia|ie|iu"
+    r"|ua|uo|ui|ue|ve|er|a|o|e|i|u|v|ü)"
+)
+_CJK_OR_WORD = re.compile(r"[\u3400-\U0002ffff]|[a-zü]+")
+
+
 class PinyinAnalyzer:
     """Toneless pinyin syllables and syllable pairs: homophone typos (微心原, 电上直播, 家爆)
-    share them with the intended words."""
+    share them with the intended words, and a message typed in pinyin gets the same features
+    as the characters it spells."""
 
     def __call__(self, text: str) -> list[str]:
         # Character by character through a cache: pypinyin's phrase segmentation costs ~1 ms
         # per 80 characters, and a typo feature does not need the polyphone context.
-        syllables = [syllable for char in text if (syllable := _syllable(char))]
+        syllables: list[str] = []
+        for token in _CJK_OR_WORD.findall(text):
+            if len(token) == 1 and not token.isascii():
+                if syllable := _syllable(token):
+                    syllables.append(syllable)
+            elif _PINYIN_SYLLABLE.fullmatch(token):
+                syllables.append(token.replace("ü", "v"))
         return syllables + [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
 
 
@@ -342,10 +365,12 @@ def train(
     examples: Sequence[Example] | None = None,
     replace_current: bool = False,
 ) -> Path:
-    """Trains on ``settings.data_dir`` and saves the artifact; returns its directory. A current
-    model of the same hash that appeared meanwhile is kept unless ``replace_current``."""
+    """Trains on ``settings.data_dir`` (the project's examples plus the crisis corpus beside
+    them) and saves the artifact; returns its directory. A current model of the same hash that
+    appeared meanwhile is kept unless ``replace_current``."""
     digest = model_hash(settings)
     examples = list(examples) if examples is not None else read_training_data(settings.data_dir)
+    examples += read_crisis_corpus(settings.data_dir)
     started = time.perf_counter()
     fitted = fit_model(examples, settings.user_dictionary)
     target = settings.model_dir / digest

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 
 from intents.composite import CompositeNLU
-from intents.crisis import CrisisLayer
+from intents.crisis import CrisisConfig, CrisisLayer
 from intents.datasets import (
     AGGRESSION_LABELS,
     EXPLORATION_LABEL,
@@ -213,3 +213,89 @@ def holdout_nlu(train: Sequence[Example], settings: NLUSettings, crisis: CrisisL
         entities=EntityExtractor(settings.timezone),
         threshold=settings.threshold,
     )
+
+
+def families_of(examples: Sequence[Example]) -> list[str]:
+    return sorted({example.family for example in examples if example.family})
+
+
+async def by_family(
+    examples: Sequence[Example],
+    corpus: Sequence[Example],
+    settings: NLUSettings,
+    config: CrisisConfig,
+    on_family: Callable[[str, Rate, Rate], None] | None = None,
+    temperature: float | None = None,
+) -> dict[str, tuple[Rate, Rate]]:
+    """Leave-one-family-out: for each warning-sign family, a model trained without its
+    examples and a crisis layer without its cues score its examples. Returns, per family, the
+    crisis recall so (never seen) and, for comparison, with the family's cues back in."""
+    results: dict[str, tuple[Rate, Rate]] = {}
+    for family in families_of(examples):
+        held = [example for example in examples if example.family == family]
+        train = [example for example in examples if example.family != family] + list(corpus)
+        fitted = _fit(train, settings, temperature)
+        rates = []
+        for layer_config in (config.without_families({family}), config):
+            nlu = CompositeNLU(
+                embedded=EmbeddedClassifier(fitted, f"embedded-without-{family}"),
+                crisis=CrisisLayer(layer_config),
+                entities=EntityExtractor(settings.timezone),
+                threshold=settings.threshold,
+            )
+            flags = [is_crisis_flag(result) for result in await predict(nlu, held)]
+            rates.append(Rate(sum(flags), len(flags)))
+        results[family] = (rates[0], rates[1])
+        if on_family is not None:
+            on_family(family, rates[0], rates[1])
+    return results
+
+
+async def psyguard_cross_validated(
+    project: Sequence[Example],
+    psyguard: Sequence[Example],
+    settings: NLUSettings,
+    config: CrisisConfig,
+    folds: int = 5,
+    on_fold: Callable[[int], None] | None = None,
+    temperature: float | None = None,
+) -> tuple[list[Example], list[ParseResult]]:
+    """PsyGUARD scored honestly once it is trained on: each fold is parsed by a model trained on
+    the project's data and the other folds (training keeps ``read_crisis_corpus``'s mapping)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from intents.datasets import to_training_example
+
+    labels = [example.labels[0] if example.labels else "" for example in psyguard]
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    scored: list[Example] = []
+    results: list[ParseResult] = []
+    for fold, (train_index, test_index) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        extra = [
+            trained
+            for i in train_index
+            if (trained := to_training_example(psyguard[i])) is not None
+        ]
+        fitted = _fit([*project, *extra], settings, temperature)
+        nlu = CompositeNLU(
+            embedded=EmbeddedClassifier(fitted, f"embedded-fold-{fold}"),
+            crisis=CrisisLayer(config),
+            entities=EntityExtractor(settings.timezone),
+            threshold=settings.threshold,
+        )
+        test = [psyguard[i] for i in test_index]
+        scored += test
+        results += await predict(nlu, test)
+        if on_fold is not None:
+            on_fold(fold)
+    return scored, results
+
+
+def _fit(train: Sequence[Example], settings: NLUSettings, temperature: float | None):  # noqa: ANN202
+    """A model on ``train``; with ``temperature`` given (the full model's, one scalar), the
+    three cross-validation fits that would refit it are skipped, a quarter of the time."""
+    if temperature is None:
+        return fit_model(train, settings.user_dictionary)
+    fitted = fit_model(train, settings.user_dictionary, calibrate=False)
+    fitted.temperature = temperature
+    return fitted

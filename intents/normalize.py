@@ -123,6 +123,10 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("唔好", "不要"),
     ("著", "着"),
     ("唔该", "谢谢"),
+    ("几多", "多少"),
+    ("边度", "哪里"),
+    ("返嚟", "回来"),
+    ("郁手", "动手"),
     ("多谢", "谢谢"),
     ("仔女", "孩子"),
     ("老豆", "爸爸"),
@@ -154,6 +158,8 @@ _CANTONESE_MAP = dict(_CANTONESE)
 # 係 is folded to 系 by OpenCC; read it as 是 except in Mandarin words built on 系.
 # 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
 _ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
+# 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
+_SHI_AS_CHI = re.compile(r"(?<![饮伙粮零美素主甜面进节寒])食(?![物品堂材欲谱量指言客疗用盐])")
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
@@ -161,6 +167,7 @@ def fold_cantonese(text: str) -> str:
     """Cantonese cue words → Mandarin equivalents (唔→不, 冇→没, 佢→他, 係→是, 嘅→的...)."""
     text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group(0)], text)
     text = _ZHONG_AS_HAI.sub("还", text)
+    text = _SHI_AS_CHI.sub("吃", text)
     return _XI_AS_SHI.sub("是", text)
 
 

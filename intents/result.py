@@ -26,17 +26,46 @@ class RiskLevel(StrEnum):
 _RANK = {level: i for i, level in enumerate(RiskLevel)}
 
 
+# Risk kinds. Someone else at risk (her sister says she wants to die, a neighbour's child is
+# beaten) is escalated for a worker to look at, but it is not the writer's own crisis.
+OWN_KINDS = ("suicide", "violence")
+CONCERN_FOR_OTHER = "concern_for_other"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of what the crisis layer weighed, for the worker and for audits."""
+
+    source: str  # "cue" (a warning-sign family), "model", "intent", "history", "context"
+    name: str  # family id, or the model / context it came from
+    label: str  # Chinese, what a worker reads
+    weight: float  # cue points, or a probability for "model" and "intent"
+    matched: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class Risk:
     level: RiskLevel = RiskLevel.NONE
-    # Which kind of crisis the cues point at: "suicide", "violence" or None.
+    # "suicide", "violence", "concern_for_other" or None.
     kind: str | None = None
-    # Matched cues, in the words a social worker can read at a glance.
+    # What was found, in the words a social worker can read at a glance.
     reasons: tuple[str, ...] = ()
+    # The detail behind the level, for the worker and audits. Not part of equality: a risk
+    # stored as level, kind and reasons (as the pipeline keeps it) is the same risk read back.
+    # Cue points of the kind after context, history included (the level's thresholds apply).
+    score: float = field(default=0.0, compare=False)
+    # The classifier's calibrated probability for this kind's crisis intent.
+    probability: float = field(default=0.0, compare=False)
+    evidence: tuple[Evidence, ...] = field(default=(), compare=False)
 
     @property
     def crisis(self) -> bool:
-        return self.level.rank >= RiskLevel.MEDIUM.rank
+        """The writer's own crisis at medium or above (concern for another escalates by its
+        level, but is not her crisis)."""
+        return self.level.rank >= RiskLevel.MEDIUM.rank and self.kind != CONCERN_FOR_OTHER
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +73,9 @@ class Risk:
             "crisis": self.crisis,
             "kind": self.kind,
             "reasons": list(self.reasons),
+            "score": round(self.score, 3),
+            "probability": round(self.probability, 4),
+            "evidence": [item.to_dict() for item in self.evidence],
         }
 
 

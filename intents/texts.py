@@ -17,5 +17,21 @@ def model_reason(kind: str, probability: float) -> str:
     return f"模型判断疑似{KIND_NAMES.get(kind, kind)}风险（概率 {probability:.2f}）"
 
 
-def reported_reason() -> str:
-    return "提及新闻/影视/他人经历（已降低权重）"
+def ranked_first_reason(kind: str, probability: float) -> str:
+    return f"意图模型首选{KIND_NAMES.get(kind, kind)}危机（概率 {probability:.2f}）"
+
+
+def other_reason(label: str, matched: str) -> str:
+    return f"他人有风险·{label}：“{matched}”"
+
+
+CONTEXT_NAMES = {
+    "negated": "否定",
+    "resolved_past": "已过去",
+    "reported": "新闻/影视/他人经历",
+    "other_person": "说的是别人",
+}
+
+
+def context_reason(name: str) -> str:
+    return f"语境：{CONTEXT_NAMES.get(name, name)}（已降低权重）"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -99,7 +100,10 @@ def test_evaluate_rasa_yaml_writes_report_and_png(
         "- intent: job_training\n  examples: |\n    - 育婴师培训怎么报名\n    - 想找工作\n"
         "- intent: crisis_suicide\n  examples: |\n    - 我真的不想活了\n"
         "- intent: crisis_violence\n  examples: |\n    - 老公又打我\n"
-        "- intent: greet\n  metadata:\n    negative: hyperbole\n  examples: |\n    - 想死你们了\n",
+        # A hyperbole the small model learned as distress: with a crisis ranked first now
+        # escalating, 想死你们了 (which it never saw) would be its honest crisis guess.
+        "- intent: emotional_distress\n  metadata:\n    negative: hyperbole\n"
+        "  examples: |\n    - 累死了\n",
         encoding="utf-8",
     )
     output = tmp_path / "out"
@@ -154,3 +158,61 @@ def test_evaluate_without_data_is_a_usage_error(
 ) -> None:
     assert run(settings, "evaluate") == 2
     assert "DATA" in capsys.readouterr().err
+
+
+FAMILIES = """version: "3.1"
+nlu:
+- intent: crisis_suicide
+  metadata:
+    family: farewell
+  examples: |
+    - 以后孩子就拜托你们了
+    - 谢谢你们 以后不用再担心我了
+- intent: crisis_violence
+  metadata:
+    family: drinking_violence
+  examples: |
+    - 他喝了酒回来就打我
+    - 一喝醉就动手
+"""
+
+
+def test_evaluate_by_family_holds_each_family_out_whole(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (settings.data_dir / "nlu_families.yml").write_text(FAMILIES, encoding="utf-8")
+    assert run(settings, "evaluate", "--by-family", "--output", str(tmp_path / "o")) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if "/2)" in line}
+    assert set(rows) == {"farewell", "drinking_violence"}
+    assert "leave-one-family-out crisis recall:" in out and "/4)" in out
+
+
+def test_evaluate_by_family_without_tagged_examples_is_a_usage_error(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(settings, "evaluate", "--by-family", "--output", str(tmp_path / "o")) == 2
+    assert "family" in capsys.readouterr().err
+
+
+def test_evaluate_psyguard_cv_scores_each_fold_with_a_model_that_never_saw_it(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unrelated = "与自杀/自伤/攻击行为无关"
+    written = [
+        ("我真的不想活了", "主动自杀意图"), ("活着没意思 想死", "主动自杀意图"),
+        ("我想自杀", "主动自杀意图"), ("真想一死了之", "主动自杀意图"),
+        ("活不下去了 想结束", "主动自杀意图"),
+        ("今天考试考砸了", unrelated), ("和同事吵了一架", unrelated),
+        ("最近有点焦虑", unrelated), ("睡眠不太好", unrelated), ("不知道选什么专业", unrelated),
+    ]  # fmt: skip
+    (settings.data_dir / "psyguard_valid.json").write_text(
+        json.dumps([{"text": t, "labels": [label]} for t, label in written], ensure_ascii=False),
+        encoding="utf-8",
+    )
+    assert run(settings, "evaluate", "--psyguard-cv", "--output", str(tmp_path / "o")) == 0
+    out = capsys.readouterr().out
+    # Every text scored once, by the fold that did not train on it.
+    assert re.search(r"recall suicide\+self-harm labels: [0-9.]+ \(\d/5\)", out)
+    assert re.search(r"false alarms on 与自杀/自伤/攻击行为无关: [0-9.]+ \(\d/5\)", out)
+    assert (tmp_path / "o" / "report-psyguard-cv.json").exists()

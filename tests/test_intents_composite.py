@@ -6,6 +6,7 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,40 @@ from aiohttp import web
 
 from intents import NLUSettings, build_nlu, ensure_model
 from intents.composite import CompositeNLU
+from intents.result import RiskLevel
 from tests.test_intents_embedded import write_training_data
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
+# Everyday talk, so the small model does not call every unknown message a crisis (its
+# calibrated crisis probability alone escalates at a moderate level).
+EVERYDAY = """version: "3.1"
+nlu:
+- intent: out_of_scope
+  examples: |
+    - 今天去菜市场买了菜
+    - 嗯嗯 那个就是随便说说
+    - 晚饭吃什么好呢
+    - 今天天气不错
+    - 群里有人拼车吗
+- intent: emotional_distress
+  metadata:
+    negative: hyperbole
+  examples: |
+    - 笑死我了
+    - 想死你们了
+    - 热死了 开空调
+    - 饿死了 还没吃饭
+    - 气死我了 又堵车
+"""
+
+
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_training_data(tmp_path_factory.mktemp("nlu-data"))
+    directory = write_training_data(tmp_path_factory.mktemp("nlu-data"))
+    (directory / "nlu_everyday.yml").write_text(EVERYDAY, encoding="utf-8")
+    return directory
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +108,9 @@ async def test_parse_output_is_rasa_format_plus_risk(model_dir: Path, data_dir: 
     assert set(data) == {"text", "intent", "intent_ranking", "entities", "risk", "model_version"}
     assert set(data["intent"]) == {"name", "confidence"}
     assert all(set(item) == {"name", "confidence"} for item in data["intent_ranking"])
-    assert set(data["risk"]) == {"level", "crisis", "kind", "reasons"}
+    assert set(data["risk"]) == {
+        "level", "crisis", "kind", "reasons", "score", "probability", "evidence",
+    }  # fmt: skip
     assert {e["entity"]: e["value"] for e in data["entities"]} == {
         "time": "2026-11-24T15:00:00+08:00",
         "phone": "13812345678",
@@ -210,3 +239,106 @@ async def test_odd_input_parses(model_dir: Path, data_dir: Path, text: str) -> N
         "emotional_distress",
     }
     assert result.risk.crisis == (result.intent in ("crisis_suicide", "crisis_violence"))
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    intent: str
+    confidence: float
+    ranking: tuple[tuple[str, float], ...]
+
+
+class _FixedBackend:
+    """An intent backend that always ranks the same way (as Rasa might)."""
+
+    version = "fixed"
+
+    def __init__(self, ranking: tuple[tuple[str, float], ...]) -> None:
+        self.answer = _Ranked(ranking[0][0], ranking[0][1], ranking)
+
+    async def classify(self, text: str) -> _Ranked:
+        return self.answer
+
+
+def _with_backend(model_dir: Path, data_dir: Path, ranking: tuple[tuple[str, float], ...]):
+    nlu = build_nlu(settings(model_dir, data_dir))
+    assert isinstance(nlu, CompositeNLU)
+    nlu.backend = _FixedBackend(ranking)  # type: ignore[assignment]
+    return nlu
+
+
+async def test_a_crisis_ranked_first_is_never_relabelled_as_distress(
+    model_dir: Path, data_dir: Path
+) -> None:
+    # No cue names this; the classifier's top answer is a crisis: it stays one, at least P2.
+    ranking = (("crisis_suicide", 0.55), ("emotional_distress", 0.3), ("thanks", 0.15))
+    nlu = _with_backend(model_dir, data_dir, ranking)
+    result = await nlu.parse("这些东西我都整理好了 留给你们", now=NOW)
+    assert result.intent == "crisis_suicide"
+    assert result.confidence == 0.55  # crisis_suicide's own probability, not another's
+    assert result.risk.crisis and result.risk.kind == "suicide"
+    assert result.risk.level.rank >= RiskLevel.MEDIUM.rank
+    assert any(item.source == "intent" for item in result.risk.evidence)
+
+
+async def test_a_crisis_ranked_first_below_the_fallback_still_escalates(
+    model_dir: Path, data_dir: Path
+) -> None:
+    ranking = (("crisis_violence", 0.3), ("greet", 0.25), ("thanks", 0.2))
+    nlu = _with_backend(model_dir, data_dir, ranking)
+    result = await nlu.parse("他回来了", now=NOW)
+    assert result.intent == "crisis_violence" and result.confidence == 0.3
+    assert result.risk.crisis and result.risk.kind == "violence"
+
+
+async def test_someone_elses_crisis_escalates_as_concern_not_as_hers(
+    model_dir: Path, data_dir: Path
+) -> None:
+    ranking = (("crisis_suicide", 0.7), ("emotional_distress", 0.2), ("thanks", 0.1))
+    nlu = _with_backend(model_dir, data_dir, ranking)
+    result = await nlu.parse("我闺蜜昨晚跟我说她不想活了", now=NOW)
+    assert result.risk.kind == "concern_for_other"
+    assert result.risk.level is RiskLevel.MEDIUM and not result.risk.crisis
+    # The intent is the classifier's best non-crisis answer, with that answer's confidence.
+    assert (result.intent, result.confidence) == ("emotional_distress", 0.2)
+
+
+async def test_printed_confidence_belongs_to_the_printed_intent(
+    model_dir: Path, data_dir: Path
+) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    for text in ("想报名育婴师培训", "房租交不起了", "你好", "我不想活了", "谢谢你们"):
+        result = await nlu.parse(text, now=NOW)
+        ranked = dict(result.intent_ranking)
+        rule_decision = result.risk.crisis and result.confidence == 1.0
+        fallback = result.intent == "out_of_scope" and result.confidence == nlu.threshold
+        assert rule_decision or fallback or ranked.get(result.intent) == result.confidence, text
+
+
+async def test_parse_shows_the_score_and_each_piece_of_evidence(
+    model_dir: Path, data_dir: Path
+) -> None:
+    nlu = build_nlu(settings(model_dir, data_dir))
+    result = await nlu.parse("我真的不想活了", now=NOW)
+    risk = result.to_dict()["risk"]
+    assert risk["score"] >= 2 and 0 <= risk["probability"] <= 1
+    sources = {item["source"] for item in risk["evidence"]}
+    assert {"cue", "model"} <= sources
+    cue = next(item for item in risk["evidence"] if item["source"] == "cue")
+    assert cue["label"] and cue["matched"] and cue["name"]
+
+
+def test_a_risk_read_back_from_level_kind_and_reasons_is_the_same_risk() -> None:
+    # Storage keeps level, kind and reasons; the evidence is detail, not identity.
+    from intents.result import Evidence, Risk
+
+    full = Risk(
+        RiskLevel.HIGH,
+        "suicide",
+        ("主动自杀意念：“不想活了”",),
+        4.0,
+        0.99,
+        (Evidence("cue", "ideation", "主动自杀意念", 4.0, "不想活了"),),
+    )
+    assert Risk(full.level, full.kind, full.reasons) == full
+    assert Risk(RiskLevel.MEDIUM, "suicide", full.reasons) != full

@@ -157,9 +157,12 @@ history: {weight: 0.5, cap: 2}
 model: {medium: 0.9, high: 0.95, with_cue: 0.5}
 reported: {factor: 0.3, patterns: [新闻]}
 hyperbole: [红包]
+families:
+  alarm: {kind: suicide, label: 警报}
 cues:
   - id: test
     kind: suicide
+    family: alarm
     weight: 4
     reason: 测试
     patterns: [蓝色警报]
@@ -178,3 +181,85 @@ def test_unknown_kind_is_rejected(tmp_path: Path) -> None:
     cues.write_text(text.replace("kind: violence", "kind: weather", 1), encoding="utf-8")
     with pytest.raises(ValueError, match="weather"):
         CrisisConfig.load(cues)
+
+
+# One message per family, in the forms mothers write: Mandarin, Cantonese, traditional,
+# speech-to-text (no punctuation). Each names its family for the worker.
+FAMILY_EXAMPLES = [
+    ("吃多少片降压药会醒不过来", "lethality_question"),
+    ("住几楼跳下去一定会死", "lethality_question"),
+    ("医生开的安眠药我一直没吃 都留着", "preparation"),
+    ("我一个人上了天台", "preparation"),
+    ("前年吞过药 最近又开始有那种念头", "past_attempt"),
+    ("熬到孩子生日以后我就不撑了", "dated_hopelessness"),
+    ("如果我哪天不在了 孩子就托付给你们照顾", "children_if_gone"),
+    ("谢谢你们这段时间的照顾 以后不用再担心我了", "farewell"),
+    ("佢飲完酒就摔嘢打人", "drinking_violence"),
+    ("他喝了酒回来就动手", "drinking_violence"),
+    ("我不敢报警 怕他出来以后报复我", "retaliation_fear"),
+    ("我们搬了三次家 他还是找到了", "stalking"),
+    ("他说要去孩子学校闹 让我再也见不到孩子", "child_threats"),
+    ("刀我已经磨好了 等他回来就动手", "harm_to_others"),
+    ("托管班的老师掐我儿子 胳膊上都是印子", "carer_harm_child"),
+]
+
+
+@pytest.mark.parametrize(("text", "family"), FAMILY_EXAMPLES)
+def test_warning_sign_families_escalate_and_are_named(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis, (text, risk)
+    label = crisis.config.families[family].label
+    assert any(item.name == family for item in risk.evidence if item.source == "cue")
+    assert any(reason.startswith(label) for reason in risk.reasons), risk.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我从来没有想过要伤害自己",
+        "他没打我 只是吵了几句",
+        "以前我想过自杀 现在已经走出来了 现在挺好的",
+        "电视剧里女主被老公打得住院了",
+    ],
+)
+def test_negated_resolved_and_fictional_statements_do_not_escalate(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert not risk.crisis, (text, risk)
+
+
+def test_context_applies_to_its_own_clause_only(crisis: CrisisLayer) -> None:
+    # The drama is discounted; her own words after it are not.
+    assert not crisis.assess("看了个电视剧 女主跳楼了").crisis
+    assert crisis.assess("看了个电视剧 女主跳楼了，我也不想活了").crisis
+    # A denial of one thing does not cancel another clause.
+    assert crisis.assess("我没想过离婚，但是我真的不想活了").crisis
+
+
+def test_a_past_attempt_with_the_feeling_back_is_not_resolved(crisis: CrisisLayer) -> None:
+    assert crisis.assess("以前自杀过 后来好了 最近那种感觉又回来了").crisis
+
+
+def test_someone_else_at_risk_is_concern_for_other(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("我妹妹说她真的不想活了")
+    assert risk.kind == "concern_for_other"
+    assert risk.level is RiskLevel.MEDIUM and not risk.crisis
+    assert crisis.assess("邻居家的孩子天天被打得住院").kind == "concern_for_other"
+    # Her own: a first person in the clause, or her household hurting her.
+    assert crisis.assess("他又打我了").kind == "violence"
+    assert crisis.assess("我闺蜜说我最好去死 我也不想活了").kind == "suicide"
+
+
+def test_model_probability_alone_at_a_moderate_level_gives_medium(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("嗯", model_probabilities={"crisis_violence": crisis.config.model_medium})
+    assert risk.crisis and risk.kind == "violence"
+    assert risk.probability == crisis.config.model_medium
+    assert [item.source for item in risk.evidence] == ["model"]
+
+
+def test_every_cue_belongs_to_a_family_of_its_kind(crisis: CrisisLayer) -> None:
+    for cue in crisis.config.cues:
+        assert cue.family.kind == cue.kind and cue.family.label

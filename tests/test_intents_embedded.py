@@ -204,3 +204,9 @@ def test_loading_looks_up_the_pinyin_of_every_known_character(settings: NLUSetti
     fitted = embedded.load(settings).fitted
     characters = [term for term in fitted.vectorizers[1].vocabulary_ if len(term) == 1]
     assert embedded._syllable.cache_info().currsize == len(characters)
+
+
+def test_pinyin_typed_messages_share_the_characters_pinyin_features() -> None:
+    analyze = embedded.PinyinAnalyzer()
+    assert analyze("ta he le jiu jiu da wo") == analyze("他喝了酒就打我")
+    assert analyze("wechat ok") == []  # English words are not pinyin

@@ -44,3 +44,9 @@ def test_cantonese_cue_words_fold_to_mandarin() -> None:
 
 def test_xi_stays_in_mandarin_words() -> None:
     assert fold_for_matching("我们的关系 联系社工 系统") == "我们的关系 联系社工 系统"
+
+
+def test_cantonese_grammar_words_fold_to_mandarin() -> None:
+    assert fold_for_matching("食幾多粒藥會瞓唔醒") == "吃多少粒药会睡不醒"
+    assert fold_for_matching("佢飲醉酒返嚟就郁手") == "他饮醉酒回来就动手"
+    assert fold_for_matching("美食 食物 伙食") == "美食 食物 伙食"  # Mandarin words keep 食

@@ -1,0 +1,135 @@
+"""Whose risk a statement is, and whether it is real, judged on the clause a cue matched in.
+
+A message often mixes clauses: 我以前想过死 现在好多了 (a resolved past), 电视剧里女主跳楼了
+我也不想活了 (a drama, then her own words), 我闺蜜说她不想活了 (someone else at risk). Reading
+these qualifiers over the whole message would let one clause silence another, so each is
+applied only to the clause that holds the risk statement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Clause breaks in folded, space-free text (speech-to-text without punctuation stays one clause).
+_BREAK = re.compile(r"[,，。.!！?？;；…~～、\n]+")
+# A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
+_NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
+_NEGATION = re.compile(_NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
+_NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
+# A past, told as over: 以前/那时 in the clause, and the message says it has passed.
+_PAST = re.compile(
+    r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
+)
+_RESOLVED = re.compile(
+    r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
+    r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
+)
+# ...unless the feeling is said to be back: the past attempt is then a warning sign.
+_RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
+_FIRST_PERSON = re.compile(r"我|俺|自己")
+# Another person as the clause's subject. Household members who hurt her (他, 老公, 婆婆) are
+# not listed for violence: 他打我 is her crisis; 他不想活了 is someone else's.
+_OTHER = (
+    r"(朋友|闺蜜|同事|邻居|同学|亲戚|网友|别人|人家|室友|表姐|表妹|堂姐|堂妹|姐姐|妹妹|弟弟|哥哥"
+    r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家)"
+)
+# Not bare 孩子 or 妈妈: a mother says 妈妈先走了 of herself, and 孩子们 to address them.
+_OTHER_SUICIDE = re.compile(
+    _OTHER + r"|(?<!我)(他|她|他们|她们)(?!们?的)|(我|俺)(的|家)?(孩子|女儿|儿子|妈|爸|老公)"
+)
+_OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
+# 我闺蜜, 我的朋友: the 我 names whose friend it is, not who is at risk.
+# 跟我说, 告诉我: the 我 is who heard it.
+_POSSESSIVE = re.compile(
+    r"(我|俺)(的|家)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公)"
+    r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
+)
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    name: str  # "negated", "resolved_past", "reported", "other_person"
+    factor: float  # what the cue's weight is multiplied by
+
+
+NEGATED = Qualifier("negated", 0.0)
+RESOLVED_PAST = Qualifier("resolved_past", 0.3)
+REPORTED = Qualifier("reported", 0.3)
+OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each clause of ``text``."""
+    spans, start = [], 0
+    for match in _BREAK.finditer(text):
+        if match.start() > start:
+            spans.append((start, match.start()))
+        start = match.end()
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans or [(0, len(text))]
+
+
+class MessageContext:
+    """The qualifiers that hold for a statement at a position of one (folded, compact) text."""
+
+    def __init__(self, text: str, reported: re.Pattern[str]) -> None:
+        """``reported`` names fiction, news and hearsay (crisis.yml's ``reported`` patterns)."""
+        self.text = text
+        self.spans = clauses(text)
+        self.resolved = bool(_RESOLVED.search(text)) and not _RETURNING.search(text)
+        # A clause is reported when it names a story, or follows one without speaking of
+        # the writer (看了个新闻 有个妈妈跳楼了), but 我也不想活了 after it is her own.
+        self.reported: list[bool] = []
+        previous = False
+        for start, end in self.spans:
+            clause = text[start:end]
+            here = bool(reported.search(clause)) or (previous and not _FIRST_PERSON.search(clause))
+            self.reported.append(here)
+            previous = here
+
+    def _clause(self, position: int) -> int:
+        for index, (start, end) in enumerate(self.spans):
+            if start <= position < end:
+                return index
+        return len(self.spans) - 1
+
+    def qualifiers(self, start: int, end: int, kind: str, discount: bool) -> tuple[Qualifier, ...]:
+        """What qualifies the statement text[start:end] of a cue of ``kind``."""
+        index = self._clause(start)
+        clause_start, clause_end = self.spans[index]
+        before = self.text[clause_start:start]
+        found: list[Qualifier] = []
+        if _NEGATION.search(before[-8:]):
+            found.append(NEGATED)
+        clause = self.text[clause_start:clause_end]
+        if self.resolved and _PAST.search(clause):
+            found.append(RESOLVED_PAST)
+        # A story's first-person cues (我也不想活了) keep their weight; a clause without the
+        # writer in it (女主被老公打) is the story's.
+        if self.reported[index] and (discount or not _FIRST_PERSON.search(clause)):
+            found.append(REPORTED)
+        if self._about_other(clause, start - clause_start, kind):
+            found.append(OTHER_PERSON)
+        return tuple(found)
+
+    @staticmethod
+    def negation_inside(matched: str, pattern: re.Pattern[str]) -> bool:
+        """Whether ``matched`` holds a denial its cue does not need: 他没打我 still matches
+        being hit once 没 is taken out, while 没法活 does not match without it. Only a denial
+        right after the subject counts (药我一直没吃都留着 is preparation, not a denial)."""
+        for found in _NEGATION_INSIDE.finditer(matched[:6]):
+            if found.start() > 3:
+                break
+            if pattern.search(matched[: found.start()] + matched[found.end() :]):
+                return True
+        return False
+
+    @staticmethod
+    def _about_other(clause: str, offset: int, kind: str) -> bool:
+        own = _POSSESSIVE.sub("", clause)
+        if _FIRST_PERSON.search(own):
+            return False
+        pattern = _OTHER_SUICIDE if kind == "suicide" else _OTHER_VIOLENCE
+        return bool(pattern.search(clause[: max(offset, 0) + 2]))
