@@ -348,13 +348,9 @@ class Pipeline:
         session.add(_classification(message.id, parse))  # type: ignore[arg-type]
         effects = Effects(reply=decision.reply, follow_ups=[])
         escalation = await self._write_escalation(session, case, decision, now)
-        if escalation is not None:
-            effects.escalation = escalation
-            message.escalation_id = escalation.id
+        effects.escalation = escalation
         contact = await self._write_contact(session, case, decision, now)
-        if contact is not None:
-            effects.contact = contact
-            message.contact_id = contact.id
+        effects.contact = contact
         for planned in decision.follow_ups:
             follow_up = FollowUp(
                 person_id=person.id,  # type: ignore[arg-type]
@@ -382,10 +378,13 @@ class Pipeline:
             assert isinstance(action, OpenEscalation | RaiseEscalation)
             await enqueue_escalation_notice(session, escalation, now, notify_at=action.notify_at)
             effects.notified_staff = True
-        if decision.reply is not None:
-            session.add(_outbound(message, decision.reply, now))
+        # The message's own changes last: one UPDATE, not one per row that got an id above.
+        message.escalation_id = escalation.id if escalation is not None else None
+        message.contact_id = contact.id if contact is not None else None
         message.status = MessageStatus.HANDLED
         message.claimed_until = None
+        if decision.reply is not None:
+            session.add(_outbound(message, decision.reply, now))
         await session.flush()
         return effects
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.fieldcrypt import FieldCipher
 from storage.models import Identity, Person
@@ -96,5 +97,9 @@ async def _insert_person(session: AsyncSession, pseudonyms: Callable[[], str]) -
             {"pseudonym": pseudonym, "created_at": now},
         )
         if person_id is not None:
-            return await session.get_one(Person, person_id)
+            # Written: attach it as it is, without reading it back.
+            person = Person(id=person_id, pseudonym=pseudonym, created_at=now)
+            make_transient_to_detached(person)
+            session.add(person)
+            return person
     raise RuntimeError(f"no free pseudonym in {PSEUDONYM_DRAWS} draws")
