@@ -9,7 +9,6 @@ from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
 from storage.queries.audit import audit, history_of, last_event, schema_revision
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
-    UNRESOLVED,
     climb_escalation,
     escalation_of,
     get_escalation,
@@ -44,7 +43,6 @@ from storage.queries.messages import (
 from storage.queries.notices import attempts_for, notified_recipients, record_attempt
 from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
 from storage.queries.people import (
-    PSEUDONYM_DRAWS,
     find_or_add_person,
     find_or_create_person,
     find_person,
@@ -53,8 +51,6 @@ from storage.queries.people import (
 from storage.queries.staff import count_staff
 
 __all__ = [
-    "PSEUDONYM_DRAWS",
-    "UNRESOLVED",
     "ack_link_use",
     "attempts_for",
     "audit",

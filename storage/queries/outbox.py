@@ -90,23 +90,36 @@ async def finish(
     at: datetime,
 ) -> bool:
     """Record the end of a claimed row; False when the claim was lost (expired and retaken)."""
-    outcome = await session.execute(
-        update(OutboxItem)
-        .where(
-            OutboxItem.id == item_id,
-            OutboxItem.claimed_by == owner,
-            OutboxItem.status == OutboxStatus.PENDING,
-        )
-        .values(status=status, result=result[:200], finished_at=at, claimed_until=None)
-        .execution_options(synchronize_session=False)
+    return await _update_claimed(
+        session,
+        item_id,
+        owner,
+        status=status,
+        result=result[:200],
+        finished_at=at,
+        claimed_until=None,
     )
-    return outcome.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
 async def retry_later(
     session: AsyncSession, item_id: int, *, owner: str, due_at: datetime, result: str
 ) -> bool:
     """Put a claimed row back, due again at ``due_at``."""
+    return await _update_claimed(
+        session,
+        item_id,
+        owner,
+        due_at=due_at,
+        result=result[:200],
+        claimed_by=None,
+        claimed_until=None,
+    )
+
+
+async def _update_claimed(
+    session: AsyncSession, item_id: int, owner: str, **values: object
+) -> bool:
+    """Change a pending row only while ``owner`` still holds its claim."""
     outcome = await session.execute(
         update(OutboxItem)
         .where(
@@ -114,7 +127,7 @@ async def retry_later(
             OutboxItem.claimed_by == owner,
             OutboxItem.status == OutboxStatus.PENDING,
         )
-        .values(due_at=due_at, result=result[:200], claimed_by=None, claimed_until=None)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return outcome.rowcount == 1  # type: ignore[attr-defined,no-any-return]
