@@ -44,7 +44,10 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
     app[SECRETS] = secrets
     health.setup(app)
     late_replies = StoredLateReplies(
-        db=services.db, cipher=services.pipeline.cipher, clock=services.clock
+        db=services.db,
+        cipher=services.pipeline.cipher,
+        clock=services.clock,
+        on_ready=services.outbox.wake,
     )
     # The API; WeChat, WeCom, care group if configured.
     channels.setup(app, services.pipeline, late_replies, services.config, secrets)

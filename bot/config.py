@@ -7,7 +7,7 @@ is one line naming the key and the problem; the CLI prints it without a tracebac
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -74,8 +74,6 @@ class NLUConfig(_Strict):
 
 # Seconds to wait before each new try of a late reply that failed on the way (network, WeChat
 # busy): a reply the service owes a mother is worth a few minutes of trying.
-RetryDelays = Annotated[list[Annotated[float, Field(ge=0, le=3600)]], Field(max_length=10)]
-DEFAULT_RETRY_DELAYS = [5.0, 30.0, 120.0]
 
 
 class WeChatOfficialConfig(_Strict):
@@ -90,7 +88,6 @@ class WeChatOfficialConfig(_Strict):
     mode: Literal["safe", "plain"] = "safe"
     # WeChat gives up after 5 s: a reply not ready by then goes out as a customer-service message.
     reply_deadline_seconds: float = Field(4.0, ge=0, le=4.5)
-    late_reply_retry_seconds: RetryDelays = Field(default_factory=lambda: DEFAULT_RETRY_DELAYS)
     api_base_url: str = "https://api.weixin.qq.com"
 
 
@@ -103,7 +100,6 @@ class WeComConfig(_Strict):
     corpid: str = Field(min_length=1, max_length=64)
     agentid: int = Field(ge=0)
     reply_deadline_seconds: float = Field(4.0, ge=0, le=4.5)
-    late_reply_retry_seconds: RetryDelays = Field(default_factory=lambda: DEFAULT_RETRY_DELAYS)
     api_base_url: str = "https://qyapi.weixin.qq.com"
 
 

@@ -1,78 +1,156 @@
-"""The stored side of late WeChat replies (``late_reply`` rows), as the channel needs it.
+"""Late WeChat replies: owed through the API once the passive deadline passed, sent from the
+outbox, exactly once per message.
 
-A reply that missed WeChat's deadline is owed through the API: its claim is stored before the
-request is answered, so WeChat's retries and a restart find it and the reply goes out once.
-The channel (``bot.channels.wechat.late``) sends; this module only reads and writes the rows.
+WeChat drops a passive reply that comes after 5 s (and retries the request), so the channel
+answers "success" at its deadline and claims the reply here. The claim (``late_reply``) and its
+outbox row are stored in one transaction before the request is answered: WeChat's retries find
+the claim and answer "success" too (the API send is not idempotent, a passive reply is), and
+whichever replica's outbox worker claims the row sends the reply once her message is handled,
+after a restart too. A send that certainly did not go out is tried again with the outbox's
+backoff; one that may have gone out (a timeout) is not: she must not get it twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.outbound import MotherSender, SendError, SendFailure
+from bot.outbox import Result, Verdict
 from storage import queries
 from storage.db import Database
 from storage.fieldcrypt import FieldCipher
-from storage.models import LateReply, LateReplyStatus, MessageStatus
+from storage.models import LateReply, LateReplyStatus, MessageStatus, OutboxItem, OutboxKind
 
-__all__ = ["LateReplyStatus", "OwedReply", "StoredLateReplies"]
+__all__ = ["LateReplyStatus", "LateReplyWork", "StoredLateReplies"]
+
+log = logging.getLogger("careline.late_replies")
 
 _RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipient id
 
+# A message not handled this long after its reply was claimed is given up on (a person looks).
+GIVE_UP_AFTER = timedelta(minutes=10)
+# Tries of a send that certainly failed (WeChat busy, no connection) before giving up.
+SEND_TRIES = 6
 
-@dataclass(frozen=True)
-class OwedReply:
-    claim_id: int
-    key: str  # the message's external id
-    recipient: str
-    message_id: int | None  # None, or a message not handled yet: it waits
-    handled: bool
+
+def late_reply_key(late_reply_id: int) -> str:
+    return f"late-reply:{late_reply_id}"
 
 
 class StoredLateReplies:
-    def __init__(self, *, db: Database, cipher: FieldCipher, clock: Clock) -> None:
+    """The claims, as the channel needs them."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cipher: FieldCipher,
+        clock: Clock,
+        on_ready: Callable[[], None] = lambda: None,
+    ) -> None:
         self._db = db
         self._cipher = cipher
         self._clock = clock
+        self._on_ready = on_ready  # wakes the outbox worker
 
     async def claimed(self, channel: str, key: str) -> bool:
         async with self._db.session() as session:
             return await queries.late_reply_claimed(session, channel, key)
 
-    async def claim(self, channel: str, key: str, recipient: str) -> int | None:
-        """Store the claim; its id, or None when it was claimed before (a retry)."""
+    async def claim(self, channel: str, key: str, recipient: str) -> bool:
+        """Store the claim and its outbox row; False when it was claimed before (a retry)."""
+        now = self._clock.now()
         claim = LateReply(
             channel=channel,
             external_id=key,
             recipient_encrypted=self._cipher.encrypt(recipient, context=_RECIPIENT),
             status=LateReplyStatus.PENDING,
-            claimed_at=self._clock.now(),
+            claimed_at=now,
         )
         async with self._db.write() as session:
-            first = await queries.claim_late_reply(session, claim)
-        return claim.id if first else None
-
-    async def owed(self, channel: str) -> list[OwedReply]:
-        async with self._db.session() as session:
-            pending = await queries.pending_late_replies(session, channel)
-            owed = []
-            for claim in pending:
-                message = await queries.find_message(session, channel, claim.external_id)
-                owed.append(
-                    OwedReply(
-                        claim_id=claim.id,  # type: ignore[arg-type]
-                        key=claim.external_id,
-                        recipient=self._cipher.decrypt(
-                            claim.recipient_encrypted, context=_RECIPIENT
-                        ),
-                        message_id=message.id if message is not None else None,
-                        handled=message is not None and message.status == MessageStatus.HANDLED,
-                    )
-                )
-        return owed
-
-    async def finish(self, claim_id: int, status: LateReplyStatus, *, attempts: int) -> None:
-        async with self._db.write() as session:
-            await queries.finish_late_reply(
-                session, claim_id, status, self._clock.now(), attempts=attempts
+            if not await queries.claim_late_reply(session, claim):
+                return False
+            await queries.enqueue(
+                session,
+                kind=OutboxKind.LATE_REPLY,
+                key=late_reply_key(claim.id),  # type: ignore[arg-type]
+                due_at=now,
+                now=now,
+                late_reply_id=claim.id,
             )
+        return True
+
+    def reply_ready(self) -> None:
+        """Her message was handled here: its reply can go now."""
+        self._on_ready()
+
+
+class LateReplyWork:
+    """Sends a ``late_reply`` outbox row's reply through her channel's API."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cipher: FieldCipher,
+        clock: Clock,
+        senders: Mapping[str, MotherSender],
+    ) -> None:
+        self._db = db
+        self._cipher = cipher
+        self._clock = clock
+        self._senders = dict(senders)
+
+    async def send(self, item: OutboxItem) -> Result:
+        now = self._clock.now()
+        assert item.late_reply_id is not None
+        async with self._db.session() as session:
+            claim = await session.get_one(LateReply, item.late_reply_id)
+            if claim.status != LateReplyStatus.PENDING:
+                return Result(Verdict.DONE, "finished before")
+            message = await queries.find_message(session, claim.channel, claim.external_id)
+            if message is None or message.status != MessageStatus.HANDLED:
+                # Being handled (here or, after a stop, by whoever takes its lease up).
+                if now - claim.claimed_at < GIVE_UP_AFTER:
+                    return Result(Verdict.WAIT, "message not handled yet")
+                return await self._finish(item, claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
+            reply = await queries.reply_to(session, message.id)  # type: ignore[arg-type]
+        if reply is None:
+            return await self._finish(item, claim, LateReplyStatus.NO_REPLY, now, Verdict.DONE)
+        sender = self._senders.get(claim.channel)
+        if sender is None:
+            log.warning("%s: a late reply is owed and no API secret is set", claim.channel)
+            return await self._finish(item, claim, LateReplyStatus.NO_API, now, Verdict.FAILED)
+        recipient = self._cipher.decrypt(claim.recipient_encrypted, context=_RECIPIENT)
+        try:
+            await sender.send_text(recipient, reply.text)
+        except SendError as exc:
+            log.warning("%s: late reply #%s: %s", claim.channel, claim.id, exc.failure.value)
+            if exc.failure is SendFailure.RETRY and item.attempts < SEND_TRIES:
+                return Result(Verdict.RETRY, exc.failure.value)
+            status = (
+                LateReplyStatus.OUT_OF_WINDOW
+                if exc.failure is SendFailure.OUT_OF_WINDOW
+                else LateReplyStatus.FAILED
+            )
+            return await self._finish(item, claim, status, now, Verdict.FAILED)
+        log.info("%s: reply to message #%s sent late through the API", claim.channel, message.id)
+        return await self._finish(item, claim, LateReplyStatus.SENT, now, Verdict.DONE)
+
+    async def _finish(
+        self,
+        item: OutboxItem,
+        claim: LateReply,
+        status: LateReplyStatus,
+        now: datetime,
+        verdict: Verdict,
+    ) -> Result:
+        """Record how it ended; ``attempts`` counts the row's tries."""
+        async with self._db.write() as session:
+            await queries.finish_late_reply(  # type: ignore[arg-type]
+                session, claim.id, status, now, attempts=item.attempts
+            )
+        return Result(verdict, status.value)

@@ -32,6 +32,7 @@ class Verdict(Enum):
     RETRY = "retry"  # failed this time, may succeed later
     FAILED = "failed"  # cannot succeed: a person must look
     CANCELLED = "cancelled"  # no longer needed
+    WAIT = "wait"  # not ready yet (what it sends is still being decided): look again soon
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ Handler = Callable[[OutboxItem], Awaitable[Result]]
 
 # Waits before each new try of a row whose handler asked to retry; then it fails.
 DEFAULT_RETRY_SECONDS: Sequence[float] = (2, 10, 30, 60, 120, 300)
+# A row that waits is looked at again this soon (its handler decides when waiting is over).
+WAIT_SECONDS = 1.0
 # Waits before writing a row's result again while the database is unreachable (~30 s in all).
 RECORD_RETRY_SECONDS: Sequence[float] = (0.5, 1, 2, 4, 8, 15)
 
@@ -155,8 +158,10 @@ class OutboxWorker:
         assert item.id is not None
         now = self._clock.now()
         retry_after = self._retry_after(item.attempts)
+        if result.verdict is Verdict.WAIT:
+            retry_after = timedelta(seconds=WAIT_SECONDS)
         async with self._db.write() as session:
-            if result.verdict is Verdict.RETRY and retry_after is not None:
+            if result.verdict in (Verdict.RETRY, Verdict.WAIT) and retry_after is not None:
                 kept = await queries.retry_later(
                     session,
                     item.id,

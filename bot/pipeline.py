@@ -22,16 +22,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.case_rows import page_for, schedule_follow_up, write_escalation
 from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
-from bot.staff_work import enqueue_escalation_notice, follow_up_key
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
 from handlers.turn import (
     ContinueContact,
-    JoinEscalation,
     OpenContact,
-    OpenEscalation,
-    RaiseEscalation,
 )
 from intents import NLU, ParseResult, Risk, RiskLevel
 from storage import queries
@@ -42,13 +39,10 @@ from storage.models import (
     Contact,
     Direction,
     Escalation,
-    EscalationStatus,
     FollowUp,
     FollowUpKind,
-    FollowUpStatus,
     Message,
     MessageStatus,
-    OutboxKind,
     Person,
 )
 
@@ -352,32 +346,18 @@ class Pipeline:
         contact = await self._write_contact(session, case, decision, now)
         effects.contact = contact
         for planned in decision.follow_ups:
-            follow_up = FollowUp(
+            follow_up = await schedule_follow_up(
+                session,
+                planned,
                 person_id=person.id,  # type: ignore[arg-type]
                 message_id=message.id,
                 escalation_id=escalation.id if escalation is not None else None,
                 channel=message.channel,
-                kind=planned.kind,
-                status=FollowUpStatus.SCHEDULED,
-                due_at=planned.due_at,
-                created_at=now,
-            )
-            session.add(follow_up)
-            await session.flush()
-            await queries.enqueue(
-                session,
-                kind=OutboxKind.FOLLOW_UP,
-                key=follow_up_key(follow_up.id),  # type: ignore[arg-type]
-                due_at=follow_up.due_at,
                 now=now,
-                follow_up_id=follow_up.id,
             )
             effects.follow_ups.append(follow_up)  # type: ignore[union-attr]
-        if decision.notifies_staff and escalation is not None:
-            action = decision.escalation
-            assert isinstance(action, OpenEscalation | RaiseEscalation)
-            await enqueue_escalation_notice(session, escalation, now, notify_at=action.notify_at)
-            effects.notified_staff = True
+        if decision.escalation is not None and escalation is not None:
+            effects.notified_staff = await page_for(session, decision.escalation, escalation, now)
         # The message's own changes last: one UPDATE, not one per row that got an id above.
         message.escalation_id = escalation.id if escalation is not None else None
         message.contact_id = contact.id if contact is not None else None
@@ -391,37 +371,16 @@ class Pipeline:
     async def _write_escalation(
         self, session: AsyncSession, case: Case, decision: Decision, now: datetime
     ) -> Escalation | None:
-        action = decision.escalation
-        if action is None:
+        if decision.escalation is None:
             return None
-        if isinstance(action, OpenEscalation):
-            escalation = Escalation(
-                person_id=case.person.id,  # type: ignore[arg-type]
-                message_id=case.message.id,  # type: ignore[arg-type]
-                priority=action.priority,
-                reason=action.reason,
-                risk_level=action.risk_level,
-                status=EscalationStatus.OPEN,
-                created_at=now,
-                updated_at=now,
-                sla_deadline=action.sla_deadline,
-            )
-            session.add(escalation)
-            await session.flush()
-            await _audit_escalation(session, "escalation.opened", escalation, case, now)
-            return escalation
-        escalation = case.open_escalation
-        assert escalation is not None and escalation.id == action.escalation_id
-        escalation.updated_at = now
-        if isinstance(action, RaiseEscalation):
-            escalation.priority = action.priority
-            escalation.reason = action.reason
-            escalation.risk_level = action.risk_level
-            escalation.sla_deadline = action.sla_deadline
-            await _audit_escalation(session, "escalation.raised", escalation, case, now)
-        else:
-            assert isinstance(action, JoinEscalation)
-        return escalation
+        return await write_escalation(
+            session,
+            decision.escalation,
+            person_id=case.person.id,  # type: ignore[arg-type]
+            message_id=case.message.id,  # type: ignore[arg-type]
+            existing=case.open_escalation,
+            now=now,
+        )
 
     async def _write_contact(
         self, session: AsyncSession, case: Case, decision: Decision, now: datetime
@@ -501,20 +460,6 @@ class Pipeline:
             )
             parse = _parse_from_row(message.text, stored) if stored else None
             return _outcome(message, person, parse, effects, duplicate=True)
-
-
-async def _audit_escalation(
-    session: AsyncSession, action: str, escalation: Escalation, case: Case, now: datetime
-) -> None:
-    await queries.audit(
-        session,
-        actor="careline",
-        action=action,
-        object_type="escalation",
-        object_id=escalation.id,
-        at=now,
-        detail={"priority": str(escalation.priority), "message_id": case.message.id},
-    )
 
 
 @dataclass

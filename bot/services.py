@@ -12,12 +12,18 @@ from dataclasses import dataclass
 import aiohttp
 from argon2 import PasswordHasher
 
+from bot.channels.wechat.outbound import build_senders as wechat_senders
+from bot.check_ins import CheckIns
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.follow_ups import FollowUps
+from bot.late_replies import LateReplyWork
 from bot.leader import Leadership
+from bot.notifiers.base import Sender
 from bot.notifiers.factory import build_senders
 from bot.notify import LogNotifier, Notifier
-from bot.outbox import OutboxWorker
+from bot.outbound import MotherSender
+from bot.outbox import Handler, OutboxWorker
 from bot.pipeline import History, Pipeline
 from bot.scheduler import Scheduler
 from bot.secrets import Secrets, SecretsError
@@ -28,7 +34,7 @@ from storage import queries
 from storage.db import Database, database_url
 from storage.fieldcrypt import FieldCipher
 from storage.migrate import head_revision
-from storage.models import Role, StaffUser
+from storage.models import OutboxKind, Role, StaffUser
 
 log = logging.getLogger("careline.services")
 
@@ -60,6 +66,7 @@ class Services:
     scheduler: Scheduler
     leadership: Leadership
     http: aiohttp.ClientSession
+    to_mothers: dict[str, MotherSender]
 
     @classmethod
     async def start(
@@ -93,15 +100,15 @@ class Services:
             await http.close()
             await db.close()
             raise ServiceError(str(exc)) from None
-        staff_work = StaffWork(
+        to_mothers = wechat_senders(config, secrets)
+        outbox = OutboxWorker(
             db=db,
-            notifier=notifier,
             clock=clock,
-            config=config,
-            senders=senders,
-            ack_secret=secrets.ack_secret,
+            owner=owner,
+            handlers=outbox_handlers(
+                db, cipher, clock, config, notifier, senders, to_mothers, secrets.ack_secret
+            ),
         )
-        outbox = OutboxWorker(db=db, clock=clock, owner=owner, handlers=staff_work.handlers())
         pipeline = Pipeline(
             db=db,
             cipher=cipher,
@@ -131,6 +138,7 @@ class Services:
             scheduler=scheduler,
             leadership=leadership,
             http=http,
+            to_mothers=to_mothers,
         )
         await services.ensure_admin(secrets)
         if run_jobs:
@@ -144,6 +152,8 @@ class Services:
         await self.pipeline.drain()
         await self.leadership.stop()
         await self.outbox.stop()
+        for sender in self.to_mothers.values():
+            await sender.close()
         await self.http.close()
         await self.nlu.close()
         await self.db.close()
@@ -187,6 +197,44 @@ class Services:
                     password_hash=PasswordHasher().hash(secrets.admin_password),
                 )
             )
+
+
+def outbox_handlers(
+    db: Database,
+    cipher: FieldCipher,
+    clock: Clock,
+    config: Config,
+    notifier: Notifier,
+    staff_senders: dict[str, Sender],
+    to_mothers: dict[str, MotherSender],
+    ack_secret: str | None,
+) -> dict[str, Handler]:
+    """What each kind of outbox row does: staff notices, follow-ups, messages to mothers."""
+    staff = StaffWork(
+        db=db,
+        notifier=notifier,
+        clock=clock,
+        config=config,
+        senders=staff_senders,
+        ack_secret=ack_secret,
+    )
+    check_ins = CheckIns(
+        db=db,
+        cipher=cipher,
+        clock=clock,
+        policy=config.policy,
+        zone=config.zone,
+        senders=to_mothers,
+        staff=staff,
+    )
+    follow_ups = FollowUps(db=db, clock=clock, staff=staff, check_ins=check_ins)
+    late_replies = LateReplyWork(db=db, cipher=cipher, clock=clock, senders=to_mothers)
+    return {
+        **staff.handlers(),
+        OutboxKind.FOLLOW_UP: follow_ups.fire,
+        OutboxKind.CHECK_IN: check_ins.send,
+        OutboxKind.LATE_REPLY: late_replies.send,
+    }
 
 
 def nlu_settings(config: Config) -> NLUSettings:

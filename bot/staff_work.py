@@ -134,7 +134,6 @@ class StaffWork:
             OutboxKind.STAFF_NOTICE: self.notice,
             OutboxKind.STAFF_DELIVERY: self.delivery,
             OutboxKind.SLA_CHECK: self.sla_check,
-            OutboxKind.FOLLOW_UP: self.follow_up,
             OutboxKind.STAFF_TAKEN: self.taken,
         }
 
@@ -369,49 +368,38 @@ class StaffWork:
             await enqueue_escalation_notice(session, escalation, now)
         return Result(Verdict.DONE, f"level {climb.from_level} -> {climb.to_level}")
 
-    async def follow_up(self, item: OutboxItem) -> Result:
-        """Fire one follow-up, exactly once: the follow-up's own claim lets one run through."""
-        now = self._clock.now()
-        follow_up_id = item.follow_up_id
-        assert follow_up_id is not None
-        async with self._db.write() as session:
-            if not await queries.claim_follow_up(session, follow_up_id, now):
-                follow_up = await queries.get_follow_up(session, follow_up_id)
-                if follow_up is not None and follow_up.status == FollowUpStatus.FIRING:
-                    # Claimed by a run that stopped mid-way: it may have gone out. A person
-                    # checks rather than the mother or worker getting it twice.
-                    follow_up.status = FollowUpStatus.FAILED
-                    follow_up.outcome = "发送中断，请人工确认"
-                    return Result(Verdict.FAILED, "interrupted mid-send")
-                return Result(Verdict.DONE, "fired before")
-            follow_up = await queries.get_follow_up(session, follow_up_id)
-            assert follow_up is not None
-            person = await queries.get_person(session, follow_up.person_id)
-            assert person is not None
-            escalation = (
-                await queries.get_escalation(session, follow_up.escalation_id)
-                if follow_up.escalation_id is not None
-                else None
-            )
+    async def ask_worker(self, follow_up: FollowUp, item: OutboxItem, now: datetime) -> Result:
+        """A follow-up a person makes (a callback, a check-in her channel cannot carry): to the
+        worker who took her case, else whoever is on duty; without a roster, the notifier."""
         if self._reaches_people:
-            worker = self._follow_up_worker(escalation)
+            taken_by = (
+                await self._taken_by(follow_up.escalation_id) if follow_up.escalation_id else None
+            )
+            worker = self._follow_up_worker(taken_by)
             if worker is not None:
                 return await self._hand_follow_up_to(worker, follow_up, item, now)
+        async with self._db.session() as session:
+            person = await session.get_one(Person, follow_up.person_id)
         try:
             delivered = await self._notifier.follow_up_due(follow_up, person.pseudonym)
             outcome = "已通知社工跟进" if delivered else "通知未送达"
         except Exception:
-            log.exception("follow-up #%s could not be delivered", follow_up_id)
+            log.exception("follow-up #%s could not be delivered", follow_up.id)
             delivered, outcome = False, "通知出错"
-        await self._finish_follow_up(follow_up_id, delivered=delivered, outcome=outcome, at=now)
+        await self._finish_follow_up(follow_up.id, delivered=delivered, outcome=outcome, at=now)  # type: ignore[arg-type]
         return Result(Verdict.DONE if delivered else Verdict.FAILED, outcome_code(delivered))
 
-    def _follow_up_worker(self, escalation: Escalation | None) -> SocialWorker | None:
+    async def _taken_by(self, escalation_id: int) -> str | None:
+        async with self._db.session() as session:
+            escalation = await queries.get_escalation(session, escalation_id)
+        return escalation.taken_by if escalation is not None else None
+
+    def _follow_up_worker(self, taken_by: str | None) -> SocialWorker | None:
         """Who makes a follow-up: the worker who took her case, else whoever is on duty."""
         roster = self._config.roster
-        if escalation is not None and escalation.taken_by:
+        if taken_by:
             try:
-                return roster.worker(escalation.taken_by)
+                return roster.worker(taken_by)
             except KeyError:
                 pass
         chain = escalation_chain(roster, self._clock.now(), self._config.zone)

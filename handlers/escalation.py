@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.settings import WEEKDAYS, PolicySettings
 from handlers.texts import describe_for_worker
-from handlers.turn import JoinEscalation, OpenEscalation, RaiseEscalation, Turn
+from handlers.turn import EscalationAction, JoinEscalation, OpenEscalation, RaiseEscalation, Turn
 from intents import Risk, RiskLevel
 from storage.models import Escalation, EscalationStatus, Priority
 
@@ -98,21 +98,35 @@ class Escalate:
         turn.decision.escalation = on_message(turn, priority)
 
 
-def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalation | JoinEscalation:
+def on_message(turn: Turn, priority: Priority) -> EscalationAction:
     """One unresolved escalation per mother: a new message raises it, never duplicates it."""
     risk = turn.parse.risk
     reason = describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
-    notify_at = paging_starts(priority, turn.now, turn.settings, turn.zone)
-    deadline = sla_deadline(priority, notify_at or turn.now, turn.settings)
-    existing = turn.case.open_escalation
+    return escalate(
+        turn.case.open_escalation, priority, reason, risk.level, turn.now, turn.settings, turn.zone
+    )
+
+
+def escalate(
+    existing: Escalation | None,
+    priority: Priority,
+    reason: str,
+    risk_level: str,
+    now: datetime,
+    settings: PolicySettings,
+    zone: ZoneInfo,
+) -> EscalationAction:
+    """Open one, or raise or join her unresolved escalation (``existing``)."""
+    notify_at = paging_starts(priority, now, settings, zone)
+    deadline = sla_deadline(priority, notify_at or now, settings)
     if existing is None:
-        return OpenEscalation(priority, reason, risk.level, deadline, notify_at)
+        return OpenEscalation(priority, reason, risk_level, deadline, notify_at)
     if _URGENCY[priority] < _URGENCY[Priority(existing.priority)]:
         return RaiseEscalation(
             existing.id,  # type: ignore[arg-type]
             priority,
             reason,
-            risk.level,
+            risk_level,
             min(existing.sla_deadline, deadline),
             notify_at,
         )

@@ -28,6 +28,10 @@ class PolicySettings(BaseModel):
     # by a check-in at 02:56 the next night); a callback at the time she asked for is kept.
     check_in_from: time = time(8, 30)
     check_in_until: time = time(21, 0)
+    # A check-in she leaves unanswered is followed by another this many hours later; after
+    # ``unanswered_check_ins`` of them a P2 "lost contact" escalation asks a person to look.
+    check_in_retry_hours: float = Field(24, gt=0, le=24 * 30)
+    unanswered_check_ins: int = Field(3, ge=1, le=10)
     # P2 escalations page staff in working hours (local time); P1 at once, P3 never (logged).
     working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     working_from: time = time(8, 30)

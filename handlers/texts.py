@@ -61,6 +61,26 @@ REPLIES: dict[str, str] = {
 }
 
 
+# Check-ins she gets on her channel, by round. Neutral on purpose: her phone may be seen by
+# someone else, so nothing says why we ask.
+CHECK_INS: tuple[str, ...] = (
+    "你好，我是妈妈关爱项目的社工助手。想问问你这两天还好吗？"
+    "有什么想说的，直接回复我就好。需要的话，本项目的关爱热线 {programme_hotline} 也随时可以打。",
+    "你好，又来问候你一下。最近怎么样？哪怕只回一个字，我们也安心一些。"
+    "有需要可以打关爱热线 {programme_hotline}。",
+    "你好，我们一直惦记着你。方便的时候回复一句就好，社工也可以给你打电话。"
+    "如果遇到危险，请拨打 110。",
+)
+
+# The reason a worker reads on an escalation opened because she stopped answering.
+LOST_CONTACT_REASON = "失联：连续 {count} 次关怀回访未回复"
+
+
+def check_in_text(round_: int, **values: str) -> str:
+    """The check-in of this round (the last one again for any later round)."""
+    return CHECK_INS[min(round_, len(CHECK_INS)) - 1].format(**values)
+
+
 def reply_text(key: str, **values: str) -> str:
     return REPLIES[key].format(**values)
 

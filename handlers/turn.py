@@ -71,6 +71,11 @@ class JoinEscalation:
 EscalationAction = OpenEscalation | RaiseEscalation | JoinEscalation
 
 
+def pages(action: EscalationAction | None) -> bool:
+    """A new escalation or a raised priority that pages (P1 now, P2 in working hours)."""
+    return isinstance(action, OpenEscalation | RaiseEscalation) and action.notify_at is not None
+
+
 @dataclass(frozen=True)
 class OpenContact:
     service_type: str
@@ -93,6 +98,7 @@ ContactAction = OpenContact | ContinueContact
 class ScheduleFollowUp:
     kind: str  # FollowUpKind
     due_at: datetime
+    round: int = 1  # a check-in's place in its run (``handlers.followup.on_check_in_due``)
 
 
 @dataclass
@@ -107,8 +113,7 @@ class Decision:
     @property
     def notifies_staff(self) -> bool:
         """A new escalation or a raised priority that pages (P1 now, P2 in working hours)."""
-        action = self.escalation
-        return isinstance(action, OpenEscalation | RaiseEscalation) and action.notify_at is not None
+        return pages(self.escalation)
 
 
 @dataclass

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -218,6 +218,8 @@ class FollowUp(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     due_at: datetime = _when(index=True)
     attempts: int = 0
+    # A check-in's place in its run: each one she leaves unanswered schedules the next.
+    round: int = Field(default=1, sa_column_kwargs={"server_default": text("1")})
     outcome: str | None = None
     created_at: datetime = _when()
     fired_at: datetime | None = _when(nullable=True)
@@ -239,6 +241,8 @@ class OutboxKind(StrEnum):
     SLA_CHECK = "sla_check"  # nobody took it by its deadline? climb a level
     FOLLOW_UP = "follow_up"  # a check-in or callback falls due
     STAFF_TAKEN = "staff_taken"  # tell one person told before that somebody took it
+    LATE_REPLY = "late_reply"  # her reply that missed WeChat's deadline, through the API
+    CHECK_IN = "check_in"  # a check-in message to her, on her channel
 
 
 class OutboxStatus(StrEnum):
@@ -264,6 +268,7 @@ class OutboxItem(SQLModel, table=True):
     key: str = Field(max_length=128, unique=True)
     escalation_id: int | None = _fk("escalation.id")
     follow_up_id: int | None = _fk("followup.id")
+    late_reply_id: int | None = _fk("late_reply.id", index=False)
     # A staff delivery's recipient (a roster worker id).
     recipient: str | None = Field(default=None, max_length=64)
     status: str = Field(max_length=16)

@@ -18,17 +18,29 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import URL as DatabaseUrl
 
 from bot.app import create_app
 from bot.channels import texts
 from bot.channels.routes import WECHAT_MP
 from bot.channels.wechat.inbound import MAX_MSG_ID_CHARS
+from bot.clock import FixedClock
 from bot.config import parse_config
+from bot.late_replies import SEND_TRIES
 from bot.message import MAX_TEXT_CHARS
 from bot.secrets import Secrets, SecretsError
 from bot.services import Services
-from storage.models import Classification, Contact, Direction, Escalation, LateReply, Message
-from tests.conftest import make_secrets
+from intents import NLU
+from storage.models import (
+    Classification,
+    Contact,
+    Direction,
+    Escalation,
+    FollowUp,
+    LateReply,
+    Message,
+)
+from tests.conftest import make_config, make_secrets
 from tests.fakes.wechat_api import FAKE_APPID, FAKE_SECRET, FakeWeChatApi
 from tests.wechat_peer import (
     AES_KEY,
@@ -65,21 +77,45 @@ Serve = Callable[..., Any]
 
 
 @pytest.fixture
+async def services(
+    db_url: DatabaseUrl,
+    model_dir: Path,
+    nlu: NLU,
+    secrets: Secrets,
+    clock: FixedClock,
+    fake_api: FakeWeChatApi,
+) -> AsyncIterator[Services]:
+    """Started with the Official Account configured: its API sends late replies and check-ins."""
+    wechat = {"appid": FAKE_APPID, "api_base_url": fake_api.base_url}
+    config = make_config(db_url, model_dir, wechat=wechat)
+    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    yield running
+    await running.close()
+
+
+async def send_owed(services: Services, clock: FixedClock, *, retries: int = 0) -> None:
+    """What the outbox worker does once her message is handled: late replies go out (and are
+    tried again ``retries`` times, the clock moved past each wait)."""
+    await services.pipeline.drain()
+    await services.outbox.run_due()
+    for _ in range(retries):
+        clock.advance(seconds=301)
+        await services.outbox.run_due()
+
+
+@pytest.fixture
 async def serve(
     services: Services, secrets: Secrets, fake_api: FakeWeChatApi
 ) -> AsyncIterator[Serve]:
     clients: list[TestClient] = []
 
-    async def start(
-        mode: str = "safe", deadline: float = 4.0, retry: tuple[float, ...] = (0.0, 0.0)
-    ) -> TestClient:
+    async def start(mode: str = "safe", deadline: float = 4.0) -> TestClient:
         configure(
             services,
             wechat={
                 "appid": FAKE_APPID,
                 "mode": mode,
                 "reply_deadline_seconds": deadline,
-                "late_reply_retry_seconds": list(retry),
                 "api_base_url": fake_api.base_url,
             },
         )
@@ -130,6 +166,7 @@ async def test_url_check_answers_echostr_and_refuses_a_forged_one(
 
 
 async def test_channel_not_configured_has_no_route(services: Services, secrets: Secrets) -> None:
+    configure(services, wechat=None)
     async with TestClient(TestServer(create_app(services, secrets), host="127.0.0.1")) as client:
         assert (await client.post(URL, data=b"<xml/>")).status == 404
 
@@ -367,37 +404,39 @@ async def test_reply_that_misses_the_deadline_goes_out_once_through_customer_ser
     peer: OfficialAccountPeer,
     services: Services,
     fake_api: FakeWeChatApi,
+    clock: FixedClock,
     msg_id: str | None,
 ) -> None:
     client = await serve(deadline=0.0)  # nothing is ever ready in no time: always late
     inner = text_xml(MOTHER, CRISIS, msg_id)
     for _ in range(3):
         assert await post(client, peer.safe(inner)) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock)
+    await send_owed(services, clock)
     assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
     assert "值班社工" in fake_api.sent[0].content
     assert await count(services, Escalation) == 1
-    stats = await (await client.get("/channels/stats")).json()
-    assert stats["late_replies"] == {"wechat_mp": {"sent": 1}}
+    assert await late_reply_rows(services) == [("sent", 1)]
     if msg_id is not None:
         assert await count(services, Message, Message.external_id == msg_id) == 1
         assert await count(services, LateReply, LateReply.external_id == msg_id) == 1
 
 
-async def test_late_reply_outside_the_48_hour_window_is_logged_not_retried(
+async def test_late_reply_outside_the_48_hour_window_is_recorded_not_retried(
     serve: Serve,
     peer: OfficialAccountPeer,
+    services: Services,
     fake_api: FakeWeChatApi,
+    clock: FixedClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     client = await serve(deadline=0.0)
     fake_api.fail_next_send(45015, "response out of time limit")
     assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock, retries=2)
     assert fake_api.send_requests == 1 and fake_api.sent == []
-    stats = await (await client.get("/channels/stats")).json()
-    assert stats["late_replies"] == {"wechat_mp": {"out_of_window": 1}}
-    assert "48 h" in caplog.text and CRISIS not in caplog.text
+    assert await late_reply_rows(services) == [("out_of_window", 1)]
+    assert "out_of_window" in caplog.text and CRISIS not in caplog.text
 
 
 async def late_reply_rows(services: Services) -> list[tuple[str, int]]:
@@ -407,42 +446,65 @@ async def late_reply_rows(services: Services) -> list[tuple[str, int]]:
 
 
 async def test_late_reply_that_fails_on_the_way_is_tried_again_and_sent_once(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
 ) -> None:
-    client = await serve(deadline=0.0, retry=(0.0, 0.0))
+    client = await serve(deadline=0.0)
     fake_api.fail_next_send(-1, "system error")  # WeChat busy
     fake_api.fail_next_send_http(502)  # then a gateway down
     assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock, retries=4)
     assert fake_api.send_requests == 3
     assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
     assert await late_reply_rows(services) == [("sent", 3)]
 
 
-async def test_late_reply_that_keeps_failing_stops_after_its_retries(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+async def test_late_reply_that_keeps_failing_stops_after_its_tries(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
 ) -> None:
-    client = await serve(deadline=0.0, retry=(0.0,))
-    fake_api.fail_next_send_http(503)
-    fake_api.fail_next_send_http(503)
-    fake_api.fail_next_send_http(503)  # left unused: two tries in all
+    client = await serve(deadline=0.0)
+    for _ in range(SEND_TRIES + 1):  # one left unused
+        fake_api.fail_next_send_http(503)
     assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
-    assert fake_api.send_requests == 2 and fake_api.sent == []
-    assert await late_reply_rows(services) == [("failed", 2)]
-    stats = await (await client.get("/channels/stats")).json()
-    assert stats["late_replies"] == {"wechat_mp": {"failed": 1}}
+    await send_owed(services, clock, retries=SEND_TRIES + 2)
+    assert fake_api.send_requests == SEND_TRIES and fake_api.sent == []
+    assert await late_reply_rows(services) == [("failed", SEND_TRIES)]
 
 
 async def test_late_reply_whose_answer_was_cut_off_is_not_sent_twice(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
 ) -> None:
-    client = await serve(deadline=0.0, retry=(0.0, 0.0))
+    client = await serve(deadline=0.0)
     fake_api.cut_next_answer()  # WeChat delivered it; its answer never arrived
     assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock, retries=2)
     assert fake_api.send_requests == 1 and len(fake_api.sent) == 1
     assert await late_reply_rows(services) == [("failed", 1)]
+
+
+async def test_late_reply_waits_while_her_message_is_being_handled(
+    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+) -> None:
+    """The row is looked at before the message is handled: it waits, then goes once."""
+    client = await serve(deadline=0.0)
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await services.outbox.run_due()  # may run before or after handling finished
+    await services.pipeline.drain()
+    for _ in range(3):
+        services.clock.advance(seconds=1)  # type: ignore[attr-defined]
+        await services.outbox.run_due()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
 
 
 @contextlib.asynccontextmanager
@@ -471,7 +533,11 @@ async def late_reply_claims_failing(services: Services) -> AsyncIterator[None]:
 
 
 async def test_a_late_reply_claim_that_cannot_be_stored_leaves_the_retry_a_reply(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
 ) -> None:
     client = await serve(deadline=0.0)
     inner = text_xml(MOTHER, CRISIS)
@@ -480,29 +546,43 @@ async def test_a_late_reply_claim_that_cannot_be_stored_leaves_the_retry_a_reply
     assert await inbound_count(services) == 1  # her message was stored all the same
     # WeChat's retry is not answered "success" with nothing owed: the reply goes out.
     assert await post(client, peer.safe(inner)) == (200, "success")
-    await client.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock)
     assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
     assert await late_reply_rows(services) == [("sent", 1)]
 
 
 async def test_late_reply_waiting_to_retry_at_a_stop_is_sent_after_restart(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
+    secrets: Secrets,
+    nlu: NLU,
 ) -> None:
-    first = await serve(deadline=0.0, retry=(3600.0,))  # the stop comes long before the retry
+    first = await serve(deadline=0.0)
     fake_api.fail_next_send(-1, "system error")
     assert await post(first, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
-    await fake_api.send_request_arrived.wait()  # the first try is under way
-    await first.close()  # does not wait an hour: the reply stays owed
+    await send_owed(services, clock)  # the first try fails; the row waits for its retry
+    await first.close()
     assert fake_api.sent == [] and await late_reply_rows(services) == [("pending", 0)]
 
-    second = await serve()
-    await second.app[WECHAT_MP].late.drain()
+    restarted = await Services.start(services.config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    try:
+        clock.advance(seconds=301)
+        await restarted.outbox.run_due()
+    finally:
+        await restarted.close()
     assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
-    assert await late_reply_rows(services) == [("sent", 1)]
+    assert await late_reply_rows(services) == [("sent", 2)]
 
 
 async def test_reply_owed_when_the_service_stopped_is_sent_once_after_restart(
-    serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
 ) -> None:
     msg_id = "24000000000000888"
     inner = text_xml(MOTHER, CRISIS, msg_id=msg_id)
@@ -516,17 +596,37 @@ async def test_reply_owed_when_the_service_stopped_is_sent_once_after_restart(
     assert fake_api.sent == []
 
     second = await serve()
-    await second.app[WECHAT_MP].late.drain()
+    await send_owed(services, clock)
     assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
     assert "值班社工" in fake_api.sent[0].content
     # A retry arriving after the restart gets "success": the reply already went out.
     assert await post(second, peer.safe(inner)) == (200, "success")
     await second.close()
 
-    third = await serve()
-    await third.app[WECHAT_MP].late.drain()
-    assert len(fake_api.sent) == 1, "sent once, not again at the next start"
+    await send_owed(services, clock, retries=1)
+    assert len(fake_api.sent) == 1, "sent once, not again"
     assert await count(services, Escalation) == 1
+
+
+async def test_a_check_in_goes_to_her_within_48_hours_of_her_message_and_to_a_worker_after(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
+) -> None:
+    client = await serve()
+    assert (await post(client, peer.safe(text_xml(MOTHER, CRISIS))))[0] == 200
+    await services.pipeline.drain()
+    clock.advance(hours=25)
+    await services.outbox.run_due()
+    assert [(m.api, m.touser) for m in fake_api.sent] == [("custom", MOTHER)]
+    clock.advance(hours=25)  # 50 h after her message: WeChat would refuse it
+    await services.outbox.run_due()
+    assert len(fake_api.sent) == 1 and fake_api.send_requests == 1
+    async with services.db.session() as session:
+        outcomes = await session.scalars(select(FollowUp.outcome).order_by(FollowUp.id))
+        assert list(outcomes) == ["已发给她", "已通知社工跟进"]
 
 
 # -- bad input ---------------------------------------------------------------------------------

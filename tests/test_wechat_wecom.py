@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
+from sqlalchemy.engine import URL as DatabaseUrl
 
 from bot.app import create_app
-from bot.channels.routes import WECOM
+from bot.clock import FixedClock
 from bot.config import parse_config
 from bot.secrets import Secrets
 from bot.services import Services
+from intents import NLU
 from storage.models import Direction, Escalation, Message
-from tests.conftest import make_secrets
+from tests.conftest import make_config, make_secrets
 from tests.fakes.wechat_api import FAKE_CORPID, FAKE_CORPSECRET, FakeWeChatApi
 from tests.wechat_peer import AES_KEY, TOKEN, WeComPeer, text_xml
 
@@ -37,6 +40,31 @@ async def fake_api() -> AsyncIterator[FakeWeChatApi]:
 
 
 @pytest.fixture
+async def services(
+    db_url: DatabaseUrl,
+    model_dir: Path,
+    nlu: NLU,
+    secrets: Secrets,
+    clock: FixedClock,
+    fake_api: FakeWeChatApi,
+) -> AsyncIterator[Services]:
+    """Started with the WeCom app configured: its API sends late replies and check-ins."""
+    config = make_config(db_url, model_dir, wecom=wecom_config(fake_api))
+    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    yield running
+    await running.close()
+
+
+def wecom_config(fake_api: FakeWeChatApi, deadline: float = 4.0) -> dict[str, Any]:
+    return {
+        "corpid": FAKE_CORPID,
+        "agentid": AGENT_ID,
+        "reply_deadline_seconds": deadline,
+        "api_base_url": fake_api.base_url,
+    }
+
+
+@pytest.fixture
 def peer() -> WeComPeer:
     return WeComPeer(FAKE_CORPID)
 
@@ -44,12 +72,7 @@ def peer() -> WeComPeer:
 async def start(
     services: Services, secrets: Secrets, fake_api: FakeWeChatApi, deadline: float = 4.0
 ) -> TestClient:
-    wecom = {
-        "corpid": FAKE_CORPID,
-        "agentid": AGENT_ID,
-        "reply_deadline_seconds": deadline,
-        "api_base_url": fake_api.base_url,
-    }
+    wecom = wecom_config(fake_api, deadline)
     services.config = parse_config(services.config.model_dump(mode="json") | {"wecom": wecom})
     client = TestClient(TestServer(create_app(services, secrets), host="127.0.0.1"))
     await client.start_server()
@@ -115,7 +138,8 @@ async def test_late_reply_goes_out_as_an_app_message(
         inner = text_xml(MEMBER, CRISIS, to=FAKE_CORPID)
         for _ in range(2):  # the first delivery and WeCom's retry
             assert await post(client, peer.request(inner)) == (200, "")
-        await client.app[WECOM].late.drain()
+        await services.pipeline.drain()
+        await services.outbox.run_due()
     finally:
         await client.close()
     assert [(m.api, m.touser, m.agentid) for m in fake_api.sent] == [("wecom", MEMBER, AGENT_ID)]

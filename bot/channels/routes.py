@@ -1,8 +1,7 @@
 """Registers the channels on the aiohttp app, and ``GET /channels/stats``.
 
 The HTTP API is always on; a channel whose config section is absent gets no route at all. A
-WeChat endpoint is kept under an app key so tests and the benchmark can wait for late replies
-(``endpoint.late.drain()``).
+WeChat endpoint is kept under an app key for tests.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from bot.channels import api, care_group
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
 from bot.channels.wechat.endpoint import CallbackEndpoint
+from bot.channels.wechat.late import LateReplyBook
 from bot.config import Config
 from bot.gateway import Gateway
-from bot.late_replies import StoredLateReplies
 from bot.secrets import Secrets
 
 STATS = web.AppKey("channel_stats", ChannelStats)
@@ -27,7 +26,7 @@ CARE_GROUP = web.AppKey("care_group_endpoint", care_group.CareGroupEndpoint)
 def setup(
     app: web.Application,
     gateway: Gateway,
-    book: StoredLateReplies,
+    book: LateReplyBook,
     config: Config,
     secrets: Secrets,
 ) -> None:

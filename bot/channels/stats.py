@@ -1,4 +1,4 @@
-"""In-memory counters of what the channel edges refused and how late replies went.
+"""In-memory counters of what the channel edges refused.
 
 Served as JSON at ``GET /channels/stats`` (counts only: no ids, no content). They reset when the
 process restarts; they are for spotting a misconfigured token or an attack, not for reporting.
@@ -15,20 +15,15 @@ log = logging.getLogger("careline.channels")
 class ChannelStats:
     def __init__(self) -> None:
         self.rejected: Counter[tuple[str, str]] = Counter()
-        self.late_replies: Counter[tuple[str, str]] = Counter()
 
     def reject(self, channel: str, reason: str) -> None:
         """Count one refused request and log it once, without anything it carried."""
         self.rejected[channel, reason] += 1
         log.warning("%s: request rejected (%s)", channel, reason)
 
-    def late_reply(self, channel: str, result: str) -> None:
-        self.late_replies[channel, result] += 1
-
     def to_dict(self) -> dict[str, dict[str, dict[str, int]]]:
         return {
             "rejected": _nest(self.rejected),
-            "late_replies": _nest(self.late_replies),
         }
 
 

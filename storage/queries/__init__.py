@@ -36,9 +36,11 @@ from storage.queries.messages import (
     get_message,
     insert_inbound,
     last_inbound,
+    last_inbound_at,
     recent_inbound_texts,
     reply_to,
     take_over_message,
+    wrote_since,
 )
 from storage.queries.notices import attempts_for, notified_recipients, record_attempt
 from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
@@ -47,6 +49,7 @@ from storage.queries.people import (
     find_or_create_person,
     find_person,
     get_person,
+    identity_of_kind,
 )
 from storage.queries.staff import count_staff
 
@@ -75,12 +78,14 @@ __all__ = [
     "get_follow_up",
     "get_message",
     "get_person",
+    "identity_of_kind",
     "handed_back",
     "history_of",
     "hold_leader_lock",
     "insert_inbound",
     "last_event",
     "last_inbound",
+    "last_inbound_at",
     "late_reply_claimed",
     "leader_lock_held",
     "lock_escalation",
@@ -96,6 +101,7 @@ __all__ = [
     "retry_later",
     "schema_revision",
     "take_over_message",
+    "wrote_since",
     "unresolved_escalation",
     "use_ack_link",
 ]

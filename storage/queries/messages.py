@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -145,3 +145,28 @@ async def classification_of(session: AsyncSession, message_id: int) -> Classific
     return await session.scalar(
         select(Classification).where(Classification.message_id == message_id)
     )
+
+
+async def last_inbound_at(session: AsyncSession, person_id: int, channel: str) -> datetime | None:
+    """When she last wrote on ``channel`` (a platform's reply window counts from then)."""
+    return await session.scalar(
+        select(func.max(Message.received_at)).where(
+            Message.person_id == person_id,
+            Message.channel == channel,
+            Message.direction == Direction.IN,
+        )
+    )
+
+
+async def wrote_since(session: AsyncSession, person_id: int, since: datetime) -> bool:
+    """Whether she wrote on any channel after ``since``."""
+    found = await session.scalar(
+        select(Message.id)
+        .where(
+            Message.person_id == person_id,
+            Message.direction == Direction.IN,
+            Message.received_at > since,
+        )
+        .limit(1)
+    )
+    return found is not None

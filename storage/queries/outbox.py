@@ -27,6 +27,7 @@ async def enqueue(
     now: datetime,
     escalation_id: int | None = None,
     follow_up_id: int | None = None,
+    late_reply_id: int | None = None,
     recipient: str | None = None,
 ) -> int | None:
     """Add a row; None when one with this key exists (enqueued before: nothing to add)."""
@@ -38,6 +39,7 @@ async def enqueue(
             "key": key,
             "escalation_id": escalation_id,
             "follow_up_id": follow_up_id,
+            "late_reply_id": late_reply_id,
             "recipient": recipient,
             "status": OutboxStatus.PENDING,
             "due_at": due_at,

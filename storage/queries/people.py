@@ -103,3 +103,13 @@ async def _insert_person(session: AsyncSession, pseudonyms: Callable[[], str]) -
             session.add(person)
             return person
     raise RuntimeError(f"no free pseudonym in {PSEUDONYM_DRAWS} draws")
+
+
+async def identity_of_kind(session: AsyncSession, person_id: int, kind: str) -> Identity | None:
+    """Her latest identity of ``kind`` (its value is encrypted with the kind as context)."""
+    return await session.scalar(
+        select(Identity)
+        .where(Identity.person_id == person_id, Identity.kind == kind)
+        .order_by(Identity.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )

@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Protocol
 
 from aiohttp import web
 
@@ -34,10 +33,6 @@ log = logging.getLogger("careline.channels.wechat")
 XML = "application/xml"
 
 
-class ApiClient(Protocol):
-    async def close(self) -> None: ...
-
-
 class CallbackEndpoint:
     def __init__(
         self,
@@ -51,7 +46,6 @@ class CallbackEndpoint:
         late: LateReplies,
         deadline_seconds: float,
         no_reply_body: str,
-        api_client: ApiClient | None = None,
     ) -> None:
         self.channel = channel
         self.sender_kind = sender_kind
@@ -62,25 +56,10 @@ class CallbackEndpoint:
         self.deadline = deadline_seconds
         self.no_reply_body = no_reply_body
         self.hotline = hotline
-        self.api_client = api_client
 
     def route(self, app: web.Application, path: str) -> None:
         app.router.add_get(path, self.verify_url)
         app.router.add_post(path, self.receive)
-        app.on_startup.append(self._resume)
-        app.on_cleanup.append(self._cleanup)
-
-    async def close(self) -> None:
-        """Finish the late replies under way, then close the API client."""
-        await self.late.close()
-        if self.api_client is not None:
-            await self.api_client.close()
-
-    async def _resume(self, _app: web.Application) -> None:
-        await self.late.resume()
-
-    async def _cleanup(self, _app: web.Application) -> None:
-        await self.close()
 
     # -- GET: URL verification --------------------------------------------------------------
 

@@ -9,28 +9,27 @@ from __future__ import annotations
 import logging
 
 from bot.channels.stats import ChannelStats
-from bot.channels.wechat.api import OfficialAccountClient
 from bot.channels.wechat.callback import CallbackVerifier
 from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
-from bot.channels.wechat.late import LateReplies
+from bot.channels.wechat.late import LateReplies, LateReplyBook
+from bot.channels.wechat.outbound import OFFICIAL_CHANNEL
 from bot.channels.wechat.replay import ReplayGuard
 from bot.config import Config
 from bot.gateway import Gateway
-from bot.late_replies import StoredLateReplies
 from bot.message import IdentityKind
 from bot.secrets import Secrets
 
 log = logging.getLogger("careline.channels.wechat")
 
-CHANNEL = "wechat_mp"
+CHANNEL = OFFICIAL_CHANNEL
 PATH = "/wechat/mp"
 NO_REPLY = "success"  # WeChat's documented "received, nothing to say"
 
 
 def build(
     gateway: Gateway,
-    book: StoredLateReplies,
+    book: LateReplyBook,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -43,16 +42,6 @@ def build(
         if config.mode == "safe"
         else None
     )
-    client = None
-    if secrets.wechat_app_secret:
-        client = OfficialAccountClient(
-            config.appid, secrets.wechat_app_secret, base_url=config.api_base_url
-        )
-    else:
-        log.warning(
-            "CARELINE_WECHAT_APP_SECRET is not set: replies that miss WeChat's deadline "
-            "cannot be sent"
-        )
     endpoint = CallbackEndpoint(
         channel=CHANNEL,
         sender_kind=IdentityKind.WECHAT_OPENID,
@@ -60,16 +49,8 @@ def build(
         gateway=gateway,
         hotline=careline.policy.programme_hotline,
         stats=stats,
-        late=LateReplies(
-            channel=CHANNEL,
-            send=client.send_text if client else None,
-            stats=stats,
-            gateway=gateway,
-            book=book,
-            retry_delays=config.late_reply_retry_seconds,
-        ),
+        late=LateReplies(channel=CHANNEL, book=book),
         deadline_seconds=config.reply_deadline_seconds,
         no_reply_body=NO_REPLY,
-        api_client=client,
     )
     return endpoint
