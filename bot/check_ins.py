@@ -135,12 +135,17 @@ class CheckIns:
         async with self._db.session() as session:
             follow_up = await queries.get_follow_up(session, item.follow_up_id)
             assert follow_up is not None
+            if follow_up.status == FollowUpStatus.SENDING:
+                # A run stopped mid-send: it may have reached her. Not again: a worker checks.
+                return await self._staff.ask_worker(follow_up, item, now)
             if follow_up.status != FollowUpStatus.FIRING:
                 return Result(Verdict.DONE, "finished before")
             recipient = await self._recipient(session, follow_up, now)
         if recipient is None:  # her window closed while the row waited
             return await self._staff.ask_worker(follow_up, item, now)
         text = check_in_text(follow_up.round, programme_hotline=self._policy.programme_hotline)
+        if not await self._mark(follow_up, was=FollowUpStatus.FIRING, now=FollowUpStatus.SENDING):
+            return Result(Verdict.DONE, "finished before")
         try:
             await self._senders[follow_up.channel].send_text(recipient, text)
         except SendError as exc:
@@ -151,9 +156,14 @@ class CheckIns:
                 "check-in #%s not sent (%s): %s", follow_up.id, exc.failure.value, exc.detail
             )
             if exc.failure is SendFailure.RETRY and item.attempts < SEND_TRIES:
+                await self._mark(follow_up, was=FollowUpStatus.SENDING, now=FollowUpStatus.FIRING)
                 return Result(Verdict.RETRY, exc.failure.value)
             return await self._staff.ask_worker(follow_up, item, now)
         return await self._sent(follow_up, text, now, outcome="sent")
+
+    async def _mark(self, follow_up: FollowUp, *, was: FollowUpStatus, now: FollowUpStatus) -> bool:
+        async with self._db.write() as session:
+            return await queries.mark_follow_up(session, follow_up.id, was=was, now=now)  # type: ignore[arg-type]
 
     async def _recipient(
         self, session: AsyncSession, follow_up: FollowUp, now: datetime

@@ -7,7 +7,8 @@ outbox row are stored in one transaction before the request is answered: WeChat'
 the claim and answer "success" too (the API send is not idempotent, a passive reply is), and
 whichever replica's outbox worker claims the row sends the reply once her message is handled,
 after a restart too. A send that certainly did not go out is tried again with the outbox's
-backoff; one that may have gone out (a timeout) is not: she must not get it twice.
+backoff; one that may have gone out (a timeout, or a run that stopped mid-send: the claim is
+marked "sending" first) is not: she must not get it twice.
 """
 
 from __future__ import annotations
@@ -109,6 +110,9 @@ class LateReplyWork:
         assert item.late_reply_id is not None
         async with self._db.session() as session:
             claim = await session.get_one(LateReply, item.late_reply_id)
+            if claim.status == LateReplyStatus.SENDING:
+                # A run stopped mid-send: it may have reached her. Not again; a person looks.
+                return await self._finish(item, claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
             if claim.status != LateReplyStatus.PENDING:
                 return Result(Verdict.DONE, "finished before")
             message = await queries.find_message(session, claim.channel, claim.external_id)
@@ -125,11 +129,14 @@ class LateReplyWork:
             log.warning("%s: a late reply is owed and no API secret is set", claim.channel)
             return await self._finish(item, claim, LateReplyStatus.NO_API, now, Verdict.FAILED)
         recipient = self._cipher.decrypt(claim.recipient_encrypted, context=_RECIPIENT)
+        if not await self._mark(claim, was=LateReplyStatus.PENDING, now=LateReplyStatus.SENDING):
+            return Result(Verdict.DONE, "finished before")
         try:
             await sender.send_text(recipient, reply.text)
         except SendError as exc:
             log.warning("%s: late reply #%s: %s", claim.channel, claim.id, exc.failure.value)
             if exc.failure is SendFailure.RETRY and item.attempts < SEND_TRIES:
+                await self._mark(claim, was=LateReplyStatus.SENDING, now=LateReplyStatus.PENDING)
                 return Result(Verdict.RETRY, exc.failure.value)
             status = (
                 LateReplyStatus.OUT_OF_WINDOW
@@ -139,6 +146,10 @@ class LateReplyWork:
             return await self._finish(item, claim, status, now, Verdict.FAILED)
         log.info("%s: reply to message #%s sent late through the API", claim.channel, message.id)
         return await self._finish(item, claim, LateReplyStatus.SENT, now, Verdict.DONE)
+
+    async def _mark(self, claim: LateReply, *, was: LateReplyStatus, now: LateReplyStatus) -> bool:
+        async with self._db.write() as session:
+            return await queries.mark_late_reply(session, claim.id, was=was, now=now)  # type: ignore[arg-type]
 
     async def _finish(
         self,

@@ -58,6 +58,7 @@ class FollowUpKind(StrEnum):
 class FollowUpStatus(StrEnum):
     SCHEDULED = "scheduled"
     FIRING = "firing"  # claimed by one run: never fired twice
+    SENDING = "sending"  # a check-in on its way to her: a run that finds it so was cut off
     DONE = "done"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -317,6 +318,7 @@ class AckLinkUse(SQLModel, table=True):
 
 class LateReplyStatus(StrEnum):
     PENDING = "pending"  # owed through the API: a restart sends it
+    SENDING = "sending"  # on its way: a run that finds it so was cut off, and does not resend
     SENT = "sent"
     NO_REPLY = "no_reply"  # handling gave nothing to say
     NO_API = "no_api"  # no API secret configured

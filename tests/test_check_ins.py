@@ -7,6 +7,7 @@ escalation; one her channel refuses becomes a worker's task.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -182,4 +183,20 @@ async def test_a_check_in_that_keeps_failing_goes_to_a_worker_after_its_tries(
     for _ in range(4):
         await later(services, clock, hours=0.1)
     assert fake_api.send_requests == 3 and fake_api.sent == []
+    assert [f.outcome for f in await follow_ups(services)] == ["已通知社工跟进"]
+
+
+async def test_a_check_in_cut_off_mid_send_goes_to_a_worker_not_to_her_again(
+    client: TestClient, services: Services, fake_api: FakeWeChatApi, clock: FixedClock
+) -> None:
+    await write(client, services, CRISIS, "6001")
+    clock.advance(hours=25)
+    fake_api.hang_sends()
+    sending = asyncio.ensure_future(services.outbox.run_due())
+    await fake_api.send_request_arrived.wait()
+    sending.cancel()  # the process stops mid-send: its claims are left to expire
+    await asyncio.gather(sending, return_exceptions=True)
+    fake_api.release_sends()
+    await later(services, clock, hours=0.01)
+    assert fake_api.send_requests == 1
     assert [f.outcome for f in await follow_ups(services)] == ["已通知社工跟进"]

@@ -493,6 +493,28 @@ async def test_late_reply_whose_answer_was_cut_off_is_not_sent_twice(
     assert await late_reply_rows(services) == [("failed", 1)]
 
 
+async def test_a_late_reply_cut_off_mid_send_is_not_sent_again(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    fake_api: FakeWeChatApi,
+    clock: FixedClock,
+) -> None:
+    client = await serve(deadline=0.0)
+    assert await post(client, peer.safe(text_xml(MOTHER, CRISIS))) == (200, "success")
+    await services.pipeline.drain()
+    fake_api.hang_sends()
+    sending = asyncio.ensure_future(services.outbox.run_due())
+    await fake_api.send_request_arrived.wait()
+    sending.cancel()  # the process stops mid-send: its claims are left to expire
+    await asyncio.gather(sending, return_exceptions=True)
+    fake_api.release_sends()
+    clock.advance(seconds=31)
+    await services.outbox.run_due()
+    assert fake_api.send_requests == 1, "it may have reached her: not sent again"
+    assert await late_reply_rows(services) == [("failed", 2)]
+
+
 async def test_late_reply_waits_while_her_message_is_being_handled(
     serve: Serve, peer: OfficialAccountPeer, services: Services, fake_api: FakeWeChatApi
 ) -> None:

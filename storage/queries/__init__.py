@@ -20,13 +20,14 @@ from storage.queries.follow_ups import (
     claim_follow_up,
     follow_ups_for_message,
     get_follow_up,
+    mark_follow_up,
     pending_follow_up_of_kind,
 )
 from storage.queries.late_replies import (
     claim_late_reply,
     finish_late_reply,
     late_reply_claimed,
-    pending_late_replies,
+    mark_late_reply,
 )
 from storage.queries.leadership import hold_leader_lock, leader_lock_held, release_leader_lock
 from storage.queries.messages import (
@@ -76,6 +77,7 @@ __all__ = [
     "follow_ups_for_message",
     "get_escalation",
     "get_follow_up",
+    "mark_follow_up",
     "get_message",
     "get_person",
     "identity_of_kind",
@@ -87,13 +89,13 @@ __all__ = [
     "last_inbound",
     "last_inbound_at",
     "late_reply_claimed",
+    "mark_late_reply",
     "leader_lock_held",
     "lock_escalation",
     "mark_notified",
     "notified_recipients",
     "ongoing_contacts",
     "pending_follow_up_of_kind",
-    "pending_late_replies",
     "recent_inbound_texts",
     "record_attempt",
     "release_leader_lock",

@@ -47,3 +47,16 @@ async def claim_follow_up(session: AsyncSession, follow_up_id: int, at: datetime
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+async def mark_follow_up(
+    session: AsyncSession, follow_up_id: int, *, was: FollowUpStatus, now: FollowUpStatus
+) -> bool:
+    """Move it from ``was`` to ``now``; False when it was not ``was`` (another run moved it)."""
+    result = await session.execute(
+        update(FollowUp)
+        .where(FollowUp.id == follow_up_id, FollowUp.status == was)
+        .values(status=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -32,16 +31,6 @@ async def late_reply_claimed(session: AsyncSession, channel: str, external_id: s
     return found is not None
 
 
-async def pending_late_replies(session: AsyncSession, channel: str) -> Sequence[LateReply]:
-    return (
-        await session.scalars(
-            select(LateReply)
-            .where(LateReply.channel == channel, LateReply.status == LateReplyStatus.PENDING)
-            .order_by(LateReply.id)
-        )
-    ).all()
-
-
 async def finish_late_reply(
     session: AsyncSession,
     late_reply_id: int,
@@ -56,3 +45,16 @@ async def finish_late_reply(
         .values(status=status, attempts=LateReply.attempts + attempts, finished_at=at)
         .execution_options(synchronize_session=False)
     )
+
+
+async def mark_late_reply(
+    session: AsyncSession, late_reply_id: int, *, was: LateReplyStatus, now: LateReplyStatus
+) -> bool:
+    """Move it from ``was`` to ``now``; False when it was not ``was`` (another run moved it)."""
+    result = await session.execute(
+        update(LateReply)
+        .where(LateReply.id == late_reply_id, LateReply.status == was)
+        .values(status=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
