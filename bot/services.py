@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import aiohttp
 from argon2 import PasswordHasher
 
+from bot.accepted_requests import StoredAcceptedRequests
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.leader import Leadership
@@ -60,6 +61,8 @@ class Services:
     scheduler: Scheduler
     leadership: Leadership
     http: aiohttp.ClientSession
+    # Shared by every replica: the signed callbacks let in.
+    accepted_requests: StoredAcceptedRequests
 
     @classmethod
     async def start(
@@ -131,6 +134,7 @@ class Services:
             scheduler=scheduler,
             leadership=leadership,
             http=http,
+            accepted_requests=StoredAcceptedRequests(db),
         )
         await services.ensure_admin(secrets)
         if run_jobs:

@@ -100,7 +100,7 @@ class CallbackEndpoint:
         except web.HTTPRequestEntityTooLarge:
             return self._rejected(413, "too_large")
         try:
-            callback = self.verifier.open(request.query, body)
+            callback = await self.verifier.open(request.query, body)
             envelope, message = read_message(
                 callback.fields,
                 channel=self.channel,
@@ -144,7 +144,10 @@ class CallbackEndpoint:
             yield
         except BaseException:
             # Not stored: WeChat's retry (same timestamp and nonce) must not count as a replay.
-            self.verifier.release(callback)
+            try:
+                await self.verifier.release(callback)
+            except Exception as exc:  # the database is away too: an identical retry gets in
+                log.warning("%s: replay entry not released: %s", self.channel, type(exc).__name__)
             raise
 
     # -- answers ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from bot.channels.wechat.callback import CallbackVerifier
 from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplies
-from bot.channels.wechat.replay import ReplayGuard
+from bot.channels.wechat.replay import AcceptedRequests, ReplayGuard
 from bot.config import Config
 from bot.gateway import Gateway
 from bot.late_replies import StoredLateReplies
@@ -31,6 +31,7 @@ NO_REPLY = "success"  # WeChat's documented "received, nothing to say"
 def build(
     gateway: Gateway,
     book: StoredLateReplies,
+    accepted: AcceptedRequests,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -56,7 +57,7 @@ def build(
     endpoint = CallbackEndpoint(
         channel=CHANNEL,
         sender_kind=IdentityKind.WECHAT_OPENID,
-        verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
+        verifier=CallbackVerifier(token=token, guard=ReplayGuard(CHANNEL, accepted), crypto=crypto),
         gateway=gateway,
         hotline=careline.policy.programme_hotline,
         stats=stats,

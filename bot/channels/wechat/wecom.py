@@ -14,7 +14,7 @@ from bot.channels.wechat.callback import CallbackVerifier
 from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplies
-from bot.channels.wechat.replay import ReplayGuard
+from bot.channels.wechat.replay import AcceptedRequests, ReplayGuard
 from bot.config import Config
 from bot.gateway import Gateway
 from bot.late_replies import StoredLateReplies
@@ -31,6 +31,7 @@ NO_REPLY = ""  # WeCom: an empty 200 answer means "received, no reply"
 def build(
     gateway: Gateway,
     book: StoredLateReplies,
+    accepted: AcceptedRequests,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -42,7 +43,10 @@ def build(
     client = None
     if secrets.wecom_corp_secret:
         client = WeComClient(
-            config.corpid, secrets.wecom_corp_secret, config.agentid, base_url=config.api_base_url
+            config.corpid,
+            secrets.wecom_corp_secret,
+            config.agentid,
+            base_url=config.api_base_url,
         )
     else:
         log.warning(
@@ -52,7 +56,7 @@ def build(
     return CallbackEndpoint(
         channel=CHANNEL,
         sender_kind=IdentityKind.WECOM_USERID,
-        verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
+        verifier=CallbackVerifier(token=token, guard=ReplayGuard(CHANNEL, accepted), crypto=crypto),
         gateway=gateway,
         hotline=careline.policy.programme_hotline,
         stats=stats,
