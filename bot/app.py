@@ -52,6 +52,7 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
         services.pipeline,
         late_replies,
         services.accepted_requests,
+        services.api_tokens,
         services.config,
         secrets,
     )

@@ -13,6 +13,7 @@ import aiohttp
 from argon2 import PasswordHasher
 
 from bot.accepted_requests import StoredAcceptedRequests
+from bot.api_tokens import StoredApiTokens
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.leader import Leadership
@@ -61,8 +62,9 @@ class Services:
     scheduler: Scheduler
     leadership: Leadership
     http: aiohttp.ClientSession
-    # Shared by every replica: the signed callbacks let in.
+    # Shared by every replica: the signed callbacks let in, the WeChat / WeCom API tokens.
     accepted_requests: StoredAcceptedRequests
+    api_tokens: StoredApiTokens
 
     @classmethod
     async def start(
@@ -90,8 +92,9 @@ class Services:
             raise
         owner = process_name()
         http = aiohttp.ClientSession()  # the staff senders' (WeCom, SMS, webhook)
+        api_tokens = StoredApiTokens(db=db, cipher=cipher)
         try:
-            senders = build_senders(config, secrets, http)
+            senders = build_senders(config, secrets, http, api_tokens)
         except SecretsError as exc:
             await http.close()
             await db.close()
@@ -135,6 +138,7 @@ class Services:
             leadership=leadership,
             http=http,
             accepted_requests=StoredAcceptedRequests(db),
+            api_tokens=api_tokens,
         )
         await services.ensure_admin(secrets)
         if run_jobs:

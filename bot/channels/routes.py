@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.channels import api, care_group
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
+from bot.channels.wechat.api import TokenStore
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.replay import AcceptedRequests
 from bot.config import Config
@@ -30,20 +31,21 @@ def setup(
     gateway: Gateway,
     book: StoredLateReplies,
     accepted: AcceptedRequests,
+    tokens: TokenStore,
     config: Config,
     secrets: Secrets,
 ) -> None:
     """Each channel gets the gateway and the stored pieces it needs (WeChat's: late replies,
-    the requests its replay guard let in), nothing else."""
+    the requests its replay guard let in, API tokens), nothing else."""
     stats = ChannelStats()
     app[STATS] = stats
     app.router.add_get("/channels/stats", _stats)
     api.build(gateway, secrets).route(app)
     if config.wechat is not None:
-        app[WECHAT_MP] = official.build(gateway, book, accepted, config, secrets, stats)
+        app[WECHAT_MP] = official.build(gateway, book, accepted, tokens, config, secrets, stats)
         app[WECHAT_MP].route(app, official.PATH)
     if config.wecom is not None:
-        app[WECOM] = wecom.build(gateway, book, accepted, config, secrets, stats)
+        app[WECOM] = wecom.build(gateway, book, accepted, tokens, config, secrets, stats)
         app[WECOM].route(app, wecom.PATH)
     if config.care_group is not None:
         app[CARE_GROUP] = care_group.build(gateway, accepted, config.care_group, secrets, stats)

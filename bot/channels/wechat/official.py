@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from bot.channels.stats import ChannelStats
-from bot.channels.wechat.api import OfficialAccountClient
+from bot.channels.wechat.api import OfficialAccountClient, TokenStore
 from bot.channels.wechat.callback import CallbackVerifier
 from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
@@ -32,6 +32,7 @@ def build(
     gateway: Gateway,
     book: StoredLateReplies,
     accepted: AcceptedRequests,
+    tokens: TokenStore,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -47,7 +48,7 @@ def build(
     client = None
     if secrets.wechat_app_secret:
         client = OfficialAccountClient(
-            config.appid, secrets.wechat_app_secret, base_url=config.api_base_url
+            config.appid, secrets.wechat_app_secret, base_url=config.api_base_url, tokens=tokens
         )
     else:
         log.warning(
