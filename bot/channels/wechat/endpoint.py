@@ -1,8 +1,9 @@
 """One WeChat callback endpoint on aiohttp (Official Account or WeCom app).
 
-POST: read (413 over ``service.max_body_bytes``) → verify, replay-check, decrypt, parse
-(403 / 400, nothing stored) → normalise → **store** (``pipeline.submit``) → wait for the outcome
-until the deadline → answer the passive reply, sealed like the request. A reply not ready by
+POST: read (413 over ``service.max_body_bytes``) → verify, replay-check (against the requests
+let in before, in the database), decrypt, parse (403 / 400, no message stored) → normalise →
+**store** (``pipeline.submit``) → wait for the outcome until the deadline → answer the passive
+reply, sealed like the request. A reply not ready by
 the deadline is claimed by :class:`LateReplies` and goes out through the API; the request
 answers the no-reply body at once, so WeChat never times out and retries.
 
