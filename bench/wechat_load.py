@@ -63,7 +63,7 @@ from wechatpy.utils import WeChatSigner  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.channels.wechat.callback import CallbackRejected, CallbackVerifier  # noqa: E402
 from bot.channels.wechat.crypto import WeChatCrypto  # noqa: E402
-from bot.channels.wechat.replay import ReplayGuard  # noqa: E402
+from bot.channels.wechat.replay import Admission, NonceUse, ReplayGuard  # noqa: E402
 from bot.channels.wechat.xml import build_text_reply, parse_xml  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.secrets import Secrets  # noqa: E402
@@ -195,14 +195,33 @@ def run_load(url: str, deliveries: list[Delivery], concurrency: int):  # type: i
 # --- servers ------------------------------------------------------------------------------------
 
 
+class _NoncesInMemory:
+    """The ceiling's replay memory: a set, as the protocol work alone would need (the service
+    keeps it in its database, for every replica)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], str] = {}
+
+    async def accept(self, use: NonceUse, *, now: float) -> Admission:
+        seen = self._seen.get((use.sent_at, use.nonce))
+        if seen is None:
+            self._seen[(use.sent_at, use.nonce)] = use.fingerprint
+            return Admission.NEW
+        return Admission.RETRY if seen == use.fingerprint else Admission.REPLAY
+
+    async def forget(self, use: NonceUse) -> None:
+        self._seen.pop((use.sent_at, use.nonce), None)
+
+
 def ceiling_app() -> web.Application:
     """Verify + replay-check + decrypt + parse + build + encrypt: the protocol work alone."""
     crypto = WeChatCrypto(TOKEN, AES_KEY, APPID)
-    verifier = CallbackVerifier(token=TOKEN, guard=ReplayGuard(), crypto=crypto)
+    guard = ReplayGuard("wechat_mp", _NoncesInMemory())
+    verifier = CallbackVerifier(token=TOKEN, guard=guard, crypto=crypto)
 
     async def handle(request: web.Request) -> web.Response:
         try:
-            message = verifier.open(request.query, await request.read())
+            message = await verifier.open(request.query, await request.read())
         except CallbackRejected as exc:
             return web.Response(status=exc.status)
         now = int(time.time())

@@ -50,6 +50,13 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
         on_ready=services.outbox.wake,
     )
     # The API; WeChat, WeCom, care group if configured.
-    channels.setup(app, services.pipeline, late_replies, services.config, secrets)
+    channels.setup(
+        app,
+        services.pipeline,
+        late_replies,
+        services.accepted_requests,
+        services.config,
+        secrets,
+    )
     ack.setup(app)  # the page behind a staff notice's one-tap link
     return app

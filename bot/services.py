@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import aiohttp
 from argon2 import PasswordHasher
 
+from bot.accepted_requests import StoredAcceptedRequests
+from bot.api_tokens import StoredApiTokens
 from bot.channels.wechat.outbound import build_senders as wechat_senders
 from bot.check_ins import CheckIns
 from bot.clock import Clock, SystemClock
@@ -67,6 +69,9 @@ class Services:
     leadership: Leadership
     http: aiohttp.ClientSession
     to_mothers: dict[str, MotherSender]
+    # Shared by every replica: the signed callbacks let in, the WeChat / WeCom API tokens.
+    accepted_requests: StoredAcceptedRequests
+    api_tokens: StoredApiTokens
 
     @classmethod
     async def start(
@@ -94,13 +99,14 @@ class Services:
             raise
         owner = process_name()
         http = aiohttp.ClientSession()  # the staff senders' (WeCom, SMS, webhook)
+        api_tokens = StoredApiTokens(db=db, cipher=cipher)
         try:
-            senders = build_senders(config, secrets, http)
+            senders = build_senders(config, secrets, http, api_tokens)
         except SecretsError as exc:
             await http.close()
             await db.close()
             raise ServiceError(str(exc)) from None
-        to_mothers = wechat_senders(config, secrets)
+        to_mothers = wechat_senders(config, secrets, api_tokens)
         outbox = OutboxWorker(
             db=db,
             clock=clock,
@@ -139,6 +145,8 @@ class Services:
             leadership=leadership,
             http=http,
             to_mothers=to_mothers,
+            accepted_requests=StoredAcceptedRequests(db),
+            api_tokens=api_tokens,
         )
         await services.ensure_admin(secrets)
         if run_jobs:

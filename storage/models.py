@@ -6,7 +6,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -346,3 +355,44 @@ class LateReply(SQLModel, table=True):
     attempts: int = 0
     claimed_at: datetime = _when()
     finished_at: datetime | None = _when(nullable=True)
+
+
+class AcceptedRequest(SQLModel, table=True):
+    """A signed callback that was let in, remembered while its signed timestamp is fresh.
+
+    WeChat's signatures never expire, so the (timestamp, nonce) it signed is the only thing
+    that tells a replay from a new request. ``fingerprint`` (SHA-256 over the signature and the
+    body) tells WeChat's retry of the very same request, which gets in again, from a reused
+    nonce with another body, which is refused. After ``expires_at`` the timestamp alone is
+    refused, so the row may go.
+    """
+
+    __tablename__ = "accepted_request"
+    __table_args__ = (
+        UniqueConstraint("channel", "sent_at", "nonce", name="uq_accepted_request_signed"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    sent_at: int = Field(sa_type=BigInteger)  # the signed timestamp, Unix seconds
+    nonce: str = Field(max_length=128)
+    fingerprint: str = Field(max_length=64)
+    expires_at: datetime = _when(index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    """The access_token of one WeChat / WeCom API app, shared by every process.
+
+    WeChat limits how often a token may be fetched, and a new Official Account token ends the
+    previous one after a few minutes: replicas and restarts take the stored one while it lasts.
+    ``key`` names the app (``wechat_mp:<appid>``, ``wecom:<corpid>:<agentid>``); the value is
+    encrypted like an identity.
+    """
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=128, unique=True)
+    value_encrypted: str
+    fetched_at: datetime = _when()
+    expires_at: datetime = _when()

@@ -23,7 +23,7 @@ from bot.channels.json_body import MAX_DEPTH
 from bot.config import parse_config
 from bot.secrets import Secrets
 from bot.services import Services
-from storage.models import Contact, Direction, Escalation, Message
+from storage.models import AcceptedRequest, Contact, Direction, Escalation, Message
 from tests.conftest import make_config, make_secrets
 
 URL = "/channels/care-group"
@@ -401,10 +401,34 @@ async def test_bad_input_is_refused_counted_logged_once_and_not_stored(
     assert len(warnings) == 1 and CRISIS not in caplog.text
 
 
-async def test_a_replayed_request_is_refused(client: TestClient, services: Services) -> None:
+async def test_the_very_same_request_again_is_a_retry_with_the_same_answer(
+    client: TestClient, services: Services
+) -> None:
+    body, headers = good()
+    first = await client.post(URL, data=body, headers=headers)
+    retry = await client.post(URL, data=body, headers=headers)
+    assert first.status == retry.status == 200
+    first_answer, retried_answer = await first.json(), await retry.json()
+    assert retried_answer["duplicate"] is True
+    assert retried_answer["private_reply"] == first_answer["private_reply"]
+    assert await inbound(services) == 1
+    assert await count(services, AcceptedRequest) == 1
+
+
+async def test_a_nonce_reused_for_another_body_is_refused(
+    client: TestClient, services: Services
+) -> None:
     body, headers = good()
     assert (await client.post(URL, data=body, headers=headers)).status == 200
-    response = await client.post(URL, data=body, headers=headers)
+    other = body_of(message("另一条"))
+    mac = hmac.new(
+        SECRET.encode(),
+        f"{headers['X-Careline-Timestamp']}\n{headers['X-Careline-Nonce']}\n".encode() + other,
+        hashlib.sha256,
+    )
+    response = await client.post(
+        URL, data=other, headers=headers | {"X-Careline-Signature": mac.hexdigest()}
+    )
     assert response.status == 403 and await response.read() == b""
     assert await inbound(services) == 1
     stats = await (await client.get("/channels/stats")).json()

@@ -64,3 +64,23 @@ def test_upgrading_a_database_in_use_keeps_its_rows_and_links(db_url: URL) -> No
         engine.dispose()
     assert [tuple(row) for row in rows] == [(1, "我不想活了", None)]
     assert escalation == 1
+
+
+def test_0008_adds_and_removes_the_replay_and_token_tables(db_url: URL) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from storage.migrate import alembic_config
+
+    def tables() -> set[str]:
+        engine = create_engine(sync_url(db_url))
+        try:
+            return set(inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+
+    config = alembic_config(db_url)
+    command.downgrade(config, "0008")
+    assert {"accepted_request", "api_token"}.isdisjoint(tables())
+    command.upgrade(config, "head")
+    assert {"accepted_request", "api_token"} <= tables()

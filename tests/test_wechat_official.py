@@ -32,6 +32,7 @@ from bot.secrets import Secrets, SecretsError
 from bot.services import Services
 from intents import NLU
 from storage.models import (
+    AcceptedRequest,
     Classification,
     Contact,
     Direction,
@@ -748,17 +749,114 @@ async def test_bad_input_is_refused_without_detail_counted_logged_once_and_not_s
     assert CRISIS not in caplog.text and MOTHER not in caplog.text
 
 
-async def test_a_replayed_request_is_refused_and_stores_nothing_more(
+# -- the replay guard, in the database -------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def another_process(
+    services: Services, secrets: Secrets, fake_api: FakeWeChatApi, model_dir: Path, nlu: Any
+) -> AsyncIterator[TestClient]:
+    """A second Careline on the same database: a replica, or this one after a restart."""
+    other = await Services.start(
+        make_config(services.db.url, model_dir), secrets, nlu=nlu, run_jobs=False
+    )
+    configure(other, wechat={"appid": FAKE_APPID, "api_base_url": fake_api.base_url})
+    try:
+        async with TestClient(TestServer(create_app(other, secrets), host="127.0.0.1")) as client:
+            yield client
+    finally:
+        await other.close()
+
+
+async def test_an_identical_retry_gets_the_same_answer_and_stores_nothing_twice(
     serve: Serve, peer: OfficialAccountPeer, services: Services
 ) -> None:
     client = await serve()
     request = peer.safe(text_xml(MOTHER, CRISIS))
-    assert (await post(client, request))[0] == 200
-    assert await post(client, request) == (403, "")
+    first, retry = await post(client, request), await post(client, request)
+    assert first[0] == retry[0] == 200
+    assert peer.open_reply(first[1])["Content"] == peer.open_reply(retry[1])["Content"]
+    assert "值班社工" in peer.open_reply(retry[1])["Content"]
     assert await inbound_count(services) == 1
     assert await count(services, Escalation) == 1
+    assert await count(services, AcceptedRequest) == 1
+    stats = await (await client.get("/channels/stats")).json()
+    assert stats["rejected"] == {}
+
+
+async def test_the_same_timestamp_and_nonce_with_another_body_is_refused(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    signed = {"timestamp": int(time.time()), "nonce": "415670741"}
+    assert (await post(client, peer.safe(text_xml(MOTHER, CRISIS), **signed)))[0] == 200
+    other = peer.safe(text_xml(MOTHER, "另一条消息"), **signed)
+    assert await post(client, other) == (403, "")
+    assert await inbound_count(services) == 1
+    assert await count(services, AcceptedRequest) == 1
     stats = await (await client.get("/channels/stats")).json()
     assert stats["rejected"] == {"wechat_mp": {"replay_reused_nonce": 1}}
+
+
+async def test_the_guard_holds_after_a_restart_and_on_another_replica(
+    serve: Serve,
+    peer: OfficialAccountPeer,
+    services: Services,
+    secrets: Secrets,
+    fake_api: FakeWeChatApi,
+    model_dir: Path,
+    nlu: Any,
+) -> None:
+    signed = {"timestamp": int(time.time()), "nonce": "415670742"}
+    request = peer.safe(text_xml(MOTHER, CRISIS), **signed)
+    first = await serve()
+    assert (await post(first, request))[0] == 200
+    await first.close()
+    replay = peer.safe(text_xml(MOTHER, "换了内容的重放"), **signed)
+    async with another_process(services, secrets, fake_api, model_dir, nlu) as restarted:
+        assert await post(restarted, replay) == (403, "")
+        status, body = await post(restarted, request)  # WeChat's retry, after the restart
+        assert status == 200 and "值班社工" in peer.open_reply(body)["Content"]
+        # Both processes up: each refuses what the other let in.
+        running = await serve()
+        fresh = peer.safe(text_xml(MOTHER, "今天好一点了"))
+        assert (await post(restarted, fresh))[0] == 200
+        assert await post(running, replay) == (403, "")
+        assert (await post(running, fresh))[0] == 200  # the very same request: a retry
+    assert await inbound_count(services) == 2
+    assert await count(services, AcceptedRequest) == 2
+
+
+async def test_a_forged_request_writes_no_row(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    assert await post(client, forged(peer)) == (403, "")
+    plain_forgery = peer.plain(text_xml(MOTHER, CRISIS))
+    plain_forgery.query["signature"] = "0" * 40
+    assert await post(client, plain_forgery) == (403, "")
+    assert await count(services, AcceptedRequest) == 0
+
+
+async def test_a_request_not_stored_releases_its_entry_and_the_resealed_retry_gets_in(
+    serve: Serve, peer: OfficialAccountPeer, services: Services
+) -> None:
+    client = await serve()
+    signed = {"timestamp": int(time.time()), "nonce": "415670743"}
+    inner = text_xml(MOTHER, CRISIS)
+    # The guard's row can be written, the message cannot: its table is away for a moment.
+    async with services.db.write() as session:
+        await session.execute(text("ALTER TABLE message RENAME TO message_away"))
+    try:
+        assert (await post(client, peer.safe(inner, **signed)))[0] == 503
+    finally:
+        async with services.db.write() as session:
+            await session.execute(text("ALTER TABLE message_away RENAME TO message"))
+    assert await count(services, AcceptedRequest) == 0, "released"
+    # WeChat's retry, sealed afresh (another body) under the same signed timestamp and nonce.
+    status, body = await post(client, peer.safe(inner, **signed))
+    assert status == 200 and "值班社工" in peer.open_reply(body)["Content"]
+    assert await inbound_count(services) == 1
 
 
 async def test_a_configured_channel_without_its_secrets_does_not_start(

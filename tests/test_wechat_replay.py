@@ -1,13 +1,22 @@
-"""bot.channels.wechat.replay: stale/future timestamps, reused nonces, bounded memory."""
+"""bot.channels.wechat.replay over its stored memory (bot.accepted_requests), on every database:
+stale/future timestamps, a retry let in again, a reused nonce with another body refused."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
 
-from bot.channels.wechat.replay import ReplayGuard, ReplayRejected
+import pytest
+from sqlalchemy import select
+
+from bot.accepted_requests import StoredAcceptedRequests
+from bot.channels.wechat.replay import ReplayGuard, ReplayRejected, Ticket
+from storage.db import Database
+from storage.models import AcceptedRequest
 from tests.wechat_vectors import load_vectors
 
 NOW = 1_700_000_000
+SIGNATURE = "a" * 40
+BODY = b"<xml><Encrypt>sealed</Encrypt></xml>"
 
 
 class FakeClock:
@@ -18,116 +27,191 @@ class FakeClock:
         return self.now
 
 
-def rejected_reason(guard: ReplayGuard, timestamp: str, nonce: str) -> str:
+def guard_on(db: Database, clock: FakeClock | None = None, **options: float) -> ReplayGuard:
+    return ReplayGuard(
+        "wechat_mp", StoredAcceptedRequests(db), clock=clock or FakeClock(), **options
+    )
+
+
+async def check(
+    guard: ReplayGuard,
+    timestamp: str,
+    nonce: str,
+    *,
+    body: bytes = BODY,
+    signature: str = SIGNATURE,
+) -> Ticket:
+    return await guard.check(timestamp, nonce, signature=signature, body=body)
+
+
+async def rejected_reason(guard: ReplayGuard, timestamp: str, nonce: str, **request: bytes) -> str:
     with pytest.raises(ReplayRejected) as info:
-        guard.check(timestamp, nonce)
+        await check(guard, timestamp, nonce, **request)  # type: ignore[arg-type]
     return info.value.reason
 
 
-def test_fresh_request_is_accepted_and_remembered() -> None:
-    guard = ReplayGuard(clock=FakeClock())
-    guard.check(str(NOW), "123456")
-    assert len(guard) == 1
+async def stored(db: Database) -> list[tuple[str, int, str]]:
+    async with db.session() as session:
+        rows = await session.scalars(select(AcceptedRequest).order_by(AcceptedRequest.id))
+        return [(row.channel, row.sent_at, row.nonce) for row in rows]
+
+
+async def test_a_fresh_request_is_let_in_and_stored_with_its_expiry(database: Database) -> None:
+    ticket = await check(guard_on(database), str(NOW), "123456")
+    assert ticket.first
+    assert await stored(database) == [("wechat_mp", NOW, "123456")]
+    async with database.session() as session:
+        row = await session.scalar(select(AcceptedRequest))
+    assert row is not None and row.expires_at == datetime.fromtimestamp(NOW + 300, UTC)
+    assert len(row.fingerprint) == 64 and SIGNATURE not in row.fingerprint
 
 
 @pytest.mark.parametrize("offset", [-300, -1, 0, 1, 300])
-def test_timestamps_inside_the_window_pass(offset: int) -> None:
-    guard = ReplayGuard(clock=FakeClock())
-    guard.check(str(NOW + offset), "n")
-    assert len(guard) == 1
+async def test_timestamps_inside_the_window_pass(database: Database, offset: int) -> None:
+    await check(guard_on(database), str(NOW + offset), "n")
+    assert len(await stored(database)) == 1
 
 
-def test_timestamp_more_than_five_minutes_old_is_stale() -> None:
-    assert rejected_reason(ReplayGuard(clock=FakeClock()), str(NOW - 301), "n") == "stale"
-
-
-def test_timestamp_more_than_five_minutes_ahead_is_rejected() -> None:
-    assert rejected_reason(ReplayGuard(clock=FakeClock()), str(NOW + 301), "n") == "future"
+async def test_timestamps_more_than_five_minutes_off_are_refused_and_not_stored(
+    database: Database,
+) -> None:
+    guard = guard_on(database)
+    assert await rejected_reason(guard, str(NOW - 301), "n") == "stale"
+    assert await rejected_reason(guard, str(NOW + 301), "n") == "future"
+    assert await stored(database) == []
 
 
 @pytest.mark.parametrize(
     "timestamp", ["", "abc", "１７００００００００", "-5", "1.5", " 1700000000", "1" * 13, "0x10"]
 )
-def test_malformed_timestamp_is_rejected(timestamp: str) -> None:
-    assert rejected_reason(ReplayGuard(clock=FakeClock()), timestamp, "n") == "bad_timestamp"
+async def test_malformed_timestamp_is_rejected(database: Database, timestamp: str) -> None:
+    assert await rejected_reason(guard_on(database), timestamp, "n") == "bad_timestamp"
 
 
 @pytest.mark.parametrize("nonce", ["", "x" * 129])
-def test_missing_or_oversized_nonce_is_rejected(nonce: str) -> None:
-    assert rejected_reason(ReplayGuard(clock=FakeClock()), str(NOW), nonce) == "bad_nonce"
+async def test_missing_or_oversized_nonce_is_rejected(database: Database, nonce: str) -> None:
+    assert await rejected_reason(guard_on(database), str(NOW), nonce) == "bad_nonce"
 
 
-def test_reused_nonce_is_rejected() -> None:
+async def test_an_identical_request_is_a_retry_let_in_without_a_second_row(
+    database: Database,
+) -> None:
     clock = FakeClock()
-    guard = ReplayGuard(clock=clock)
-    guard.check(str(NOW), "415670741")
+    guard = guard_on(database, clock)
+    first = await check(guard, str(NOW), "415670741")
     clock.now += 120
-    assert rejected_reason(guard, str(NOW), "415670741") == "reused_nonce"
+    retry = await check(guard, str(NOW), "415670741")
+    assert (first.first, retry.first) == (True, False)
+    assert len(await stored(database)) == 1
 
 
-def test_same_nonce_with_another_signed_timestamp_is_a_different_request() -> None:
-    guard = ReplayGuard(clock=FakeClock())
-    guard.check(str(NOW), "415670741")
-    guard.check(str(NOW + 1), "415670741")
-    assert len(guard) == 2
+async def test_the_same_nonce_and_timestamp_with_another_body_is_refused(
+    database: Database,
+) -> None:
+    guard = guard_on(database)
+    await check(guard, str(NOW), "415670741")
+    other_body = await rejected_reason(guard, str(NOW), "415670741", body=b"<xml>forged</xml>")
+    assert other_body == "reused_nonce"
+    # A plain-mode signature covers only the timestamp and nonce: with another one, it is
+    # another request again only if WeChat signed it, which the signature check decides.
+    other_signature = await rejected_reason(guard, str(NOW), "415670741", signature="b" * 40)
+    assert other_signature == "reused_nonce"
+    assert len(await stored(database)) == 1
 
 
-def test_released_pair_is_accepted_again() -> None:
-    guard = ReplayGuard(clock=FakeClock())
-    guard.check(str(NOW), "n1")
-    guard.release(str(NOW), "n1")  # handling failed before the message was stored
-    guard.check(str(NOW), "n1")  # WeChat's retry with the same signed pair gets in
-    assert rejected_reason(guard, str(NOW), "n1") == "reused_nonce"
-    guard.release("not a timestamp", "n1")  # ignored, never raises
+async def test_same_nonce_with_another_signed_timestamp_is_a_different_request(
+    database: Database,
+) -> None:
+    guard = guard_on(database)
+    await check(guard, str(NOW), "415670741")
+    await check(guard, str(NOW + 1), "415670741", body=b"other")
+    assert len(await stored(database)) == 2
 
 
-def test_replay_after_the_window_is_still_rejected_as_stale() -> None:
+async def test_each_channel_has_its_own_nonces(database: Database) -> None:
+    accepted = StoredAcceptedRequests(database)
+    official = ReplayGuard("wechat_mp", accepted, clock=FakeClock())
+    wecom = ReplayGuard("wecom", accepted, clock=FakeClock())
+    await check(official, str(NOW), "n1")
+    await check(wecom, str(NOW), "n1", body=b"other")
+    assert len(await stored(database)) == 2
+
+
+async def test_the_guard_holds_for_another_process_and_after_a_restart(
+    database: Database,
+) -> None:
+    await check(guard_on(database), str(NOW), "n1")
+    restarted = Database(database.url)  # a new process on the same database
+    try:
+        again = guard_on(restarted)
+        assert not (await check(again, str(NOW), "n1")).first
+        assert await rejected_reason(again, str(NOW), "n1", body=b"<xml>other</xml>") == (
+            "reused_nonce"
+        )
+    finally:
+        await restarted.close()
+
+
+async def test_a_released_entry_lets_the_retry_in(database: Database) -> None:
+    guard = guard_on(database)
+    ticket = await check(guard, str(NOW), "n1")
+    await guard.release(ticket)  # handling failed before the message was stored
+    assert await stored(database) == []
+    # WeChat's retry, even if sealed afresh (another body) with the same signed pair, gets in.
+    retry = await check(guard, str(NOW), "n1", body=b"<xml>sealed again</xml>")
+    assert retry.first
+    assert await rejected_reason(guard, str(NOW), "n1") == "reused_nonce"
+
+
+async def test_releasing_a_retry_keeps_the_first_requests_entry(database: Database) -> None:
+    guard = guard_on(database)
+    await check(guard, str(NOW), "n1")
+    retry = await check(guard, str(NOW), "n1")
+    await guard.release(retry)  # the retry failed; the first one was stored
+    assert len(await stored(database)) == 1
+    assert await rejected_reason(guard, str(NOW), "n1", body=b"other") == "reused_nonce"
+
+
+async def test_replay_after_the_window_is_still_rejected_as_stale(database: Database) -> None:
     clock = FakeClock()
-    guard = ReplayGuard(clock=clock)
-    guard.check(str(NOW), "n1")
+    guard = guard_on(database, clock)
+    await check(guard, str(NOW), "n1")
     clock.now += 301
-    assert rejected_reason(guard, str(NOW), "n1") == "stale"
+    assert await rejected_reason(guard, str(NOW), "n1") == "stale"
 
 
-def test_entries_are_evicted_once_their_window_has_passed() -> None:
+async def test_expired_rows_are_pruned_in_bounded_batches(database: Database) -> None:
     clock = FakeClock()
-    guard = ReplayGuard(clock=clock)
-    for i in range(50):
-        guard.check(str(NOW), f"old-{i}")
-    assert len(guard) == 50
-    clock.now += 301
-    guard.check(str(int(clock.now)), "new")
-    assert len(guard) == 1
+    accepted = StoredAcceptedRequests(database, prune_every_seconds=60, prune_batch=20)
+    guard = ReplayGuard("wechat_mp", accepted, clock=clock)
+    for i in range(30):
+        await check(guard, str(NOW), f"old-{i}")
+    assert len(await stored(database)) == 30
+    clock.now += 301  # every row's timestamp has left the window
+    await check(guard, str(int(clock.now)), "new-1")
+    assert len(await stored(database)) == 30 - 20 + 1, "one batch of expired rows went"
+    await check(guard, str(int(clock.now)), "new-2")  # a full batch went: go on at once
+    assert [nonce for _, _, nonce in await stored(database)] == ["new-1", "new-2"]
+    clock.now += 30
+    await check(guard, str(int(clock.now)), "new-3")  # nothing expired; not due again yet
+    assert len(await stored(database)) == 3
 
 
-def test_memory_is_capped_under_a_burst() -> None:
-    guard = ReplayGuard(clock=FakeClock(), max_entries=100)
-    for i in range(1000):
-        guard.check(str(NOW - 200 + i % 400), f"n{i}")
-    assert len(guard) == 100
-    assert guard.evicted_early == 900
-    # The newest pairs are still remembered.
-    assert rejected_reason(guard, str(NOW - 200 + 999 % 400), "n999") == "reused_nonce"
+async def test_custom_window(database: Database) -> None:
+    guard = guard_on(database, window_seconds=10)
+    await check(guard, str(NOW - 10), "a")
+    assert await rejected_reason(guard, str(NOW - 11), "b") == "stale"
 
 
-def test_custom_window() -> None:
-    guard = ReplayGuard(clock=FakeClock(), window_seconds=10)
-    guard.check(str(NOW - 10), "a")
-    assert rejected_reason(guard, str(NOW - 11), "b") == "stale"
-
-
-@pytest.mark.parametrize("kwargs", [{"window_seconds": 0}, {"max_entries": 0}])
-def test_invalid_configuration_is_refused(kwargs: dict[str, int]) -> None:
+async def test_a_window_that_is_not_positive_is_refused(database: Database) -> None:
     with pytest.raises(ValueError):
-        ReplayGuard(**kwargs)  # type: ignore[arg-type]
+        guard_on(database, window_seconds=0)
 
 
-def test_published_vectors_pass_only_with_their_own_clock() -> None:
-    vectors = load_vectors()
-    real_time_guard = ReplayGuard()
-    for vector in vectors:
-        timestamp, nonce = vector.inputs["timestamp"], vector.inputs["nonce"]
-        assert rejected_reason(real_time_guard, timestamp, nonce) == "stale"
-        own_clock_guard = ReplayGuard(clock=FakeClock(int(timestamp) + 5))
-        own_clock_guard.check(timestamp, nonce)
-        assert len(own_clock_guard) == 1
+async def test_published_vectors_pass_only_with_their_own_clock(database: Database) -> None:
+    real_time_guard = ReplayGuard("wechat_mp", StoredAcceptedRequests(database))
+    signed = {(v.inputs["timestamp"], v.inputs["nonce"]) for v in load_vectors()}
+    for timestamp, nonce in sorted(signed):
+        assert await rejected_reason(real_time_guard, timestamp, nonce) == "stale"
+        own_clock_guard = guard_on(database, FakeClock(int(timestamp) + 5))
+        assert (await check(own_clock_guard, timestamp, nonce)).first

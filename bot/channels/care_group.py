@@ -24,6 +24,7 @@ from bot.channels import texts
 from bot.channels.json_body import BadJson, read_json
 from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
 from bot.channels.stats import ChannelStats
+from bot.channels.wechat.replay import AcceptedRequests
 from bot.config import CareGroupConfig
 from bot.gateway import Gateway
 from bot.message import (
@@ -138,7 +139,7 @@ class CareGroupEndpoint:
         except web.HTTPRequestEntityTooLarge:
             return self._rejected(413, "too_large")
         try:
-            signed = self.webhook.verify(request.headers, body)
+            signed = await self.webhook.verify(request.headers, body)
         except WebhookRejected as exc:
             return self._rejected(exc.status, exc.reason)
         try:
@@ -169,7 +170,10 @@ class CareGroupEndpoint:
         try:
             outcome_future = await self.gateway.submit(inbound)
         except BaseException:
-            self.webhook.release(signed)  # not stored: the bridge's retry must get in
+            try:
+                await self.webhook.release(signed)  # not stored: the bridge's retry must get in
+            except Exception as exc:  # the database is away too: an identical retry gets in
+                log.warning("care group: replay entry not released: %s", type(exc).__name__)
             raise
         try:
             outcome = await outcome_future
@@ -190,9 +194,13 @@ class CareGroupEndpoint:
 
 
 def build(
-    gateway: Gateway, config: CareGroupConfig, secrets: Secrets, stats: ChannelStats
+    gateway: Gateway,
+    accepted: AcceptedRequests,
+    config: CareGroupConfig,
+    secrets: Secrets,
+    stats: ChannelStats,
 ) -> CareGroupEndpoint:
-    webhook = SignedWebhook(secrets.require("group_hmac_secret"))
+    webhook = SignedWebhook(secrets.require("group_hmac_secret"), accepted, channel=CHANNEL)
     return CareGroupEndpoint(gateway=gateway, config=config, webhook=webhook, stats=stats)
 
 

@@ -13,6 +13,7 @@ from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplyBook
+from bot.channels.wechat.replay import AcceptedRequests
 from bot.config import Config
 from bot.gateway import Gateway
 from bot.secrets import Secrets
@@ -27,22 +28,24 @@ def setup(
     app: web.Application,
     gateway: Gateway,
     book: LateReplyBook,
+    accepted: AcceptedRequests,
     config: Config,
     secrets: Secrets,
 ) -> None:
-    """Each channel gets the gateway (and WeChat's the late-reply rows), nothing else."""
+    """Each channel gets the gateway and the stored pieces it needs (WeChat's: late-reply
+    claims, the requests its replay guard let in), nothing else."""
     stats = ChannelStats()
     app[STATS] = stats
     app.router.add_get("/channels/stats", _stats)
     api.build(gateway, secrets).route(app)
     if config.wechat is not None:
-        app[WECHAT_MP] = official.build(gateway, book, config, secrets, stats)
+        app[WECHAT_MP] = official.build(gateway, book, accepted, config, secrets, stats)
         app[WECHAT_MP].route(app, official.PATH)
     if config.wecom is not None:
-        app[WECOM] = wecom.build(gateway, book, config, secrets, stats)
+        app[WECOM] = wecom.build(gateway, book, accepted, config, secrets, stats)
         app[WECOM].route(app, wecom.PATH)
     if config.care_group is not None:
-        app[CARE_GROUP] = care_group.build(gateway, config.care_group, secrets, stats)
+        app[CARE_GROUP] = care_group.build(gateway, accepted, config.care_group, secrets, stats)
         app[CARE_GROUP].route(app)
 
 

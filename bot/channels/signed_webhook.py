@@ -7,27 +7,38 @@ A sender signs each request with a shared secret::
     X-Careline-Signature: hex(HMAC-SHA256(secret, f"{timestamp}\\n{nonce}\\n".encode() + body))
 
 The signature is checked first (nothing of a forged request is remembered), then the timestamp
-must be within 5 minutes of now and the (timestamp, nonce) pair never seen before, so a captured
-request cannot be replayed. Every failure is a :class:`WebhookRejected` with the status to
-answer (403, no detail) and a short ``reason`` for the rejection counter.
+must be within 5 minutes of now and the (timestamp, nonce) pair not used before by another body
+(``bot.channels.wechat.replay``, remembered in the database for every replica): the very same
+request sent again is the sender's retry and gets the same answer (the message id de-duplicates
+it), anything else with a used nonce is refused. Every failure is a :class:`WebhookRejected`
+with the status to answer (403, no detail) and a short ``reason`` for the rejection counter.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from bot.channels.wechat.replay import DEFAULT_WINDOW_SECONDS, ReplayGuard, ReplayRejected
+from bot.channels.wechat.replay import (
+    DEFAULT_WINDOW_SECONDS,
+    AcceptedRequests,
+    ReplayGuard,
+    ReplayRejected,
+    Ticket,
+)
 
 __all__ = [
     "NONCE_HEADER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "Signature",
     "SignedRequest",
     "SignedWebhook",
     "WebhookRejected",
+    "check_signature",
     "sign",
     "signed_headers",
 ]
@@ -47,9 +58,17 @@ class WebhookRejected(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Signature:
+    timestamp: str
+    nonce: str
+    signature: str  # lower-case hex
+
+
+@dataclass(frozen=True, slots=True)
 class SignedRequest:
     timestamp: str
     nonce: str
+    ticket: Ticket  # what the replay guard let in
 
 
 def sign(secret: str, timestamp: str, nonce: str, body: bytes) -> str:
@@ -68,39 +87,49 @@ def signed_headers(secret: str, body: bytes, *, timestamp: int | str, nonce: str
     }
 
 
+def check_signature(secret: str, headers: Mapping[str, str], body: bytes) -> Signature:
+    """The signed timestamp and nonce, if the signature holds (no replay check)."""
+    timestamp = headers.get(TIMESTAMP_HEADER, "")
+    nonce = headers.get(NONCE_HEADER, "")
+    signature = headers.get(SIGNATURE_HEADER, "")
+    if not (timestamp and nonce and signature):
+        raise WebhookRejected(FORBIDDEN, "missing_signature")
+    expected = sign(secret, timestamp, nonce, body)
+    given = signature.strip().lower()
+    if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "surrogateescape")):
+        raise WebhookRejected(FORBIDDEN, "bad_signature")
+    return Signature(timestamp, nonce, given)
+
+
 class SignedWebhook:
+    """One signed webhook endpoint; ``accepted`` is the replay guard's memory (the database)."""
+
     def __init__(
         self,
         secret: str,
+        accepted: AcceptedRequests,
         *,
+        channel: str,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
-        clock: Callable[[], float] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not secret:
             raise ValueError("secret must not be empty")
         self._secret = secret
-        guard_clock = {"clock": clock} if clock is not None else {}
-        self._guard = ReplayGuard(window_seconds=window_seconds, **guard_clock)
+        self._guard = ReplayGuard(channel, accepted, window_seconds=window_seconds, clock=clock)
 
-    def verify(self, headers: Mapping[str, str], body: bytes) -> SignedRequest:
-        timestamp = headers.get(TIMESTAMP_HEADER, "")
-        nonce = headers.get(NONCE_HEADER, "")
-        signature = headers.get(SIGNATURE_HEADER, "")
-        if not (timestamp and nonce and signature):
-            raise WebhookRejected(FORBIDDEN, "missing_signature")
-        expected = sign(self._secret, timestamp, nonce, body)
-        if not hmac.compare_digest(
-            expected.encode(), signature.strip().lower().encode("utf-8", "surrogateescape")
-        ):
-            raise WebhookRejected(FORBIDDEN, "bad_signature")
-        if len(nonce) < MIN_NONCE_LENGTH:
+    async def verify(self, headers: Mapping[str, str], body: bytes) -> SignedRequest:
+        signed = check_signature(self._secret, headers, body)
+        if len(signed.nonce) < MIN_NONCE_LENGTH:
             raise WebhookRejected(FORBIDDEN, "replay_bad_nonce")
         try:
-            self._guard.check(timestamp, nonce)
+            ticket = await self._guard.check(
+                signed.timestamp, signed.nonce, signature=signed.signature, body=body
+            )
         except ReplayRejected as exc:
             raise WebhookRejected(FORBIDDEN, f"replay_{exc.reason}") from None
-        return SignedRequest(timestamp, nonce)
+        return SignedRequest(signed.timestamp, signed.nonce, ticket)
 
-    def release(self, request: SignedRequest) -> None:
+    async def release(self, request: SignedRequest) -> None:
         """The request was accepted but could not be stored: let the sender's retry in."""
-        self._guard.release(request.timestamp, request.nonce)
+        await self._guard.release(request.ticket)

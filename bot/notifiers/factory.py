@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from bot.channels.wechat.api import WECOM_BASE_URL, WeComClient
+from bot.channels.wechat.api import WECOM_BASE_URL, TokenStore, WeComClient
 from bot.notifiers.base import Sender
 from bot.notifiers.settings import SenderName
 from bot.notifiers.sms import SmsGatewaySender
@@ -29,8 +29,13 @@ __all__ = ["build_senders", "senders_for"]
 
 
 def build_senders(
-    config: Config, secrets: Secrets, session: aiohttp.ClientSession
+    config: Config,
+    secrets: Secrets,
+    session: aiohttp.ClientSession,
+    tokens: TokenStore | None = None,
 ) -> dict[SenderName, Sender]:
+    """``tokens`` shares the WeCom app's access_token with the other processes (and with the
+    WeCom channel, when it is the same app)."""
     settings = config.notifications
     timeout, zone = settings.timeout_seconds, config.zone
     senders: dict[SenderName, Sender] = {}
@@ -55,6 +60,7 @@ def build_senders(
             agentid,
             base_url=base_url,
             session=session,
+            tokens=tokens,
             timeout=timeout,
         )
         senders["wecom_app"] = WeComAppSender(client, zone=zone)

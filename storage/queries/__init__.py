@@ -5,7 +5,13 @@ write) and read and write the models of ``storage.models``: one data path, on SQ
 PostgreSQL alike. Callers may import the aggregate module or the names re-exported here.
 """
 
+from storage.queries.accepted_requests import (
+    accept_request,
+    forget_request,
+    prune_accepted_requests,
+)
 from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
+from storage.queries.api_tokens import store_api_token, stored_api_token
 from storage.queries.audit import audit, history_of, last_event, schema_revision
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
@@ -55,6 +61,7 @@ from storage.queries.people import (
 from storage.queries.staff import count_staff
 
 __all__ = [
+    "accept_request",
     "ack_link_use",
     "attempts_for",
     "audit",
@@ -75,6 +82,7 @@ __all__ = [
     "finish",
     "finish_late_reply",
     "follow_ups_for_message",
+    "forget_request",
     "get_escalation",
     "get_follow_up",
     "mark_follow_up",
@@ -96,12 +104,15 @@ __all__ = [
     "notified_recipients",
     "ongoing_contacts",
     "pending_follow_up_of_kind",
+    "prune_accepted_requests",
     "recent_inbound_texts",
     "record_attempt",
     "release_leader_lock",
     "reply_to",
     "retry_later",
     "schema_revision",
+    "store_api_token",
+    "stored_api_token",
     "take_over_message",
     "wrote_since",
     "unresolved_escalation",

@@ -21,3 +21,27 @@ async def insert_unless_duplicate(
     module = postgresql if dialect == "postgresql" else sqlite
     statement = module.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
     return await session.scalar(statement)  # type: ignore[no-any-return]
+
+
+async def insert_or_replace(
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    key: str,
+    unless_newer: str,
+) -> bool:
+    """Insert the row, or overwrite the one with the same ``key``; True if written.
+
+    A stored row whose ``unless_newer`` column is already later than the new value's is kept:
+    a slow writer must not put back what a faster one replaced.
+    """
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    module = postgresql if dialect == "postgresql" else sqlite
+    insert = module.insert(table).values(values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[key],
+        set_={name: insert.excluded[name] for name in values if name != key},
+        where=table.c[unless_newer] <= insert.excluded[unless_newer],
+    ).returning(table.c.id)
+    return await session.scalar(statement) is not None

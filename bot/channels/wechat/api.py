@@ -8,13 +8,20 @@ Protocol pages:
 - WeCom 发送应用消息: https://developer.work.weixin.qq.com/document/path/90236
 - Global return codes: https://developers.weixin.qq.com/doc/offiaccount/Getting_Started/Global_Return_Code.html
 
-The access_token is cached for its ``expires_in`` and refreshed ``refresh_margin`` seconds
-early, one refresh at a time (concurrent callers wait for the same refresh). When the API says
-the token is invalid or expired (40001 / 40014 / 42001, e.g. another process fetched a new one),
-the token is refreshed once and the call retried once; that is safe because the rejected call
-was not delivered. Timeouts are *not* retried: the message may have gone out, and a mother must
-not get it twice (``WeChatApiError.may_have_been_delivered`` tells callers which failures those
-are). Message content, recipients, secrets and tokens are never logged.
+The access_token is kept for its ``expires_in`` and refreshed ``refresh_margin`` seconds early,
+one refresh at a time per client (concurrent callers wait for the same refresh). WeChat limits
+how many tokens may be fetched a day, and a new Official Account token ends the previous one
+after a few minutes, so every process shares one stored token per app (:class:`TokenStore`,
+kept encrypted in the database by ``bot.api_tokens``): a client uses its own copy, then the
+stored one while it lasts, and only then fetches a new one and stores it. When the API says the
+token is invalid or expired (40001 / 40014 / 42001, e.g. fetched anew elsewhere), the client
+takes a newer stored one or else fetches and stores a new one, and retries the call once; that
+is safe because the rejected call was not delivered. The store is a help, not a need: when the
+database cannot be reached the client carries on with its own copy.
+
+Timeouts are *not* retried: the message may have gone out, and a mother must not get it twice
+(``WeChatApiError.may_have_been_delivered`` tells callers which failures those are). Message
+content, recipients, secrets and tokens are never logged.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import aiohttp
 
@@ -38,6 +45,8 @@ __all__ = [
     "TOKEN_ERRCODES",
     "WECOM_BASE_URL",
     "OfficialAccountClient",
+    "StoredToken",
+    "TokenStore",
     "WeChatApiError",
     "WeComClient",
 ]
@@ -76,10 +85,36 @@ class WeChatApiError(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class StoredToken:
+    """A token as every process sees it (times in Unix seconds)."""
+
+    value: str
+    fetched_at: float
+    expires_at: float
+
+
+class TokenStore(Protocol):
+    """The tokens shared by every process, one per API app (``key``)."""
+
+    async def load(self, key: str) -> StoredToken | None: ...
+
+    async def save(self, key: str, token: StoredToken) -> None:
+        """Keep ``token`` unless one fetched later is stored already."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
 class _Token:
     value: str
+    fetched_at: float
     expires_at: float
     refresh_at: float
+
+    def serves(self, now: float, *, stale: str | None) -> bool:
+        """Good for a scheduled refresh (``stale`` None) or instead of the rejected ``stale``."""
+        if stale is None:
+            return now < self.refresh_at
+        return self.value != stale and now < self.expires_at
 
 
 class _WeChatApiClient:
@@ -92,11 +127,13 @@ class _WeChatApiClient:
         *,
         base_url: str,
         session: aiohttp.ClientSession | None = None,
+        tokens: TokenStore | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        self._tokens = tokens
         self._session = session
         self._owns_session = session is None
         self._clock = clock
@@ -133,31 +170,66 @@ class _WeChatApiClient:
         return await self._refresh(stale=None)
 
     async def _refresh(self, *, stale: str | None) -> str:
-        """Fetch a new token unless another caller already did while we waited for the lock.
+        """Take a usable token from this client, then from the store, else fetch and store one.
 
         ``stale`` is the token the API just rejected (forced refresh); ``None`` means a
         scheduled refresh.
         """
         async with self._lock:
-            current = self._token
             now = self._clock()
-            if current is not None:
-                if stale is None and now < current.refresh_at:
-                    return current.value
-                if stale is not None and current.value != stale and now < current.expires_at:
-                    return current.value
+            current = self._token
+            if current is not None and current.serves(now, stale=stale):
+                return current.value
+            stored = await self._load_stored()
+            if stored is not None and stored.serves(now, stale=stale):
+                self._token = stored
+                logger.debug("access_token taken from the store")
+                return stored.value
             try:
-                fetched_at = now
                 data = await self._request("GET", self._token_path, params=self._token_params())
-                self._token = self._parse_token(data, fetched_at)
+                fetched = self._parse_token(data, now)
             except WeChatApiError as exc:
-                # An early refresh that fails can fall back on the still-valid current token.
-                if stale is None and current is not None and now < current.expires_at:
-                    logger.warning("access_token refresh failed (%s); keeping current token", exc)
-                    return current.value
+                # An early refresh that fails can fall back on a still-valid token.
+                if stale is None:
+                    for token in (current, stored):
+                        if token is not None and now < token.expires_at:
+                            logger.warning(
+                                "access_token refresh failed (%s); keeping current token", exc
+                            )
+                            self._token = token
+                            return token.value
                 raise
+            self._token = fetched
             logger.debug("access_token refreshed")
-            return self._token.value
+            await self._store(fetched)
+            return fetched.value
+
+    @property
+    def _token_key(self) -> str:
+        """The API app this client's token belongs to, in the shared store."""
+        raise NotImplementedError
+
+    async def _load_stored(self) -> _Token | None:
+        if self._tokens is None:
+            return None
+        try:
+            stored = await self._tokens.load(self._token_key)
+        except Exception as exc:  # the database away: this client carries on by itself
+            logger.warning("stored access_token unreadable (%s)", type(exc).__name__)
+            return None
+        if stored is None:
+            return None
+        return self._timed(stored.value, stored.fetched_at, stored.expires_at)
+
+    async def _store(self, token: _Token) -> None:
+        if self._tokens is None:
+            return
+        try:
+            await self._tokens.save(
+                self._token_key, StoredToken(token.value, token.fetched_at, token.expires_at)
+            )
+        except Exception as exc:
+            logger.warning("access_token not stored (%s)", type(exc).__name__)
 
     def _token_params(self) -> dict[str, str]:
         raise NotImplementedError
@@ -169,9 +241,12 @@ class _WeChatApiClient:
             raise WeChatApiError("token answer has no access_token")
         if isinstance(lifetime, bool) or not isinstance(lifetime, int) or lifetime <= 0:
             raise WeChatApiError("token answer has no valid expires_in")
+        return self._timed(value, fetched_at, fetched_at + lifetime)
+
+    def _timed(self, value: str, fetched_at: float, expires_at: float) -> _Token:
         # Short-lived tokens (tests, odd answers) refresh half-way instead of constantly.
-        margin = min(self._refresh_margin, lifetime / 2)
-        return _Token(value, fetched_at + lifetime, fetched_at + lifetime - margin)
+        margin = min(self._refresh_margin, (expires_at - fetched_at) / 2)
+        return _Token(value, fetched_at, expires_at, expires_at - margin)
 
     # -- transport --------------------------------------------------------------------------
 
@@ -262,6 +337,7 @@ class OfficialAccountClient(_WeChatApiClient):
         *,
         base_url: str = OFFICIAL_ACCOUNT_BASE_URL,
         session: aiohttp.ClientSession | None = None,
+        tokens: TokenStore | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
@@ -269,12 +345,17 @@ class OfficialAccountClient(_WeChatApiClient):
         super().__init__(
             base_url=base_url,
             session=session,
+            tokens=tokens,
             clock=clock,
             timeout=timeout,
             refresh_margin=refresh_margin,
         )
         self._appid = appid
         self._secret = secret
+
+    @property
+    def _token_key(self) -> str:
+        return f"wechat_mp:{self._appid}"
 
     def _token_params(self) -> dict[str, str]:
         return {"grant_type": "client_credential", "appid": self._appid, "secret": self._secret}
@@ -301,6 +382,7 @@ class WeComClient(_WeChatApiClient):
         *,
         base_url: str = WECOM_BASE_URL,
         session: aiohttp.ClientSession | None = None,
+        tokens: TokenStore | None = None,
         clock: Callable[[], float] = time.time,
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
         refresh_margin: float = DEFAULT_REFRESH_MARGIN_SECONDS,
@@ -308,6 +390,7 @@ class WeComClient(_WeChatApiClient):
         super().__init__(
             base_url=base_url,
             session=session,
+            tokens=tokens,
             clock=clock,
             timeout=timeout,
             refresh_margin=refresh_margin,
@@ -315,6 +398,10 @@ class WeComClient(_WeChatApiClient):
         self._corpid = corpid
         self._corpsecret = corpsecret
         self._agentid = agentid
+
+    @property
+    def _token_key(self) -> str:
+        return f"wecom:{self._corpid}:{self._agentid}"
 
     def _token_params(self) -> dict[str, str]:
         return {"corpid": self._corpid, "corpsecret": self._corpsecret}

@@ -1,11 +1,11 @@
 """Verify and open WeChat / WeCom callback requests, and seal passive replies.
 
 Ties ``crypto``, ``xml`` and ``replay`` together in the order that matters: the signature first
-(nothing of a forged request is decrypted or remembered), then the replay guard, then
-decryption and parsing. Framework-free (a query mapping and the raw body in, fields out), so
-the aiohttp adapters stay thin. Every failure is one :class:`CallbackRejected` with the HTTP
-status to answer (no detail in the body) and a short stable ``reason`` for the rejection
-counter and the single log line.
+(nothing of a forged request is decrypted or remembered), then the replay guard (which asks the
+database), then decryption and parsing. Framework-free (a query mapping and the raw body in,
+fields out), so the aiohttp adapters stay thin. Every failure is one :class:`CallbackRejected`
+with the HTTP status to answer (no detail in the body) and a short stable ``reason`` for the
+rejection counter and the single log line.
 
 Protocol pages:
 - OA access and plain mode: https://developers.weixin.qq.com/doc/offiaccount/Basic_Information/Access_Overview.html
@@ -25,7 +25,7 @@ from bot.channels.wechat.crypto import (
     WeChatCrypto,
     check_signature,
 )
-from bot.channels.wechat.replay import ReplayGuard, ReplayRejected
+from bot.channels.wechat.replay import ReplayGuard, ReplayRejected, Ticket
 from bot.channels.wechat.xml import XmlError, XmlFields, build_encrypted_envelope, parse_xml
 
 __all__ = ["CallbackRejected", "CallbackVerifier", "InboundMessage"]
@@ -51,6 +51,7 @@ class InboundMessage:
     encrypted: bool
     timestamp: str
     nonce: str
+    ticket: Ticket  # what the replay guard let in; released if the message is not stored
 
 
 class CallbackVerifier:
@@ -102,7 +103,7 @@ class CallbackVerifier:
 
     # -- POST: messages and events ----------------------------------------------------------
 
-    def open(self, query: Mapping[str, str], body: bytes | str) -> InboundMessage:
+    async def open(self, query: Mapping[str, str], body: bytes | str) -> InboundMessage:
         """Verify, replay-check, decrypt and parse one POSTed message."""
         timestamp, nonce = _required(query, "timestamp"), _required(query, "nonce")
         encrypt_type = query.get("encrypt_type")
@@ -111,9 +112,9 @@ class CallbackVerifier:
         if self._crypto is None:
             if encrypt_type == "aes":
                 raise CallbackRejected(BAD_REQUEST, "encryption_not_configured")
-            self._check_plain_signature(query, timestamp, nonce)
-            self._check_replay(timestamp, nonce)
-            return InboundMessage(_parse(body), False, timestamp, nonce)
+            signature = self._check_plain_signature(query, timestamp, nonce)
+            ticket = await self._check_replay(timestamp, nonce, signature, body)
+            return InboundMessage(_parse(body), False, timestamp, nonce, ticket)
         if encrypt_type == "raw" or "msg_signature" not in query:
             raise CallbackRejected(FORBIDDEN, "encryption_required")
         # The signature covers Encrypt, so the outer XML is parsed before it can be checked.
@@ -125,18 +126,18 @@ class CallbackVerifier:
             self._crypto.check_msg_signature(query["msg_signature"], timestamp, nonce, encrypt)
         except InvalidSignature:
             raise CallbackRejected(FORBIDDEN, "bad_signature") from None
-        self._check_replay(timestamp, nonce)
+        ticket = await self._check_replay(timestamp, nonce, query["msg_signature"], body)
         try:
             inner = self._crypto.decrypt(encrypt)
         except ReceiveIdMismatch:
             raise CallbackRejected(FORBIDDEN, "wrong_receive_id") from None
         except DecryptError:
             raise CallbackRejected(BAD_REQUEST, "undecryptable") from None
-        return InboundMessage(_parse(inner), True, timestamp, nonce)
+        return InboundMessage(_parse(inner), True, timestamp, nonce, ticket)
 
-    def release(self, message: InboundMessage) -> None:
+    async def release(self, message: InboundMessage) -> None:
         """Call when an opened message could not be stored: WeChat's retry must get in."""
-        self._guard.release(message.timestamp, message.nonce)
+        await self._guard.release(message.ticket)
 
     # -- passive reply ----------------------------------------------------------------------
 
@@ -168,7 +169,7 @@ class CallbackVerifier:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _check_plain_signature(self, query: Mapping[str, str], timestamp: str, nonce: str) -> None:
+    def _check_plain_signature(self, query: Mapping[str, str], timestamp: str, nonce: str) -> str:
         signature = query.get("signature")
         if not signature:
             raise CallbackRejected(FORBIDDEN, "missing_signature")
@@ -176,10 +177,13 @@ class CallbackVerifier:
             check_signature(self._token, signature, timestamp, nonce)
         except InvalidSignature:
             raise CallbackRejected(FORBIDDEN, "bad_signature") from None
+        return signature
 
-    def _check_replay(self, timestamp: str, nonce: str) -> None:
+    async def _check_replay(
+        self, timestamp: str, nonce: str, signature: str, body: bytes | str
+    ) -> Ticket:
         try:
-            self._guard.check(timestamp, nonce)
+            return await self._guard.check(timestamp, nonce, signature=signature, body=body)
         except ReplayRejected as exc:
             raise CallbackRejected(FORBIDDEN, f"replay_{exc.reason}") from None
 

@@ -1,8 +1,9 @@
 """One WeChat callback endpoint on aiohttp (Official Account or WeCom app).
 
-POST: read (413 over ``service.max_body_bytes``) → verify, replay-check, decrypt, parse
-(403 / 400, nothing stored) → normalise → **store** (``pipeline.submit``) → wait for the outcome
-until the deadline → answer the passive reply, sealed like the request. A reply not ready by
+POST: read (413 over ``service.max_body_bytes``) → verify, replay-check (against the requests
+let in before, in the database), decrypt, parse (403 / 400, no message stored) → normalise →
+**store** (``pipeline.submit``) → wait for the outcome until the deadline → answer the passive
+reply, sealed like the request. A reply not ready by
 the deadline is claimed by :class:`LateReplies` and goes out through the API; the request
 answers the no-reply body at once, so WeChat never times out and retries.
 
@@ -79,7 +80,7 @@ class CallbackEndpoint:
         except web.HTTPRequestEntityTooLarge:
             return self._rejected(413, "too_large")
         try:
-            callback = self.verifier.open(request.query, body)
+            callback = await self.verifier.open(request.query, body)
             envelope, message = read_message(
                 callback.fields,
                 channel=self.channel,
@@ -123,7 +124,10 @@ class CallbackEndpoint:
             yield
         except BaseException:
             # Not stored: WeChat's retry (same timestamp and nonce) must not count as a replay.
-            self.verifier.release(callback)
+            try:
+                await self.verifier.release(callback)
+            except Exception as exc:  # the database is away too: an identical retry gets in
+                log.warning("%s: replay entry not released: %s", self.channel, type(exc).__name__)
             raise
 
     # -- answers ----------------------------------------------------------------------------

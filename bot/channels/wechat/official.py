@@ -14,7 +14,7 @@ from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplies, LateReplyBook
 from bot.channels.wechat.outbound import OFFICIAL_CHANNEL
-from bot.channels.wechat.replay import ReplayGuard
+from bot.channels.wechat.replay import AcceptedRequests, ReplayGuard
 from bot.config import Config
 from bot.gateway import Gateway
 from bot.message import IdentityKind
@@ -30,6 +30,7 @@ NO_REPLY = "success"  # WeChat's documented "received, nothing to say"
 def build(
     gateway: Gateway,
     book: LateReplyBook,
+    accepted: AcceptedRequests,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -45,7 +46,7 @@ def build(
     endpoint = CallbackEndpoint(
         channel=CHANNEL,
         sender_kind=IdentityKind.WECHAT_OPENID,
-        verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
+        verifier=CallbackVerifier(token=token, guard=ReplayGuard(CHANNEL, accepted), crypto=crypto),
         gateway=gateway,
         hotline=careline.policy.programme_hotline,
         stats=stats,

@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.channels.wechat.api import (
     ERRCODE_OUT_OF_SERVICE_WINDOW,
     OfficialAccountClient,
+    TokenStore,
     WeChatApiError,
     WeComClient,
 )
@@ -70,7 +71,9 @@ def _failure(exc: WeChatApiError) -> SendFailure:
     return SendFailure.REFUSED
 
 
-def build_senders(config: Config, secrets: Secrets) -> dict[str, MotherSender]:
+def build_senders(
+    config: Config, secrets: Secrets, tokens: TokenStore | None = None
+) -> dict[str, MotherSender]:
     """The senders of the configured WeChat channels that have their API secret."""
     senders: dict[str, MotherSender] = {}
     if config.wechat is not None and not secrets.wechat_app_secret:
@@ -87,6 +90,7 @@ def build_senders(config: Config, secrets: Secrets) -> dict[str, MotherSender]:
                 config.wechat.appid,
                 secrets.wechat_app_secret,
                 base_url=config.wechat.api_base_url,
+                tokens=tokens,
             )
         )
     if config.wecom is not None and secrets.wecom_corp_secret:
@@ -96,6 +100,7 @@ def build_senders(config: Config, secrets: Secrets) -> dict[str, MotherSender]:
                 secrets.wecom_corp_secret,
                 config.wecom.agentid,
                 base_url=config.wecom.api_base_url,
+                tokens=tokens,
             )
         )
     return senders

@@ -1,34 +1,45 @@
-"""Replay guard for signed WeChat callbacks: stale timestamps and reused nonces.
+"""Replay guard for signed callbacks: stale timestamps, and nonces reused with another body.
 
 WeChat's ``signature`` / ``msg_signature`` never expire, so a captured request would verify
 forever. The callback query carries the ``timestamp`` and ``nonce`` the signature covers
 (https://developers.weixin.qq.com/doc/subscription/guide/dev/push/encryption); this guard
-rejects a timestamp more than ``window_seconds`` away from now and a (timestamp, nonce) pair
-it has already seen.
+rejects a timestamp more than ``window_seconds`` away from now, and remembers each accepted
+(timestamp, nonce) with a fingerprint of what was signed (the signature and the body) until its
+timestamp leaves the window (after that the timestamp check alone rejects it).
 
-The pair, not the nonce alone, is remembered: a replay cannot change the signed timestamp, while
-two genuine messages may share a nonce (the published vectors do) and must both get through.
-An entry is kept only while its timestamp is inside the window (after that the timestamp check
-alone rejects the replay), so memory is bounded by the message rate; ``max_entries`` is a hard
-cap on top of that.
+A request identical to one already accepted is WeChat's retry and gets in again: it flows on to
+the de-duplication by message id, which answers what the first delivery got. Only a reused
+nonce with *another* body is a replay and is refused. That matters in plain mode, where the
+signature covers the timestamp and nonce but not the body. The pair, not the nonce alone, is
+the key: two genuine messages may share a nonce (the published vectors do).
 
-Call :meth:`ReplayGuard.check` only *after* the signature verified, so forged requests can
-neither fill the memory nor burn a genuine nonce, and :meth:`ReplayGuard.release` when an
-accepted request then fails before its message is stored, so WeChat's retry still gets in.
+The memory is :class:`AcceptedRequests`, kept in the database (``bot.accepted_requests``), so
+it holds across restarts and for every replica. Call :meth:`ReplayGuard.check` only *after* the
+signature verified, so forged requests never write a row nor burn a genuine nonce, and
+:meth:`ReplayGuard.release` when an accepted request then fails before its message is stored,
+so WeChat's retry gets in even if it was signed afresh with the same timestamp and nonce.
 """
 
 from __future__ import annotations
 
-import heapq
-import logging
+import hashlib
 import re
 import time
 from collections.abc import Callable
-from typing import Literal
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal, Protocol
 
-__all__ = ["DEFAULT_WINDOW_SECONDS", "ReplayGuard", "ReplayReason", "ReplayRejected"]
-
-logger = logging.getLogger(__name__)
+__all__ = [
+    "DEFAULT_WINDOW_SECONDS",
+    "AcceptedRequests",
+    "Admission",
+    "NonceUse",
+    "ReplayGuard",
+    "ReplayReason",
+    "ReplayRejected",
+    "Ticket",
+]
 
 DEFAULT_WINDOW_SECONDS = 300
 MAX_NONCE_LENGTH = 128
@@ -45,36 +56,76 @@ class ReplayRejected(Exception):
         self.reason: ReplayReason = reason
 
 
-class ReplayGuard:
-    """Remembers recent (timestamp, nonce) pairs of one callback endpoint.
+class Admission(StrEnum):
+    NEW = "new"  # first seen: remembered now
+    RETRY = "retry"  # the very same request again: let in, nothing more remembered
+    REPLAY = "replay"  # its nonce was used with another body: refused
 
-    ``clock`` returns epoch seconds (injectable so tests never sleep). Not thread-safe; meant
-    for one asyncio event loop, where :meth:`check` runs without yielding.
+
+@dataclass(frozen=True, slots=True)
+class NonceUse:
+    """One accepted use of a signed (timestamp, nonce) on one channel."""
+
+    channel: str
+    sent_at: int  # the signed timestamp, Unix seconds
+    nonce: str
+    fingerprint: str  # SHA-256 hex over the signature and the body
+    expires_at: float  # Unix seconds; from then on the timestamp check alone refuses it
+
+
+class AcceptedRequests(Protocol):
+    """Where accepted requests are remembered, for every process."""
+
+    async def accept(self, use: NonceUse, *, now: float) -> Admission:
+        """Remember ``use`` unless its (channel, timestamp, nonce) is known; say which it was."""
+        ...
+
+    async def forget(self, use: NonceUse) -> None:
+        """Drop ``use`` (only the row with its own fingerprint)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """What :meth:`ReplayGuard.check` let in, to hand back to :meth:`ReplayGuard.release`."""
+
+    use: NonceUse
+    first: bool  # this request wrote the entry; a retry's release leaves the first one's
+
+
+def fingerprint(signature: str, body: bytes | str) -> str:
+    raw = body.encode("utf-8", "surrogateescape") if isinstance(body, str) else body
+    digest = hashlib.sha256(signature.encode("utf-8", "surrogateescape"))
+    digest.update(b"\n")
+    digest.update(raw)
+    return digest.hexdigest()
+
+
+class ReplayGuard:
+    """The replay check of one callback endpoint (``channel`` names it in the shared memory).
+
+    ``clock`` returns epoch seconds (injectable so tests never sleep).
     """
 
     def __init__(
         self,
+        channel: str,
+        accepted: AcceptedRequests,
         *,
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
         clock: Callable[[], float] = time.time,
-        max_entries: int = 100_000,
     ) -> None:
         if window_seconds <= 0:
             raise ValueError("window_seconds must be positive")
-        if max_entries < 1:
-            raise ValueError("max_entries must be at least 1")
+        self.channel = channel
+        self._accepted = accepted
         self._window = window_seconds
         self._clock = clock
-        self._max_entries = max_entries
-        self._seen: set[tuple[int, str]] = set()
-        self._expiry_heap: list[tuple[int, str]] = []  # (timestamp, nonce), earliest first
-        self.evicted_early = 0  # entries dropped by the hard cap before their window ended
 
-    def __len__(self) -> int:
-        return len(self._seen)
-
-    def check(self, timestamp: str, nonce: str) -> None:
-        """Accept and remember the pair, or raise :class:`ReplayRejected`."""
+    async def check(
+        self, timestamp: str, nonce: str, *, signature: str, body: bytes | str
+    ) -> Ticket:
+        """Let the request in (remembering it if new), or raise :class:`ReplayRejected`."""
         if not _TIMESTAMP.fullmatch(timestamp):
             raise ReplayRejected("bad_timestamp")
         if not nonce or len(nonce) > MAX_NONCE_LENGTH:
@@ -85,34 +136,23 @@ class ReplayGuard:
             raise ReplayRejected("stale")
         if sent_at > now + self._window:
             raise ReplayRejected("future")
-        self._forget_before(now - self._window)
-        key = (sent_at, nonce)
-        if key in self._seen:
+        use = NonceUse(
+            channel=self.channel,
+            sent_at=sent_at,
+            nonce=nonce,
+            fingerprint=fingerprint(signature, body),
+            expires_at=sent_at + self._window,
+        )
+        admission = await self._accepted.accept(use, now=now)
+        if admission is Admission.REPLAY:
             raise ReplayRejected("reused_nonce")
-        self._remember(key)
+        return Ticket(use, first=admission is Admission.NEW)
 
-    def release(self, timestamp: str, nonce: str) -> None:
-        """Forget an accepted pair whose request could not be handled (e.g. storage failed).
+    async def release(self, ticket: Ticket) -> None:
+        """Forget an accepted request that could not be handled (e.g. storage failed).
 
-        WeChat retries a request that got no good answer; if the retry reuses the signed
-        timestamp and nonce it must not be mistaken for a replay, or the message is lost.
+        WeChat retries a request that got no good answer; if it signs the retry afresh with the
+        same timestamp and nonce, that must not be mistaken for a replay, or the message is lost.
         """
-        if _TIMESTAMP.fullmatch(timestamp):
-            # The heap keeps its entry; popping an already-forgotten pair later is harmless.
-            self._seen.discard((int(timestamp), nonce))
-
-    def _forget_before(self, oldest_allowed: float) -> None:
-        heap = self._expiry_heap
-        while heap and heap[0][0] < oldest_allowed:
-            self._seen.discard(heapq.heappop(heap))
-
-    def _remember(self, key: tuple[int, str]) -> None:
-        if len(self._seen) >= self._max_entries:
-            # Over the cap the oldest pair goes, weakening replay protection for it only
-            # slightly (its timestamp is the closest to expiring) instead of refusing mothers.
-            self._seen.discard(heapq.heappop(self._expiry_heap))
-            if self.evicted_early == 0:
-                logger.warning("replay guard full (%d entries); evicting early", len(self._seen))
-            self.evicted_early += 1
-        self._seen.add(key)
-        heapq.heappush(self._expiry_heap, key)
+        if ticket.first:
+            await self._accepted.forget(ticket.use)

@@ -14,7 +14,7 @@ from bot.channels.wechat.crypto import WeChatCrypto
 from bot.channels.wechat.endpoint import CallbackEndpoint
 from bot.channels.wechat.late import LateReplies, LateReplyBook
 from bot.channels.wechat.outbound import WECOM_CHANNEL
-from bot.channels.wechat.replay import ReplayGuard
+from bot.channels.wechat.replay import AcceptedRequests, ReplayGuard
 from bot.config import Config
 from bot.gateway import Gateway
 from bot.message import IdentityKind
@@ -30,6 +30,7 @@ NO_REPLY = ""  # WeCom: an empty 200 answer means "received, no reply"
 def build(
     gateway: Gateway,
     book: LateReplyBook,
+    accepted: AcceptedRequests,
     careline: Config,
     secrets: Secrets,
     stats: ChannelStats,
@@ -41,7 +42,7 @@ def build(
     return CallbackEndpoint(
         channel=CHANNEL,
         sender_kind=IdentityKind.WECOM_USERID,
-        verifier=CallbackVerifier(token=token, guard=ReplayGuard(), crypto=crypto),
+        verifier=CallbackVerifier(token=token, guard=ReplayGuard(CHANNEL, accepted), crypto=crypto),
         gateway=gateway,
         hotline=careline.policy.programme_hotline,
         stats=stats,
