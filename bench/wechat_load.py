@@ -3,7 +3,7 @@ and a WeRoBot bot.
 
     .venv/bin/pip install -e '.[test,bench]'   # once: wechatpy, and werobot + waitress
     .venv/bin/python bench/wechat_load.py [-n 2000] [-c 16] [--repeat 3] [--model-dir DIR]
-        [--skip-ceiling] [--skip-werobot]
+        [--skip-ceiling] [--skip-werobot] [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
 Serves, in this process on 127.0.0.1, first a minimal aiohttp endpoint that only verifies,
 decrypts, parses and encrypts (the ceiling); then, in a process of its own, a WeRoBot
@@ -47,8 +47,9 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiohttp import ClientSession, TCPConnector, web  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.engine import URL, make_url  # noqa: E402
 from wechatpy.crypto import WeChatCrypto as PeerCrypto  # noqa: E402
 from wechatpy.utils import WeChatSigner  # noqa: E402
 
@@ -336,8 +337,28 @@ def werobot_server() -> Iterator[tuple[str, Callable[[], float]]]:
         ours.close()
 
 
-async def start_careline(workdir: Path, model_dir: Path) -> tuple[Services, Secrets]:
-    url = make_url(f"sqlite+aiosqlite:///{workdir / 'careline.db'}")
+@contextlib.asynccontextmanager
+async def careline_database(workdir: Path, postgres: str | None) -> AsyncIterator[URL]:
+    """A temporary SQLite file, or a fresh database on the PostgreSQL server ``postgres``
+    (created for the run and dropped after it)."""
+    if postgres is None:
+        yield make_url(f"sqlite+aiosqlite:///{workdir / 'careline.db'}")
+        return
+    import psycopg
+
+    server = make_url(postgres)
+    name = f"careline_bench_{uuid.uuid4().hex[:10]}"
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(drivername="postgresql+asyncpg", database=name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def start_careline(url: URL, model_dir: Path) -> tuple[Services, Secrets]:
     await upgrade(url)
     config = parse_config(
         {
@@ -476,6 +497,12 @@ async def main() -> int:
     parser.add_argument("--model-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--skip-ceiling", action="store_true")
     parser.add_argument("--skip-werobot", action="store_true", help="no WeRoBot endpoint")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run Careline on a fresh database of this PostgreSQL server "
+        "(e.g. postgresql://postgres@127.0.0.1:5432/test); default: a temporary SQLite file",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     if not args.skip_werobot and not all(
@@ -515,16 +542,17 @@ async def main() -> int:
         rows.append(werobot.line())
 
     with tempfile.TemporaryDirectory() as tmp:
-        services, secrets = await start_careline(Path(tmp), args.model_dir)
-        runner, url = await serve(create_app(services, secrets))
-        try:
-            full = await measure("full pipeline", url, deliveries, args.concurrency)
-            await runner.cleanup()
-            rows.append(full.line())
-            print(header, *rows, sep="\n")
-            problems = await check_duplicates(services, args.messages, full)
-        finally:
-            await services.close()
+        async with careline_database(Path(tmp), args.postgres) as db_url:
+            services, secrets = await start_careline(db_url, args.model_dir)
+            runner, url = await serve(create_app(services, secrets))
+            try:
+                full = await measure("full pipeline", url, deliveries, args.concurrency)
+                await runner.cleanup()
+                rows.append(full.line())
+                print(header, *rows, sep="\n")
+                problems = await check_duplicates(services, args.messages, full)
+            finally:
+                await services.close()
 
     print("ratios, side by side in this run (the targets are these, not absolute figures):")
     if werobot is not None:
