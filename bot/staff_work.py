@@ -33,6 +33,7 @@ from storage import queries
 from storage.db import Database
 from storage.models import (
     Escalation,
+    EscalationStatus,
     FollowUp,
     FollowUpStatus,
     Message,
@@ -272,6 +273,8 @@ class StaffWork:
             escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
             if escalation is None:
                 return Result(Verdict.FAILED, "escalation not found")
+            if escalation.status == EscalationStatus.RESOLVED:
+                return Result(Verdict.CANCELLED, "resolved meanwhile")
             person = await queries.get_person(session, escalation.person_id)
             opening = await session.get(Message, escalation.message_id)
             acknowledged = await queries.last_event(
