@@ -26,7 +26,7 @@ from bot.notifiers.factory import senders_for
 from bot.notifiers.notice import NoticeKind, QuotedMessage, StaffNotice
 from bot.notify import Notifier
 from bot.outbox import Handler, Result, Verdict
-from bot.roster import SocialWorker, escalation_chain
+from bot.roster import SocialWorker, escalation_chain, people_at_level
 from bot.web.ack_tokens import ack_url, make_ack_token
 from handlers.escalation import is_taken, on_sla_missed
 from storage import queries
@@ -151,6 +151,7 @@ class StaffWork:
             if escalation is None:
                 return Result(Verdict.FAILED, "escalation not found")
             person = await queries.get_person(session, escalation.person_id)
+            handed_back = await queries.handed_back_by(session, escalation.id)  # type: ignore[arg-type]
         if is_taken(escalation):
             return Result(Verdict.CANCELLED, f"already {escalation.status}")
         assert person is not None
@@ -162,6 +163,11 @@ class StaffWork:
         people = self._level(escalation)
         if not people:
             return Result(Verdict.FAILED, "nobody on the roster for this level")
+        # Who handed it back is out of this case (their links cannot take it): at the top
+        # level, where the supervisors are told again each period, they are not.
+        people = tuple(p for p in people if p.id not in handed_back)
+        if not people:
+            return Result(Verdict.FAILED, "everyone at this level handed it back")
         now = self._clock.now()
         async with self._db.write() as session:
             for worker in people:
@@ -310,10 +316,9 @@ class StaffWork:
 
     def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
         """The people of the escalation's level, in the chain frozen when it opened."""
-        chain = escalation_chain(self._config.roster, escalation.created_at, self._config.zone)
-        if not chain:
-            return ()
-        return tuple(chain[min(escalation.level, len(chain) - 1)].people)
+        return people_at_level(
+            self._config.roster, escalation.created_at, escalation.level, self._config.zone
+        )
 
     def _ack_link(self, escalation: Escalation, worker: SocialWorker) -> str | None:
         base = self._config.notifications.public_base_url

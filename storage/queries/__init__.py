@@ -5,7 +5,7 @@ write) and read and write the models of ``storage.models``: one data path, on SQ
 PostgreSQL alike. Callers may import the aggregate module or the names re-exported here.
 """
 
-from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
+from storage.queries.ack_links import ack_link_use, handed_back, handed_back_by, use_ack_link
 from storage.queries.audit import audit, history_of, last_event, schema_revision
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
@@ -76,6 +76,7 @@ __all__ = [
     "get_message",
     "get_person",
     "handed_back",
+    "handed_back_by",
     "history_of",
     "hold_leader_lock",
     "insert_inbound",
