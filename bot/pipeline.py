@@ -26,6 +26,7 @@ from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
 from bot.staff_work import enqueue_escalation_notice, follow_up_key
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
+from handlers.distress import DISTRESS_INTENTS, DISTRESS_RISK_LEVELS, shows_distress
 from handlers.turn import (
     ContinueContact,
     JoinEscalation,
@@ -306,7 +307,7 @@ class Pipeline:
                 handled_elsewhere = True  # its lease ran out and another process handled it
             else:
                 handled_elsewhere = False
-                case = await self._case(session, person, message, now)
+                case = await self._case(session, person, message, parse, now)
                 decision = decide(
                     Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
                 )
@@ -318,9 +319,23 @@ class Pipeline:
         return _outcome(message, person, parse, effects, duplicate=False)
 
     async def _case(
-        self, session: AsyncSession, person: Person, message: Message, now: datetime
+        self,
+        session: AsyncSession,
+        person: Person,
+        message: Message,
+        parse: ParseResult,
+        now: datetime,
     ) -> Case:
         since = now - timedelta(minutes=self.policy.contact_gap_minutes)
+        recent_distress = 0
+        if shows_distress(parse):  # the policy counts only then
+            recent_distress = await queries.count_unanswered_distress(
+                session,
+                person.id,  # type: ignore[arg-type]
+                since=now - timedelta(days=self.policy.repeated_distress_days),
+                intents=DISTRESS_INTENTS,
+                risk_levels=DISTRESS_RISK_LEVELS,
+            )
         return Case(
             person=person,
             message=message,
@@ -333,6 +348,7 @@ class Pipeline:
                 person.id,
                 FollowUpKind.CHECK_IN,  # type: ignore[arg-type]
             ),
+            recent_distress=recent_distress,
         )
 
     async def _persist(
@@ -408,7 +424,9 @@ class Pipeline:
             )
             session.add(escalation)
             await session.flush()
-            await _audit_escalation(session, "escalation.opened", escalation, case, now)
+            await _audit_escalation(
+                session, "escalation.opened", escalation, case, now, cause=action.cause
+            )
             return escalation
         escalation = case.open_escalation
         assert escalation is not None and escalation.id == action.escalation_id
@@ -418,7 +436,9 @@ class Pipeline:
             escalation.reason = action.reason
             escalation.risk_level = action.risk_level
             escalation.sla_deadline = action.sla_deadline
-            await _audit_escalation(session, "escalation.raised", escalation, case, now)
+            await _audit_escalation(
+                session, "escalation.raised", escalation, case, now, cause=action.cause
+            )
         else:
             assert isinstance(action, JoinEscalation)
         return escalation
@@ -504,8 +524,17 @@ class Pipeline:
 
 
 async def _audit_escalation(
-    session: AsyncSession, action: str, escalation: Escalation, case: Case, now: datetime
+    session: AsyncSession,
+    action: str,
+    escalation: Escalation,
+    case: Case,
+    now: datetime,
+    *,
+    cause: str | None = None,
 ) -> None:
+    detail: dict[str, Any] = {"priority": str(escalation.priority), "message_id": case.message.id}
+    if cause is not None:
+        detail["cause"] = cause
     await queries.audit(
         session,
         actor="careline",
@@ -513,7 +542,7 @@ async def _audit_escalation(
         object_type="escalation",
         object_id=escalation.id,
         at=now,
-        detail={"priority": str(escalation.priority), "message_id": case.message.id},
+        detail=detail,
     )
 
 

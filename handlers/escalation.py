@@ -98,15 +98,20 @@ class Escalate:
         turn.decision.escalation = on_message(turn, priority)
 
 
-def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalation | JoinEscalation:
-    """One unresolved escalation per mother: a new message raises it, never duplicates it."""
+def on_message(
+    turn: Turn, priority: Priority, *, reason: str | None = None, cause: str | None = None
+) -> OpenEscalation | RaiseEscalation | JoinEscalation:
+    """One unresolved escalation per mother: a new message raises it, never duplicates it.
+
+    ``reason`` is what the workers read (by default: this message's intent and risk);
+    ``cause`` names why, when it is more than this message."""
     risk = turn.parse.risk
-    reason = describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
+    reason = reason or describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
     notify_at = paging_starts(priority, turn.now, turn.settings, turn.zone)
     deadline = sla_deadline(priority, notify_at or turn.now, turn.settings)
     existing = turn.case.open_escalation
     if existing is None:
-        return OpenEscalation(priority, reason, risk.level, deadline, notify_at)
+        return OpenEscalation(priority, reason, risk.level, deadline, notify_at, cause)
     if _URGENCY[priority] < _URGENCY[Priority(existing.priority)]:
         return RaiseEscalation(
             existing.id,  # type: ignore[arg-type]
@@ -115,6 +120,7 @@ def on_message(turn: Turn, priority: Priority) -> OpenEscalation | RaiseEscalati
             risk.level,
             min(existing.sla_deadline, deadline),
             notify_at,
+            cause,
         )
     return JoinEscalation(existing.id)  # type: ignore[arg-type]
 

@@ -28,6 +28,10 @@ class PolicySettings(BaseModel):
     # by a check-in at 02:56 the next night); a callback at the time she asked for is kept.
     check_in_from: time = time(8, 30)
     check_in_until: time = time(21, 0)
+    # A mother whose messages keep showing distress (classified emotional_distress, or with a
+    # risk too low to escalate) this many times within this many days is escalated P2.
+    repeated_distress_messages: int = Field(3, ge=2, le=100)
+    repeated_distress_days: float = Field(7, gt=0, le=90)
     # P2 escalations page staff in working hours (local time); P1 at once, P3 never (logged).
     working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     working_from: time = time(8, 30)

@@ -32,6 +32,7 @@ from storage.queries.leadership import hold_leader_lock, leader_lock_held, relea
 from storage.queries.messages import (
     claim_stale_messages,
     classification_of,
+    count_unanswered_distress,
     find_message,
     get_message,
     insert_inbound,
@@ -60,6 +61,7 @@ __all__ = [
     "claim_late_reply",
     "claim_stale_messages",
     "classification_of",
+    "count_unanswered_distress",
     "climb_escalation",
     "count_staff",
     "enqueue",
