@@ -3,11 +3,14 @@ started and stopped together. What each does lives in its own module; this one o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets as random
 import socket
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from argon2 import PasswordHasher
@@ -36,6 +39,7 @@ log = logging.getLogger("careline.services")
 DUTIES = {
     "outbox": 1.0,  # rows due now: follow-ups, SLA checks, retries, other replicas' notices
     "stale_messages": 5.0,  # messages whose handling stopped (their lease ran out)
+    "roster_gaps": 300.0,  # nobody on duty soon (or now): the supervisors are told
 }
 
 
@@ -60,6 +64,8 @@ class Services:
     scheduler: Scheduler
     leadership: Leadership
     http: aiohttp.ClientSession
+    staff_work: StaffWork
+    _duties: set[asyncio.Future[None]] = field(default_factory=set)
 
     @classmethod
     async def start(
@@ -131,6 +137,7 @@ class Services:
             scheduler=scheduler,
             leadership=leadership,
             http=http,
+            staff_work=staff_work,
         )
         await services.ensure_admin(secrets)
         if run_jobs:
@@ -143,6 +150,7 @@ class Services:
     async def close(self) -> None:
         await self.pipeline.drain()
         await self.leadership.stop()
+        await asyncio.gather(*self._duties, return_exceptions=True)
         await self.outbox.stop()
         await self.http.close()
         await self.nlu.close()
@@ -155,6 +163,7 @@ class Services:
         await self.pipeline.handle_stale()
         self.outbox.wake()
         self.scheduler.start(DUTIES, self.do_duty)
+        self.do_duty("roster_gaps")  # a new leader looks at once, not minutes later
 
     async def step_down(self) -> None:
         self.scheduler.shutdown()
@@ -164,6 +173,21 @@ class Services:
             self.outbox.wake()
         elif duty == "stale_messages":
             self.pipeline.sweep_soon()
+        elif duty == "roster_gaps":
+            self._in_background(self.check_roster_gaps())
+
+    async def check_roster_gaps(self) -> None:
+        try:
+            if await self.staff_work.check_roster():
+                self.outbox.wake()
+        except Exception as exc:
+            # The next check tries again; the gaps are worked out afresh each time.
+            log.error("could not check the roster for gaps: %s", type(exc).__name__)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._duties.add(task)
+        task.add_done_callback(self._duties.discard)
 
     @property
     def healthy_scheduler(self) -> bool:

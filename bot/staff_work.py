@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.gap_alerts import enqueue_gap_alerts, gap_of, still_a_gap
 from bot.notifiers.base import DeliveryStatus, Sender
 from bot.notifiers.deliver import deliver
 from bot.notifiers.factory import senders_for
@@ -137,6 +138,7 @@ class StaffWork:
             OutboxKind.SLA_CHECK: self.sla_check,
             OutboxKind.FOLLOW_UP: self.follow_up,
             OutboxKind.STAFF_TAKEN: self.taken,
+            OutboxKind.ROSTER_GAP: self.roster_gap,
         }
 
     @property
@@ -303,6 +305,39 @@ class StaffWork:
             risk_level=escalation.risk_level,
             reasons=(escalation.reason,),
             taken_by=self._name(acknowledged.actor) if acknowledged else None,
+            notice_id=item.key,
+        )
+        return await self._send(notice, worker, item)
+
+    async def check_roster(self) -> int:
+        """The leader's duty: enqueue a notice to every supervisor of each gap coming (or
+        here); how many are new. Nobody to tell without senders: nothing is enqueued."""
+        if not self._reaches_people or not self._config.roster.supervisors:
+            return 0
+        async with self._db.write() as session:
+            return await enqueue_gap_alerts(
+                session, self._config.roster, self._clock.now(), self._config.zone
+            )
+
+    async def roster_gap(self, item: OutboxItem) -> Result:
+        """Tell one supervisor of a gap, unless it closed or the roster changed it since."""
+        assert item.recipient is not None
+        gap = gap_of(item.key)
+        now = self._clock.now()
+        if gap.end <= now:
+            return Result(Verdict.CANCELLED, "the gap is over")
+        if not still_a_gap(self._config.roster, gap, self._config.zone):
+            return Result(Verdict.CANCELLED, "the roster changed")
+        try:
+            worker = self._config.roster.worker(item.recipient)
+        except KeyError:
+            return Result(Verdict.FAILED, "recipient no longer on the roster")
+        notice = StaffNotice(
+            kind=NoticeKind.ROSTER_GAP,
+            # Nobody on duty now: as urgent as a crisis would be; ahead of time, a P2.
+            priority=Priority.P1 if gap.start <= now else Priority.P2,
+            gap_start=gap.start,
+            gap_end=gap.end,
             notice_id=item.key,
         )
         return await self._send(notice, worker, item)

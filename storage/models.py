@@ -239,6 +239,7 @@ class OutboxKind(StrEnum):
     SLA_CHECK = "sla_check"  # nobody took it by its deadline? climb a level
     FOLLOW_UP = "follow_up"  # a check-in or callback falls due
     STAFF_TAKEN = "staff_taken"  # tell one person told before that somebody took it
+    ROSTER_GAP = "roster_gap"  # tell one supervisor that nobody is on duty for a while
 
 
 class OutboxStatus(StrEnum):
