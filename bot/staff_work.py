@@ -153,7 +153,6 @@ class StaffWork:
             if escalation is None:
                 return Result(Verdict.FAILED, "escalation not found")
             person = await queries.get_person(session, escalation.person_id)
-            handed_back = await queries.handed_back_by(session, escalation.id)  # type: ignore[arg-type]
         if is_taken(escalation):
             return Result(Verdict.CANCELLED, f"already {escalation.status}")
         assert person is not None
@@ -165,16 +164,17 @@ class StaffWork:
         people = self._level(escalation)
         if not people:
             return Result(Verdict.FAILED, "nobody on the roster for this level")
-        # Who handed it back is out of this case (their links cannot take it): at the top
-        # level, where the supervisors are told again each period, they are not.
-        people = tuple(p for p in people if p.id not in handed_back)
-        if not people:
-            return Result(Verdict.FAILED, "everyone at this level handed it back")
         now = self._clock.now()
         async with self._db.write() as session:
-            for worker in people:
+            # Who handed it back is out of this case (their links cannot take it): at the top
+            # level, where the supervisors are told again each period, they are not.
+            handed_back = await queries.handed_back_by(session, escalation.id)  # type: ignore[arg-type]
+            told = [worker for worker in people if worker.id not in handed_back]
+            for worker in told:
                 await _enqueue_delivery(session, item, worker, now, escalation_id=escalation.id)
-        return Result(Verdict.DONE, f"to {len(people)}")
+        if not told:
+            return Result(Verdict.FAILED, "everyone at this level handed it back")
+        return Result(Verdict.DONE, f"to {len(told)}")
 
     async def delivery(self, item: OutboxItem) -> Result:
         """One person: an escalation's level, or the worker a follow-up is for."""
