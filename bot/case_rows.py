@@ -5,6 +5,7 @@ message; a check-in run for a mother who went quiet or got a check-in."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,7 +46,7 @@ async def write_escalation(
         )
         session.add(escalation)
         await session.flush()
-        await _audit(session, "escalation.opened", escalation, message_id, now)
+        await _audit(session, "escalation.opened", escalation, message_id, now, action.cause)
         return escalation
     assert existing is not None and existing.id == action.escalation_id
     existing.updated_at = now
@@ -54,7 +55,7 @@ async def write_escalation(
         existing.reason = action.reason
         existing.risk_level = action.risk_level
         existing.sla_deadline = action.sla_deadline
-        await _audit(session, "escalation.raised", existing, message_id, now)
+        await _audit(session, "escalation.raised", existing, message_id, now, action.cause)
     else:
         assert isinstance(action, JoinEscalation)
     return existing
@@ -107,8 +108,16 @@ async def schedule_follow_up(
 
 
 async def _audit(
-    session: AsyncSession, action: str, escalation: Escalation, message_id: int, now: datetime
+    session: AsyncSession,
+    action: str,
+    escalation: Escalation,
+    message_id: int,
+    now: datetime,
+    cause: str | None,
 ) -> None:
+    detail: dict[str, Any] = {"priority": str(escalation.priority), "message_id": message_id}
+    if cause is not None:  # why, when it is more than this message (repeated distress...)
+        detail["cause"] = cause
     await queries.audit(
         session,
         actor="careline",
@@ -116,5 +125,5 @@ async def _audit(
         object_type="escalation",
         object_id=escalation.id,
         at=now,
-        detail={"priority": str(escalation.priority), "message_id": message_id},
+        detail=detail,
     )

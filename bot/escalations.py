@@ -1,8 +1,16 @@
 """What staff do to an escalation: take it (acknowledge) or close it (resolve).
 
 The state machine (``handlers.escalation``) says which moves are allowed; this module writes
-them, and with an acknowledgement cancels the notices not yet sent, so nobody is paged for a
-case somebody already has (Grafana OnCall's users report exactly that: grafana/oncall#4654).
+them, and cancels in the same transaction what must not go out any more, so nobody is paged
+for a case somebody already has (Grafana OnCall's users report exactly that:
+grafana/oncall#4654, #4760):
+
+- acknowledged: every page of it not yet sent (notices, per-person deliveries, SLA checks);
+  the "taken" notices to the others are written after, in the same transaction;
+- resolved: those, and the "taken" notices not yet sent (nobody need stand down from a
+  closed case).
+
+Her follow-ups (a check-in, a callback) are not pages: they go on either way.
 """
 
 from __future__ import annotations
@@ -15,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from handlers.escalation import can_move
 from storage import queries
 from storage.db import Database
-from storage.models import Escalation, EscalationStatus
+from storage.models import Escalation, EscalationStatus, OutboxKind
+
+PAGING = (OutboxKind.STAFF_NOTICE, OutboxKind.STAFF_DELIVERY, OutboxKind.SLA_CHECK)
+STOPS_WHEN: dict[EscalationStatus, tuple[str, ...]] = {
+    EscalationStatus.ACKNOWLEDGED: PAGING,
+    EscalationStatus.RESOLVED: (*PAGING, OutboxKind.STAFF_TAKEN),
+}
 
 
 class NotAllowed(Exception):
@@ -73,7 +87,9 @@ async def _move(
             escalation.assignee_id = staff_id or escalation.assignee_id
         else:
             escalation.resolved_at = at
-        cancelled = await queries.cancel_pending(session, escalation_id=escalation_id, at=at)
+        cancelled = await queries.cancel_pending(
+            session, escalation_id=escalation_id, kinds=STOPS_WHEN[to], at=at, result=to.value
+        )
         await queries.audit(
             session,
             actor=by,

@@ -26,6 +26,7 @@ from bot.case_rows import page_for, schedule_follow_up, write_escalation
 from bot.clock import Clock
 from bot.message import InboundMessage, Outcome
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
+from handlers.distress import DISTRESS_INTENTS, DISTRESS_RISK_LEVELS, shows_distress
 from handlers.turn import (
     ContinueContact,
     OpenContact,
@@ -300,7 +301,7 @@ class Pipeline:
                 handled_elsewhere = True  # its lease ran out and another process handled it
             else:
                 handled_elsewhere = False
-                case = await self._case(session, person, message, now)
+                case = await self._case(session, person, message, parse, now)
                 decision = decide(
                     Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
                 )
@@ -312,9 +313,23 @@ class Pipeline:
         return _outcome(message, person, parse, effects, duplicate=False)
 
     async def _case(
-        self, session: AsyncSession, person: Person, message: Message, now: datetime
+        self,
+        session: AsyncSession,
+        person: Person,
+        message: Message,
+        parse: ParseResult,
+        now: datetime,
     ) -> Case:
         since = now - timedelta(minutes=self.policy.contact_gap_minutes)
+        recent_distress = 0
+        if shows_distress(parse):  # the policy counts only then
+            recent_distress = await queries.count_unanswered_distress(
+                session,
+                person.id,  # type: ignore[arg-type]
+                since=now - timedelta(days=self.policy.repeated_distress_days),
+                intents=DISTRESS_INTENTS,
+                risk_levels=DISTRESS_RISK_LEVELS,
+            )
         return Case(
             person=person,
             message=message,
@@ -327,6 +342,7 @@ class Pipeline:
                 person.id,
                 FollowUpKind.CHECK_IN,  # type: ignore[arg-type]
             ),
+            recent_distress=recent_distress,
         )
 
     async def _persist(

@@ -3,11 +3,14 @@ started and stopped together. What each does lives in its own module; this one o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets as random
 import socket
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from argon2 import PasswordHasher
@@ -21,7 +24,6 @@ from bot.config import Config
 from bot.follow_ups import FollowUps
 from bot.late_replies import LateReplyWork
 from bot.leader import Leadership
-from bot.notifiers.base import Sender
 from bot.notifiers.factory import build_senders
 from bot.notify import LogNotifier, Notifier
 from bot.outbound import MotherSender
@@ -44,6 +46,7 @@ log = logging.getLogger("careline.services")
 DUTIES = {
     "outbox": 1.0,  # rows due now: follow-ups, SLA checks, retries, other replicas' notices
     "stale_messages": 5.0,  # messages whose handling stopped (their lease ran out)
+    "roster_gaps": 300.0,  # nobody on duty soon (or now): the supervisors are told
 }
 
 
@@ -72,6 +75,8 @@ class Services:
     # Shared by every replica: the signed callbacks let in, the WeChat / WeCom API tokens.
     accepted_requests: StoredAcceptedRequests
     api_tokens: StoredApiTokens
+    staff_work: StaffWork
+    _duties: set[asyncio.Future[None]] = field(default_factory=set)
 
     @classmethod
     async def start(
@@ -106,14 +111,20 @@ class Services:
             await http.close()
             await db.close()
             raise ServiceError(str(exc)) from None
+        staff_work = StaffWork(
+            db=db,
+            notifier=notifier,
+            clock=clock,
+            config=config,
+            senders=senders,
+            ack_secret=secrets.ack_secret,
+        )
         to_mothers = wechat_senders(config, secrets, api_tokens)
         outbox = OutboxWorker(
             db=db,
             clock=clock,
             owner=owner,
-            handlers=outbox_handlers(
-                db, cipher, clock, config, notifier, senders, to_mothers, secrets.ack_secret
-            ),
+            handlers=outbox_handlers(db, cipher, clock, config, staff_work, to_mothers),
         )
         pipeline = Pipeline(
             db=db,
@@ -147,6 +158,7 @@ class Services:
             to_mothers=to_mothers,
             accepted_requests=StoredAcceptedRequests(db),
             api_tokens=api_tokens,
+            staff_work=staff_work,
         )
         await services.ensure_admin(secrets)
         if run_jobs:
@@ -159,6 +171,7 @@ class Services:
     async def close(self) -> None:
         await self.pipeline.drain()
         await self.leadership.stop()
+        await asyncio.gather(*self._duties, return_exceptions=True)
         await self.outbox.stop()
         for sender in self.to_mothers.values():
             await sender.close()
@@ -173,6 +186,7 @@ class Services:
         await self.pipeline.handle_stale()
         self.outbox.wake()
         self.scheduler.start(DUTIES, self.do_duty)
+        self.do_duty("roster_gaps")  # a new leader looks at once, not minutes later
 
     async def step_down(self) -> None:
         self.scheduler.shutdown()
@@ -182,6 +196,21 @@ class Services:
             self.outbox.wake()
         elif duty == "stale_messages":
             self.pipeline.sweep_soon()
+        elif duty == "roster_gaps":
+            self._in_background(self.check_roster_gaps())
+
+    async def check_roster_gaps(self) -> None:
+        try:
+            if await self.staff_work.check_roster():
+                self.outbox.wake()
+        except Exception as exc:
+            # The next check tries again; the gaps are worked out afresh each time.
+            log.error("could not check the roster for gaps: %s", type(exc).__name__)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._duties.add(task)
+        task.add_done_callback(self._duties.discard)
 
     @property
     def healthy_scheduler(self) -> bool:
@@ -212,20 +241,10 @@ def outbox_handlers(
     cipher: FieldCipher,
     clock: Clock,
     config: Config,
-    notifier: Notifier,
-    staff_senders: dict[str, Sender],
+    staff: StaffWork,
     to_mothers: dict[str, MotherSender],
-    ack_secret: str | None,
 ) -> dict[str, Handler]:
     """What each kind of outbox row does: staff notices, follow-ups, messages to mothers."""
-    staff = StaffWork(
-        db=db,
-        notifier=notifier,
-        clock=clock,
-        config=config,
-        senders=staff_senders,
-        ack_secret=ack_secret,
-    )
     check_ins = CheckIns(
         db=db,
         cipher=cipher,

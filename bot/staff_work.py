@@ -20,19 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.gap_alerts import enqueue_gap_alerts, gap_of, still_a_gap
 from bot.notifiers.base import DeliveryStatus, Sender
 from bot.notifiers.deliver import deliver
 from bot.notifiers.factory import senders_for
 from bot.notifiers.notice import NoticeKind, QuotedMessage, StaffNotice
 from bot.notify import Notifier
 from bot.outbox import Handler, Result, Verdict
-from bot.roster import SocialWorker, escalation_chain
+from bot.roster import SocialWorker, escalation_chain, people_at_level
 from bot.web.ack_tokens import ack_url, make_ack_token
 from handlers.escalation import is_taken, on_sla_missed
 from storage import queries
 from storage.db import Database
 from storage.models import (
     Escalation,
+    EscalationStatus,
     FollowUp,
     FollowUpStatus,
     Message,
@@ -135,6 +137,7 @@ class StaffWork:
             OutboxKind.STAFF_DELIVERY: self.delivery,
             OutboxKind.SLA_CHECK: self.sla_check,
             OutboxKind.STAFF_TAKEN: self.taken,
+            OutboxKind.ROSTER_GAP: self.roster_gap,
         }
 
     @property
@@ -162,9 +165,15 @@ class StaffWork:
             return Result(Verdict.FAILED, "nobody on the roster for this level")
         now = self._clock.now()
         async with self._db.write() as session:
-            for worker in people:
+            # Who handed it back is out of this case (their links cannot take it): at the top
+            # level, where the supervisors are told again each period, they are not.
+            handed_back = await queries.handed_back_by(session, escalation.id)  # type: ignore[arg-type]
+            told = [worker for worker in people if worker.id not in handed_back]
+            for worker in told:
                 await _enqueue_delivery(session, item, worker, now, escalation_id=escalation.id)
-        return Result(Verdict.DONE, f"to {len(people)}")
+        if not told:
+            return Result(Verdict.FAILED, "everyone at this level handed it back")
+        return Result(Verdict.DONE, f"to {len(told)}")
 
     async def delivery(self, item: OutboxItem) -> Result:
         """One person: an escalation's level, or the worker a follow-up is for."""
@@ -271,6 +280,8 @@ class StaffWork:
             escalation = await queries.get_escalation(session, item.escalation_id)  # type: ignore[arg-type]
             if escalation is None:
                 return Result(Verdict.FAILED, "escalation not found")
+            if escalation.status == EscalationStatus.RESOLVED:
+                return Result(Verdict.CANCELLED, "resolved meanwhile")
             person = await queries.get_person(session, escalation.person_id)
             opening = await session.get(Message, escalation.message_id)
             acknowledged = await queries.last_event(
@@ -297,6 +308,39 @@ class StaffWork:
         )
         return await self._send(notice, worker, item)
 
+    async def check_roster(self) -> int:
+        """The leader's duty: enqueue a notice to every supervisor of each gap coming (or
+        here); how many are new. Nobody to tell without senders: nothing is enqueued."""
+        if not self._reaches_people or not self._config.roster.supervisors:
+            return 0
+        async with self._db.write() as session:
+            return await enqueue_gap_alerts(
+                session, self._config.roster, self._clock.now(), self._config.zone
+            )
+
+    async def roster_gap(self, item: OutboxItem) -> Result:
+        """Tell one supervisor of a gap, unless it closed or the roster changed it since."""
+        assert item.recipient is not None
+        gap = gap_of(item.key)
+        now = self._clock.now()
+        if gap.end <= now:
+            return Result(Verdict.CANCELLED, "the gap is over")
+        if not still_a_gap(self._config.roster, gap, self._config.zone):
+            return Result(Verdict.CANCELLED, "the roster changed")
+        try:
+            worker = self._config.roster.worker(item.recipient)
+        except KeyError:
+            return Result(Verdict.FAILED, "recipient no longer on the roster")
+        notice = StaffNotice(
+            kind=NoticeKind.ROSTER_GAP,
+            # Nobody on duty now: as urgent as a crisis would be; ahead of time, a P2.
+            priority=Priority.P1 if gap.start <= now else Priority.P2,
+            gap_start=gap.start,
+            gap_end=gap.end,
+            notice_id=item.key,
+        )
+        return await self._send(notice, worker, item)
+
     def _name(self, worker_id: str) -> str:
         """A roster worker's name; anyone else (a staff account) by what the log calls them."""
         try:
@@ -306,10 +350,9 @@ class StaffWork:
 
     def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
         """The people of the escalation's level, in the chain frozen when it opened."""
-        chain = escalation_chain(self._config.roster, escalation.created_at, self._config.zone)
-        if not chain:
-            return ()
-        return tuple(chain[min(escalation.level, len(chain) - 1)].people)
+        return people_at_level(
+            self._config.roster, escalation.created_at, escalation.level, self._config.zone
+        )
 
     def _ack_link(self, escalation: Escalation, worker: SocialWorker) -> str | None:
         base = self._config.notifications.public_base_url

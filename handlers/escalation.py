@@ -98,12 +98,24 @@ class Escalate:
         turn.decision.escalation = on_message(turn, priority)
 
 
-def on_message(turn: Turn, priority: Priority) -> EscalationAction:
-    """One unresolved escalation per mother: a new message raises it, never duplicates it."""
+def on_message(
+    turn: Turn, priority: Priority, *, reason: str | None = None, cause: str | None = None
+) -> EscalationAction:
+    """One unresolved escalation per mother: a new message raises it, never duplicates it.
+
+    ``reason`` is what the workers read (by default: this message's intent and risk);
+    ``cause`` names why, when it is more than this message."""
     risk = turn.parse.risk
-    reason = describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
+    reason = reason or describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
     return escalate(
-        turn.case.open_escalation, priority, reason, risk.level, turn.now, turn.settings, turn.zone
+        turn.case.open_escalation,
+        priority,
+        reason,
+        risk.level,
+        turn.now,
+        turn.settings,
+        turn.zone,
+        cause=cause,
     )
 
 
@@ -115,12 +127,14 @@ def escalate(
     now: datetime,
     settings: PolicySettings,
     zone: ZoneInfo,
+    *,
+    cause: str | None = None,
 ) -> EscalationAction:
     """Open one, or raise or join her unresolved escalation (``existing``)."""
     notify_at = paging_starts(priority, now, settings, zone)
     deadline = sla_deadline(priority, notify_at or now, settings)
     if existing is None:
-        return OpenEscalation(priority, reason, risk_level, deadline, notify_at)
+        return OpenEscalation(priority, reason, risk_level, deadline, notify_at, cause)
     if _URGENCY[priority] < _URGENCY[Priority(existing.priority)]:
         return RaiseEscalation(
             existing.id,  # type: ignore[arg-type]
@@ -129,6 +143,7 @@ def escalate(
             risk_level,
             min(existing.sla_deadline, deadline),
             notify_at,
+            cause,
         )
     return JoinEscalation(existing.id)  # type: ignore[arg-type]
 

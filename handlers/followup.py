@@ -123,6 +123,7 @@ def on_check_in_due(
                 now,
                 settings,
                 zone,
+                cause="lost_contact",
             )
         )
     if due.reachable:

@@ -2,12 +2,14 @@
 
 A supervisor asking "what happens when a mother says X?" reads this file: find X's intent in
 ``POLICY``; then ``plan`` adds an escalation and a check-in whenever the crisis layer sees risk,
-whatever the intent — when in doubt, Careline escalates.
+whatever the intent — when in doubt, Careline escalates — and a P2 when her messages keep
+showing distress (``handlers.distress``).
 """
 
 from __future__ import annotations
 
 from handlers.contact import log_contact
+from handlers.distress import escalate_repeated_distress, shows_distress
 from handlers.escalation import Escalate, priority_for_risk
 from handlers.followup import callback_when_asked, check_in
 from handlers.reply import reply
@@ -50,10 +52,16 @@ def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Step, ...]:
     risk_priority = priority_for_risk(parse.risk)
     if not addressed and risk_priority is None and Intent(parse.intent) not in CRISIS_INTENTS:
         return ()
-    if risk_priority is None or any(isinstance(a, Escalate) for a in actions):
+    if any(isinstance(a, Escalate) for a in actions):
         return actions
-    # Risk the intent alone would not have escalated (e.g. "不想再撑了" read as distress).
-    return (Escalate(risk_priority), log_contact, check_in("crisis"), reply)
+    if risk_priority is not None:
+        # Risk the intent alone would not have escalated (e.g. "不想再撑了" read as distress).
+        return (Escalate(risk_priority), log_contact, check_in("crisis"), reply)
+    if shows_distress(parse):
+        # Distress again and again within days: a person looks (P2), though no one message
+        # would have escalated.
+        return (escalate_repeated_distress, *actions)
+    return actions
 
 
 def decide(turn: Turn) -> Decision:

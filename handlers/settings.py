@@ -32,6 +32,10 @@ class PolicySettings(BaseModel):
     # ``unanswered_check_ins`` of them a P2 "lost contact" escalation asks a person to look.
     check_in_retry_hours: float = Field(24, gt=0, le=24 * 30)
     unanswered_check_ins: int = Field(3, ge=1, le=10)
+    # A mother whose messages keep showing distress (classified emotional_distress, or with a
+    # risk too low to escalate) this many times within this many days is escalated P2.
+    repeated_distress_messages: int = Field(3, ge=2, le=100)
+    repeated_distress_days: float = Field(7, gt=0, le=90)
     # P2 escalations page staff in working hours (local time); P1 at once, P3 never (logged).
     working_days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
     working_from: time = time(8, 30)

@@ -113,6 +113,10 @@ RISK_LABELS: dict[str, str] = {
 }
 
 
+def describe_repeated_distress(count: int, days: float) -> str:
+    return f"反复情绪困扰：{days:g} 天内第 {count} 次表达困扰，单条消息未达升级标准；风险：低"
+
+
 def describe_for_worker(intent: str, risk_level: str, reasons: tuple[str, ...] | list[str]) -> str:
     text = f"{INTENT_LABELS.get(intent, intent)}；风险：{RISK_LABELS.get(risk_level, risk_level)}"
     if reasons:

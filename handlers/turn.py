@@ -26,6 +26,9 @@ class Case:
     # Her contacts on this message's channel still going on (ended within the contact gap).
     ongoing_contacts: tuple[Contact, ...] = ()
     next_check_in: FollowUp | None = None
+    # Her earlier messages showing distress within ``policy.repeated_distress_days`` that no
+    # escalation answered (counted only when this message shows distress too; else 0).
+    recent_distress: int = 0
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -47,6 +50,8 @@ class OpenEscalation:
     sla_deadline: datetime
     # When the staff are first told (P2 waits for working hours); None: logged only (P3).
     notify_at: datetime | None = None
+    # Why, when it is not this message alone (e.g. "repeated_distress"): for the audit log.
+    cause: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class RaiseEscalation:
     risk_level: str
     sla_deadline: datetime
     notify_at: datetime | None = None
+    cause: str | None = None
 
 
 @dataclass(frozen=True)

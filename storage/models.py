@@ -253,6 +253,7 @@ class OutboxKind(StrEnum):
     STAFF_TAKEN = "staff_taken"  # tell one person told before that somebody took it
     LATE_REPLY = "late_reply"  # her reply that missed WeChat's deadline, through the API
     CHECK_IN = "check_in"  # a check-in message to her, on her channel
+    ROSTER_GAP = "roster_gap"  # tell one supervisor that nobody is on duty for a while
 
 
 class OutboxStatus(StrEnum):

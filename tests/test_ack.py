@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -18,11 +19,20 @@ from sqlalchemy import select, update
 
 from bot.app import create_app
 from bot.clock import FixedClock
+from bot.message import IdentityKind, InboundMessage
 from bot.secrets import Secrets
 from bot.services import Services
 from bot.web import csrf, texts
 from bot.web.ack_tokens import make_ack_token
-from storage.models import AckLinkUse, AuditEvent, Escalation, EscalationStatus
+from storage.models import (
+    AckLinkUse,
+    AuditEvent,
+    Escalation,
+    EscalationStatus,
+    OutboxItem,
+    OutboxKind,
+    OutboxStatus,
+)
 from tests.fakes.staff_receiver import StaffReceiver
 from tests.test_staff_notices import MONDAY_10, crisis, start
 
@@ -61,16 +71,16 @@ class Case:
             return len((await session.scalars(select(AckLinkUse))).all())
 
 
-@pytest.fixture
-async def case(db_url, model_dir, nlu) -> AsyncIterator[Case]:  # type: ignore[no-untyped-def]
-    """A P1 from a mother at 10:00 on a Monday: li (on duty) has been sent her link."""
+@asynccontextmanager
+async def serving(db_url, model_dir, nlu, first: InboundMessage) -> AsyncIterator[Case]:  # type: ignore[no-untyped-def]
+    """The real app, after ``first`` was handled at 10:00 on a Monday and its notice sent."""
     clock = FixedClock(MONDAY_10)
     async with StaffReceiver() as receiver:
         services, secrets = await start(
             db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/hook"
         )
         try:
-            outcome = await services.pipeline.handle(crisis())
+            outcome = await services.pipeline.handle(first)
             await services.outbox.run_due()
             server = TestServer(create_app(services, secrets), host="127.0.0.1")
             # Cookies are sent by hand: each test says exactly what the browser would send.
@@ -78,6 +88,13 @@ async def case(db_url, model_dir, nlu) -> AsyncIterator[Case]:  # type: ignore[n
                 yield Case(services, secrets, client, clock, receiver, outcome.escalation["id"])
         finally:
             await services.close()
+
+
+@pytest.fixture
+async def case(db_url, model_dir, nlu) -> AsyncIterator[Case]:  # type: ignore[no-untyped-def]
+    """A P1 from a mother at 10:00 on a Monday: li (on duty) has been sent her link."""
+    async with serving(db_url, model_dir, nlu, crisis()) as running:
+        yield running
 
 
 async def open_form(case: Case, path: str) -> tuple[str, str]:
@@ -313,3 +330,78 @@ async def test_an_unknown_action_changes_nothing(case: Case) -> None:
     assert refused.status == 400
     assert (await case.escalation()).status == EscalationStatus.NOTIFIED
     assert await case.used_links() == 0
+
+
+def pages(case: Case) -> list[tuple[str, str]]:
+    return [(n["recipient"]["id"], n["kind"]) for n in case.told() if n["kind"] != "follow_up"]
+
+
+async def test_handing_back_cancels_only_that_persons_unsent_notices_of_the_case(
+    db_url, model_dir, nlu
+) -> None:  # type: ignore[no-untyped-def]
+    asked = InboundMessage(
+        channel="api",
+        sender_id="m",
+        sender_kind=IdentityKind.API,
+        text="我想找社工聊聊",
+        sent_at=MONDAY_10,
+    )
+    async with serving(db_url, model_dir, nlu, asked) as case:  # a P2: li has its link
+        path = case.link("li")
+        case.receiver.answer_next(503)
+        await case.services.pipeline.handle(crisis())  # now a P1: li is told again, and fails
+        case.receiver.answer_next(503)
+        other = await case.services.pipeline.handle(crisis("another mother"))
+        await case.services.outbox.run_due()  # li's notices of both cases wait to be retried
+        assert pages(case) == [("li", "new"), ("li", "new"), ("li", "new")]
+
+        assert (await tap(case, path, "hand_back")).status == 200
+        case.clock.advance(seconds=2)  # past the retries' backoff
+        await case.services.outbox.run_due()
+        told = [(n["escalation_id"], n["recipient"]["id"]) for n in case.told()[3:]]
+        assert sorted(told) == sorted(
+            [(case.escalation_id, "wang"), (other.escalation["id"], "li")]
+        ), "the chain goes on to wang; li's notice of the other case is still retried"
+        async with case.services.db.session() as session:
+            cancelled = (
+                await session.scalars(
+                    select(OutboxItem).where(OutboxItem.status == OutboxStatus.CANCELLED)
+                )
+            ).all()
+        assert [(c.kind, c.recipient, c.escalation_id) for c in cancelled] == [
+            (OutboxKind.STAFF_DELIVERY, "li", case.escalation_id)
+        ]
+
+
+async def test_handing_back_from_a_level_the_chain_has_left_climbs_no_further(
+    case: Case,
+) -> None:
+    case.clock.advance(minutes=5)  # li did not answer in time: wang (level 1) is told
+    await case.services.outbox.run_due()
+    assert (await tap(case, case.link("li"), "hand_back")).status == 200
+    await case.services.outbox.run_due()
+    assert pages(case) == [("li", "new"), ("wang", "climbed")], "wang keeps her SLA period"
+    escalation = await case.escalation()
+    assert (escalation.level, escalation.status) == (1, EscalationStatus.NOTIFIED)
+    assert ("li", "escalation.handed_back") in await case.audited()
+
+    case.clock.advance(minutes=5)  # wang's period passes: the chain goes on as it would
+    await case.services.outbox.run_due()
+    assert sorted(pages(case)[2:]) == [("sun", "climbed"), ("zhou", "climbed")]
+    assert ("li", "new") not in pages(case)[1:], "the level left behind is not paged again"
+
+
+async def test_a_supervisor_who_hands_back_is_not_paged_again_at_the_top(case: Case) -> None:
+    for _ in range(2):  # li, then wang, did not answer: the supervisors are told
+        case.clock.advance(minutes=5)
+        await case.services.outbox.run_due()
+    assert sorted(pages(case)[2:]) == [("sun", "climbed"), ("zhou", "climbed")]
+    case.clock.advance(minutes=1)
+    assert (await tap(case, case.link("sun"), "hand_back")).status == 200
+    await case.services.outbox.run_due()  # at the top: the supervisors again, at once
+    assert pages(case)[4:] == [("zhou", "climbed")]
+    escalation = await case.escalation()
+    assert (escalation.level, escalation.sla_deadline) == (
+        2,
+        case.clock.now() + timedelta(minutes=5),
+    )

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot import escalations
 from bot.clock import FixedClock
 from bot.message import IdentityKind, InboundMessage
 from bot.services import Services
@@ -393,3 +394,49 @@ async def test_many_messages_of_one_mother_across_two_replicas_open_one_escalati
     finally:
         for replica in replicas:
             await replica.close()
+
+
+DISTRESS = ["最近睡不好，心里很烦", "每天都很累，心里好难受", "又失眠了，心里很烦很压抑"]
+
+
+async def test_distress_again_and_again_within_a_week_escalates_p2_once(
+    services: Services, clock
+) -> None:  # type: ignore[no-untyped-def]
+    outcomes = []
+    for i, text in enumerate(DISTRESS * 2):
+        outcomes.append(await services.pipeline.handle(inbound(text, external_id=f"d-{i}")))
+        clock.advance(hours=20)
+    assert [o.classification.intent for o in outcomes] == ["emotional_distress"] * 6
+    assert [o.escalation is None for o in outcomes] == [True, True, False, False, False, False]
+    opened = outcomes[2].escalation
+    assert opened["priority"] == "P2" and opened["reason"].startswith("反复情绪困扰")
+    assert {o.escalation["id"] for o in outcomes[2:]} == {opened["id"]}, "one escalation"
+    assert await count(services, Escalation) == 1
+    async with services.db.session() as session:
+        event = await queries.last_event(
+            session, action="escalation.opened", object_type="escalation", object_id=opened["id"]
+        )
+    assert event is not None and event.detail["cause"] == "repeated_distress"
+
+
+async def test_distress_spread_wider_than_the_window_does_not_escalate(
+    services: Services, clock
+) -> None:  # type: ignore[no-untyped-def]
+    for i, text in enumerate(DISTRESS):
+        outcome = await services.pipeline.handle(inbound(text, external_id=f"d-{i}"))
+        assert outcome.escalation is None
+        clock.advance(days=4)
+
+
+async def test_after_her_escalation_is_resolved_the_count_starts_again(
+    services: Services, clock
+) -> None:  # type: ignore[no-untyped-def]
+    for i, text in enumerate(DISTRESS):
+        outcome = await services.pipeline.handle(inbound(text, external_id=f"a-{i}"))
+    await escalations.resolve(services.db, outcome.escalation["id"], by="li", at=clock.now())
+    clock.advance(hours=1)
+    again = [
+        await services.pipeline.handle(inbound(text, external_id=f"b-{i}"))
+        for i, text in enumerate(DISTRESS)
+    ]
+    assert [o.escalation is None for o in again] == [True, True, False]

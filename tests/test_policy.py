@@ -292,3 +292,63 @@ def test_a_p3_is_logged_for_the_queue_but_pages_nobody() -> None:
     assert isinstance(turn.decision.escalation, OpenEscalation)
     assert turn.decision.escalation.notify_at is None
     assert not turn.decision.notifies_staff
+
+
+# --- repeated distress ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "parsed",
+    [parse(Intent.EMOTIONAL_DISTRESS), parse(Intent.PARENTING_EDUCATION, RiskLevel.LOW, "self")],
+    ids=["distress", "low risk"],
+)
+def test_the_third_message_showing_distress_within_days_escalates_p2(parsed: ParseResult) -> None:
+    decision = decide_for(parsed, case(recent_distress=2))
+    assert isinstance(decision.escalation, OpenEscalation)
+    assert decision.escalation.priority == Priority.P2
+    assert decision.escalation.cause == "repeated_distress"
+    assert decision.escalation.reason.startswith("反复情绪困扰：7 天内第 3 次")
+    assert decision.escalation.notify_at is not None, "paged in working hours like any P2"
+    assert decision.reply is not None and decision.reply.sensitive
+
+
+def test_fewer_messages_showing_distress_do_not_escalate() -> None:
+    assert decide_for(parse(Intent.EMOTIONAL_DISTRESS), case(recent_distress=1)).escalation is None
+
+
+def test_repeated_distress_joins_her_open_escalation_rather_than_opening_another() -> None:
+    open_one = escalation("P2", NOW + timedelta(minutes=30))
+    decision = decide_for(
+        parse(Intent.EMOTIONAL_DISTRESS), case(recent_distress=4, open_escalation=open_one)
+    )
+    assert decision.escalation == JoinEscalation(5)
+
+
+def test_how_many_and_within_how_many_days_are_policy_settings() -> None:
+    settings = PolicySettings(repeated_distress_messages=5, repeated_distress_days=3)
+    turn = Turn(
+        case=case(recent_distress=3),
+        parse=parse(Intent.EMOTIONAL_DISTRESS),
+        now=NOW,
+        settings=settings,
+        zone=ZoneInfo("UTC"),
+    )
+    assert decide(turn).escalation is None
+    turn = Turn(
+        case=case(recent_distress=4),
+        parse=parse(Intent.EMOTIONAL_DISTRESS),
+        now=NOW,
+        settings=settings,
+        zone=ZoneInfo("UTC"),
+    )
+    assert decide(turn).escalation.reason.startswith("反复情绪困扰：3 天内第 5 次")  # type: ignore[union-attr]
+
+
+def test_a_message_showing_no_distress_never_counts_towards_it() -> None:
+    assert decide_for(parse(Intent.JOB_TRAINING), case(recent_distress=9)).escalation is None
+
+
+def test_distress_while_her_escalation_is_open_joins_it_before_the_count_is_made() -> None:
+    open_one = escalation("P1", NOW + timedelta(minutes=5))
+    decision = decide_for(parse(Intent.EMOTIONAL_DISTRESS), case(open_escalation=open_one))
+    assert decision.escalation == JoinEscalation(5)

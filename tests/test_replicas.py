@@ -161,3 +161,91 @@ def _empty(tmp_path: Path) -> Path:
 
 def _port(workdir: Path) -> int:
     return int(yaml.safe_load((workdir / "config.yml").read_text())["service"]["port"])
+
+
+def rows(url: URL, sql: str) -> list[tuple]:
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def execute(url: URL, sql: str) -> None:
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        conn.execute(sql)
+
+
+def wait_until_fired(url: URL, follow_up_ids: list[int], *, seconds: float = 60) -> None:
+    listed = ",".join(map(str, follow_up_ids))
+    deadline = time.monotonic() + seconds
+    while scalar(url, f"SELECT count(*) FROM followup WHERE id IN ({listed}) AND status <> 'done'"):
+        assert time.monotonic() < deadline, "follow-ups left unfired"
+        time.sleep(0.2)  # polling the database for their state, not waiting out a time
+
+
+def make_due(url: URL, follow_up_ids: list[int], *, in_seconds: float) -> None:
+    """Bring the follow-ups forward (they were scheduled a day ahead), as if time had passed."""
+    listed = ",".join(map(str, follow_up_ids))
+    due = f"now() + interval '{in_seconds} seconds'"
+    execute(url, f"UPDATE followup SET due_at = {due} WHERE id IN ({listed})")
+    execute(url, f"UPDATE outbox SET due_at = {due} WHERE follow_up_id IN ({listed})")
+
+
+def test_follow_ups_fire_once_across_two_replicas_and_the_survivor_takes_over_the_leader(
+    tmp_path: Path, pg_url: URL, model_dir: Path, nlu
+) -> None:  # type: ignore[no-untyped-def]
+    first = replica_dir(tmp_path, "a", pg_url, model_dir, _secrets(tmp_path, pg_url, model_dir))
+    second = replica_dir(tmp_path, "b", pg_url, model_dir, first / "var" / "secrets.env")
+    leader = start_server(first)  # started first: it holds the lead before it serves
+    survivor = start_server(second)
+    token = api_token(first)
+
+    async def crises() -> list[int]:
+        async with aiohttp.ClientSession() as session:
+            return [
+                await deliver(
+                    session,
+                    f"http://127.0.0.1:{_port(first)}",
+                    token,
+                    {"sender": f"mother-{i}", "text": CRISES[i % 3], "message_id": f"f-{i}"},
+                )
+                for i in range(6)
+            ]
+
+    try:
+        assert asyncio.run(crises()) == [200] * 6
+        follow_ups = [r[0] for r in rows(pg_url, "SELECT id FROM followup ORDER BY id")]
+        assert len(follow_ups) == 6, "a check-in after each crisis, a day ahead"
+        before, after = follow_ups[:3], follow_ups[3:]
+
+        make_due(pg_url, before, in_seconds=0)
+        wait_until_fired(pg_url, before)
+        make_due(pg_url, after, in_seconds=2)  # due only once the leader is gone
+        leader.send_signal(signal.SIGKILL)
+        leader.wait(timeout=30)
+        wait_until_fired(pg_url, after)
+        # Every follow-up row is finished: none is left to be claimed and fired again.
+        assert (
+            scalar(
+                pg_url,
+                "SELECT count(*) FROM outbox WHERE kind = 'follow_up' AND status = 'pending'",
+            )
+            == 0
+        )
+    finally:
+        for process in (leader, survivor):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
+
+    fired = dict(
+        rows(
+            pg_url,
+            "SELECT object_id, count(*) FROM auditevent WHERE action = 'follow_up.fired'"
+            " GROUP BY object_id",
+        )
+    )
+    assert fired == {f: 1 for f in follow_ups}, "each follow-up fired exactly once"
+    by = dict(rows(pg_url, "SELECT follow_up_id, claimed_by FROM outbox WHERE kind = 'follow_up'"))
+    assert {by[f].split(":")[1] for f in before} == {str(leader.pid)}, "the leader fired these"
+    assert {by[f].split(":")[1] for f in after} == {str(survivor.pid)}, "the survivor took over"

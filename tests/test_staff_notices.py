@@ -15,9 +15,10 @@ from bot import escalation_report, escalations
 from bot.clock import FixedClock
 from bot.message import IdentityKind, InboundMessage
 from bot.services import Services
+from bot.staff_work import enqueue_taken_notices
 from bot.web.ack_tokens import verify_ack_token
 from storage import queries
-from storage.models import Escalation, EscalationStatus, OutboxItem
+from storage.models import Escalation, EscalationStatus, OutboxItem, OutboxKind, OutboxStatus
 from tests.conftest import make_config, make_secrets
 from tests.fakes.staff_receiver import StaffReceiver, closed_port_url
 from tests.roster_fixture import ROSTER_YAML
@@ -226,5 +227,99 @@ async def test_a_check_in_reaches_the_worker_who_took_the_case_once(
         async with services.db.session() as session:
             follow_up = await queries.get_follow_up(session, outcome.follow_ups[0]["id"])
         assert follow_up.status == "done" and "王芳" in follow_up.outcome
+    finally:
+        await services.close()
+
+
+async def test_resolving_cancels_the_taken_notices_not_yet_sent_and_nothing_pages_again(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        outcome = await services.pipeline.handle(crisis())
+        escalation_id = outcome.escalation["id"]
+        await services.outbox.run_due()
+        clock.advance(minutes=5)  # li did not answer: wang is told too
+        await services.outbox.run_due()
+
+        async def tell_the_others(session, taken) -> None:  # type: ignore[no-untyped-def]
+            await enqueue_taken_notices(session, taken, taken_by="wang", now=clock.now())
+
+        await escalations.acknowledge(
+            services.db, escalation_id, by="wang", at=clock.now(), also=tell_the_others
+        )
+        await escalations.resolve(services.db, escalation_id, by="wang", at=clock.now())
+        for _ in range(6):
+            clock.advance(minutes=10)
+            await services.outbox.run_due()
+        clock.advance(days=120)  # grafana/oncall#3111: months later, still nothing
+        await services.outbox.run_due()
+        assert [k for k in kinds(receiver) if k[0] != "follow_up"] == [
+            ("new", "li"),
+            ("climbed", "wang"),
+        ]
+        async with services.db.session() as session:
+            taken = (
+                await session.scalars(
+                    select(OutboxItem).where(
+                        OutboxItem.escalation_id == escalation_id,
+                        OutboxItem.kind == OutboxKind.STAFF_TAKEN,
+                    )
+                )
+            ).all()
+        assert [(t.recipient, t.status, t.result) for t in taken] == [
+            ("li", OutboxStatus.CANCELLED, "resolved")
+        ]
+    finally:
+        await services.close()
+
+
+async def test_a_raised_priority_of_an_acknowledged_case_pages_nobody(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        asked = InboundMessage(
+            channel="api",
+            sender_id="m",
+            sender_kind=IdentityKind.API,
+            text="我想找社工聊聊",
+            sent_at=MONDAY_10,
+        )
+        outcome = await services.pipeline.handle(asked)
+        assert outcome.escalation["priority"] == "P2"
+        await services.outbox.run_due()
+        await escalations.acknowledge(
+            services.db, outcome.escalation["id"], by="li", at=clock.now()
+        )
+        raised = await services.pipeline.handle(crisis())  # now a P1 of the case li has
+        assert raised.escalation["id"] == outcome.escalation["id"]
+        for _ in range(6):
+            clock.advance(minutes=10)
+            await services.outbox.run_due()
+        assert [k for k in kinds(receiver) if k[0] != "follow_up"] == [("new", "li")]
+    finally:
+        await services.close()
+
+
+async def test_a_check_in_for_the_worker_goes_on_after_the_case_is_resolved(
+    db_url, model_dir, nlu, receiver: StaffReceiver
+) -> None:  # type: ignore[no-untyped-def]
+    clock = FixedClock(MONDAY_10)
+    services, _ = await start(db_url, model_dir, nlu, clock, webhook=f"{receiver.base_url}/h")
+    try:
+        outcome = await services.pipeline.handle(crisis())
+        escalation_id = outcome.escalation["id"]
+        await services.outbox.run_due()
+        await escalations.acknowledge(services.db, escalation_id, by="wang", at=clock.now())
+        clock.advance(hours=25)  # her check-in falls due; wang's receiver is down this once
+        receiver.answer_next(503)
+        await services.outbox.run_due()
+        await escalations.resolve(services.db, escalation_id, by="wang", at=clock.now())
+        clock.advance(seconds=2)  # the delivery's first backoff
+        await services.outbox.run_due()
+        assert kinds(receiver) == [("new", "li"), ("follow_up", "wang"), ("follow_up", "wang")]
     finally:
         await services.close()

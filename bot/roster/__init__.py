@@ -14,6 +14,7 @@ from bot.roster.duty import (
     escalation_chain,
     gaps,
     on_duty,
+    people_at_level,
     supervisors,
     timeline,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "escalation_chain",
     "gaps",
     "on_duty",
+    "people_at_level",
     "supervisors",
     "timeline",
 ]

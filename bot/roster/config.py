@@ -88,6 +88,8 @@ class RosterConfig(_Strict):
     overrides: list[Override] = []
     leave: list[Leave] = []
     supervisors: list[WorkerId] = []
+    # A gap starting within this many hours (or happening now) is told to the supervisors.
+    gap_alert_hours: float = Field(24, gt=0, le=24 * 14)
 
     @model_validator(mode="after")
     def _references_are_workers(self) -> RosterConfig:

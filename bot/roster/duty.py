@@ -30,6 +30,7 @@ __all__ = [
     "escalation_chain",
     "gaps",
     "on_duty",
+    "people_at_level",
     "supervisors",
     "timeline",
 ]
@@ -148,6 +149,17 @@ def escalation_chain(
         EscalationStep("supervisors", supervisors(roster)) if roster.supervisors else None,
     ]
     return tuple(step for step in steps if step is not None)
+
+
+def people_at_level(
+    roster: RosterConfig, opened_at: datetime, level: int, zone: ZoneInfo
+) -> tuple[SocialWorker, ...]:
+    """Who an escalation opened at ``opened_at`` tells at ``level`` (past the chain's end:
+    its last step, the supervisors); nobody without a roster."""
+    chain = escalation_chain(roster, opened_at, zone)
+    if not chain:
+        return ()
+    return chain[min(level, len(chain) - 1)].people
 
 
 # -- laying shifts out on dates ----------------------------------------------------------------

@@ -152,7 +152,7 @@ async def act(request: web.Request) -> web.StreamResponse:
             message = Message(texts.ACKNOWLEDGED_TITLE, texts.ACKNOWLEDGED_BODY, 200)
         elif action == HAND_BACK:
             escalation = await ack_actions.hand_back(
-                services.db, claims, at=now, policy=services.config.policy
+                services.db, claims, at=now, config=services.config
             )
             message = Message(texts.HANDED_BACK_TITLE, texts.HANDED_BACK_BODY, 200)
         else:

@@ -2,8 +2,9 @@
 
 - take: the escalation is acknowledged by the link's recipient (the climb stops, pending
   notices are cancelled) and everyone a notice reached before is told it is taken.
-- hand back: the escalation climbs to its next level at once and that level is told; this
-  person's links can no longer take it.
+- hand back: this person is out of the case (their unsent notices of it cancelled, their
+  links no longer take it); from the current level it climbs at once and the next level is
+  told (see ``hand_back`` for a level the chain has left).
 
 Either marks the link used in the same transaction, so a link acts once, and two taps at once
 (or two people at once) cannot both win.
@@ -16,14 +17,15 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalations
+from bot.config import Config
 from bot.escalations import NotAllowed
+from bot.roster import people_at_level
 from bot.staff_work import enqueue_escalation_notice, enqueue_taken_notices
 from bot.web.ack_tokens import AckClaims
 from handlers.escalation import on_sla_missed
-from handlers.settings import PolicySettings
 from storage import queries
 from storage.db import Database
-from storage.models import AckLinkAction, Escalation
+from storage.models import AckLinkAction, Escalation, OutboxKind
 
 __all__ = ["HandedBack", "LinkUsed", "NotAllowed", "hand_back", "take"]
 
@@ -57,26 +59,50 @@ async def take(db: Database, claims: AckClaims, *, at: datetime) -> Escalation:
     )
 
 
-async def hand_back(
-    db: Database, claims: AckClaims, *, at: datetime, policy: PolicySettings
-) -> Escalation:
-    """Climb at once, as a missed SLA would (at the top level the supervisors stay)."""
+async def hand_back(db: Database, claims: AckClaims, *, at: datetime, config: Config) -> Escalation:
+    """转给其他人: this person is out of this case, and the chain goes on without them.
+
+    - Their own notices of it not yet delivered (a retry waiting out its backoff) are
+      cancelled. Nothing else is: not the others' notices, not the SLA check, not their
+      notices of other cases, not a follow-up they are to make.
+    - Handed back from the level the escalation is at now, it climbs at once from that level,
+      as a missed SLA would (at the top level the supervisors are told again, without them).
+    - Handed back from a level the chain has already left (the duty worker, after the backup
+      was told), nothing climbs: the current level keeps its SLA period, the level left
+      behind is not paged again, and the next level is told only if that period passes.
+    - None of their links can take it afterwards.
+    """
     async with db.write() as session:
         escalation = await queries.lock_escalation(session, claims.escalation_id)
         if escalation is None:
             raise NotAllowed(f"escalation #{claims.escalation_id} not found")
-        climb = on_sla_missed(escalation, escalation.level, at, policy)
+        climb = on_sla_missed(escalation, escalation.level, at, config.policy)
         if climb is None:
             raise NotAllowed(f"escalation #{claims.escalation_id} is {escalation.status}")
         await _use(session, claims, AckLinkAction.HANDED_BACK, at)
-        await queries.climb_escalation(
+        cancelled = await queries.cancel_pending(
             session,
-            claims.escalation_id,
-            from_level=climb.from_level,
-            to_level=climb.to_level,
-            deadline=climb.sla_deadline,
+            escalation_id=claims.escalation_id,
+            kinds=(OutboxKind.STAFF_DELIVERY,),
+            recipient=claims.recipient_id,
             at=at,
+            result="handed back",
         )
+        current = people_at_level(
+            config.roster, escalation.created_at, escalation.level, config.zone
+        )
+        # Without a roster nobody's level is known: the hand-back climbs, as it always did.
+        climbs = not current or claims.recipient_id in {worker.id for worker in current}
+        if climbs:
+            await queries.climb_escalation(
+                session,
+                claims.escalation_id,
+                from_level=climb.from_level,
+                to_level=climb.to_level,
+                deadline=climb.sla_deadline,
+                at=at,
+            )
+        to_level = climb.to_level if climbs else escalation.level
         await queries.audit(
             session,
             actor=claims.recipient_id,
@@ -86,12 +112,14 @@ async def hand_back(
             at=at,
             detail={
                 "token_id": claims.token_id,
-                "from_level": climb.from_level,
-                "to_level": climb.to_level,
+                "from_level": escalation.level,
+                "to_level": to_level,
+                "notices_cancelled": cancelled,
             },
         )
-        await session.refresh(escalation)
-        await enqueue_escalation_notice(session, escalation, at)
+        if climbs:
+            await session.refresh(escalation)
+            await enqueue_escalation_notice(session, escalation, at)
     return escalation
 
 

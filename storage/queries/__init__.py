@@ -10,7 +10,7 @@ from storage.queries.accepted_requests import (
     forget_request,
     prune_accepted_requests,
 )
-from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
+from storage.queries.ack_links import ack_link_use, handed_back, handed_back_by, use_ack_link
 from storage.queries.api_tokens import store_api_token, stored_api_token
 from storage.queries.audit import audit, history_of, last_event, schema_revision
 from storage.queries.contacts import ongoing_contacts
@@ -39,6 +39,7 @@ from storage.queries.leadership import hold_leader_lock, leader_lock_held, relea
 from storage.queries.messages import (
     claim_stale_messages,
     classification_of,
+    count_unanswered_distress,
     find_message,
     get_message,
     insert_inbound,
@@ -71,6 +72,7 @@ __all__ = [
     "claim_late_reply",
     "claim_stale_messages",
     "classification_of",
+    "count_unanswered_distress",
     "climb_escalation",
     "count_staff",
     "enqueue",
@@ -90,6 +92,7 @@ __all__ = [
     "get_person",
     "identity_of_kind",
     "handed_back",
+    "handed_back_by",
     "history_of",
     "hold_leader_lock",
     "insert_inbound",

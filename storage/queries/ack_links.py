@@ -51,3 +51,14 @@ async def handed_back(session: AsyncSession, escalation_id: int, recipient: str)
         .limit(1)
     )
     return found is not None
+
+
+async def handed_back_by(session: AsyncSession, escalation_id: int) -> set[str]:
+    """Everyone who handed the escalation back."""
+    found = await session.scalars(
+        select(AckLinkUse.recipient).where(
+            AckLinkUse.escalation_id == escalation_id,
+            AckLinkUse.action == AckLinkAction.HANDED_BACK,
+        )
+    )
+    return set(found.all())

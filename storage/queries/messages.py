@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from storage.models import Classification, Direction, Message, MessageStatus
+from storage.models import Classification, Direction, Escalation, Message, MessageStatus
 from storage.queries._upsert import insert_unless_duplicate
 
 
@@ -170,3 +170,38 @@ async def wrote_since(session: AsyncSession, person_id: int, since: datetime) ->
         .limit(1)
     )
     return found is not None
+
+
+async def count_unanswered_distress(
+    session: AsyncSession,
+    person_id: int,
+    *,
+    since: datetime,
+    intents: Collection[str],
+    risk_levels: Collection[str],
+) -> int:
+    """Her inbound messages since ``since`` classified as one of ``intents`` or at one of
+    ``risk_levels`` that no escalation answered: none that opened or joined one, none from
+    before her latest one opened (one count over her messages, by their person index)."""
+    latest_opening = (
+        select(func.max(Escalation.message_id))
+        .where(Escalation.person_id == person_id)
+        .scalar_subquery()
+    )
+    found = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Classification, Classification.message_id == Message.id)
+        .where(
+            Message.person_id == person_id,
+            Message.direction == Direction.IN,
+            Message.received_at >= since,
+            Message.escalation_id.is_(None),  # type: ignore[union-attr]
+            Message.id > func.coalesce(latest_opening, 0),
+            or_(
+                Classification.intent.in_(tuple(intents)),  # type: ignore[attr-defined]
+                Classification.risk_level.in_(tuple(risk_levels)),  # type: ignore[attr-defined]
+            ),
+        )
+    )
+    return int(found or 0)

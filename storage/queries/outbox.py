@@ -8,7 +8,7 @@ A claim whose process died expires at ``claimed_until`` and is taken again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -135,15 +135,30 @@ async def _update_claimed(
     return outcome.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
 
-async def cancel_pending(session: AsyncSession, *, escalation_id: int, at: datetime) -> int:
-    """Cancel the escalation's notices not yet sent (it was taken): how many."""
+async def cancel_pending(
+    session: AsyncSession,
+    *,
+    escalation_id: int,
+    kinds: Collection[str],
+    at: datetime,
+    result: str,
+    recipient: str | None = None,
+) -> int:
+    """Cancel the escalation's own rows of these kinds not yet done (to ``recipient`` only,
+    when given): how many. A follow-up's rows are never among them, even when they name the
+    escalation: a check-in outlives the paging about her crisis."""
+    conditions = [
+        OutboxItem.escalation_id == escalation_id,
+        OutboxItem.status == OutboxStatus.PENDING,
+        OutboxItem.kind.in_(tuple(kinds)),  # type: ignore[attr-defined]
+        OutboxItem.follow_up_id.is_(None),  # type: ignore[union-attr]
+    ]
+    if recipient is not None:
+        conditions.append(OutboxItem.recipient == recipient)
     outcome = await session.execute(
         update(OutboxItem)
-        .where(
-            OutboxItem.escalation_id == escalation_id,
-            OutboxItem.status == OutboxStatus.PENDING,
-        )
-        .values(status=OutboxStatus.CANCELLED, result="taken", finished_at=at)
+        .where(*conditions)
+        .values(status=OutboxStatus.CANCELLED, result=result, finished_at=at)
         .execution_options(synchronize_session=False)
     )
     return int(outcome.rowcount)  # type: ignore[attr-defined]
