@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff_work import enqueue_escalation_notice, follow_up_key
+from handlers.escalation import on_raise
 from handlers.turn import (
     EscalationAction,
     JoinEscalation,
@@ -55,6 +56,7 @@ async def write_escalation(
         existing.reason = action.reason
         existing.risk_level = action.risk_level
         existing.sla_deadline = action.sla_deadline
+        existing.status, existing.level = on_raise(existing)
         await _audit(session, "escalation.raised", existing, message_id, now, action.cause)
     else:
         assert isinstance(action, JoinEscalation)

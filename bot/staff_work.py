@@ -29,7 +29,7 @@ from bot.notify import Notifier
 from bot.outbox import Handler, Result, Verdict
 from bot.roster import SocialWorker, escalation_chain, people_at_level
 from bot.web.ack_tokens import ack_url, make_ack_token
-from handlers.escalation import is_taken, on_sla_missed
+from handlers.escalation import DUTY, is_taken, on_sla_missed
 from storage import queries
 from storage.db import Database
 from storage.models import (
@@ -349,10 +349,18 @@ class StaffWork:
             return worker_id
 
     def _level(self, escalation: Escalation) -> tuple[SocialWorker, ...]:
-        """The people of the escalation's level, in the chain frozen when it opened."""
-        return people_at_level(
+        """The people of the escalation's level, in the chain frozen when it opened; at the
+        first level, whoever took it before (a more urgent message opened it again) first."""
+        people = people_at_level(
             self._config.roster, escalation.created_at, escalation.level, self._config.zone
         )
+        if escalation.level != DUTY or not escalation.taken_by:
+            return people
+        try:
+            taker = self._config.roster.worker(escalation.taken_by)
+        except KeyError:  # a staff account off the roster: the chain alone
+            return people
+        return (taker, *(p for p in people if p.id != taker.id))
 
     def _ack_link(self, escalation: Escalation, worker: SocialWorker) -> str | None:
         base = self._config.notifications.public_base_url

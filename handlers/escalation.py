@@ -22,7 +22,8 @@ DUTY, BACKUP, SUPERVISORS = 0, 1, 2
 TOP_LEVEL = SUPERVISORS
 
 # Which status may follow which. Climbing a level puts a notified escalation back to open
-# (its new level is not told yet); nothing leaves resolved.
+# (its new level is not told yet); so does a more urgent message on a taken one (a crisis in a
+# case somebody took at P2 pages again, whoever took it first); nothing leaves resolved.
 TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
     EscalationStatus.OPEN: frozenset(
         {EscalationStatus.NOTIFIED, EscalationStatus.ACKNOWLEDGED, EscalationStatus.RESOLVED}
@@ -30,7 +31,7 @@ TRANSITIONS: dict[EscalationStatus, frozenset[EscalationStatus]] = {
     EscalationStatus.NOTIFIED: frozenset(
         {EscalationStatus.OPEN, EscalationStatus.ACKNOWLEDGED, EscalationStatus.RESOLVED}
     ),
-    EscalationStatus.ACKNOWLEDGED: frozenset({EscalationStatus.RESOLVED}),
+    EscalationStatus.ACKNOWLEDGED: frozenset({EscalationStatus.OPEN, EscalationStatus.RESOLVED}),
     EscalationStatus.RESOLVED: frozenset(),
 }
 
@@ -146,6 +147,14 @@ def escalate(
             cause,
         )
     return JoinEscalation(existing.id)  # type: ignore[arg-type]
+
+
+def on_raise(escalation: Escalation) -> tuple[EscalationStatus, int]:
+    """Status and level of an escalation that a more urgent message raised: a taken one is
+    open again from the first level (the one who took it is told first); else unchanged."""
+    if escalation.status == EscalationStatus.ACKNOWLEDGED:
+        return EscalationStatus.OPEN, DUTY
+    return EscalationStatus(escalation.status), escalation.level
 
 
 @dataclass(frozen=True)

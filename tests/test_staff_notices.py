@@ -275,7 +275,7 @@ async def test_resolving_cancels_the_taken_notices_not_yet_sent_and_nothing_page
         await services.close()
 
 
-async def test_a_raised_priority_of_an_acknowledged_case_pages_nobody(
+async def test_a_crisis_in_an_acknowledged_case_pages_its_worker_again_then_climbs(
     db_url, model_dir, nlu, receiver: StaffReceiver
 ) -> None:  # type: ignore[no-untyped-def]
     clock = FixedClock(MONDAY_10)
@@ -296,10 +296,13 @@ async def test_a_raised_priority_of_an_acknowledged_case_pages_nobody(
         )
         raised = await services.pipeline.handle(crisis())  # now a P1 of the case li has
         assert raised.escalation["id"] == outcome.escalation["id"]
-        for _ in range(6):
+        await services.outbox.run_due()
+        assert [k for k in kinds(receiver) if k[0] == "new"] == [("new", "li"), ("new", "li")]
+        for _ in range(6):  # li does not take it again: the chain climbs
             clock.advance(minutes=10)
             await services.outbox.run_due()
-        assert [k for k in kinds(receiver) if k[0] != "follow_up"] == [("new", "li")]
+        climbed = {who for kind, who in kinds(receiver)[2:] if kind == "new"}
+        assert {"wang", "sun", "zhou"} <= climbed
     finally:
         await services.close()
 
