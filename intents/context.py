@@ -15,8 +15,14 @@ from dataclasses import dataclass
 _BREAK = re.compile(r"[,，。.!！?？;；…~～、\n]+")
 # A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
 _NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
-_NEGATION = re.compile(_NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
+_NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
+# For the words a risk is spoken in (死, 自杀, 打): a wish or an intent denied before them
+# (不想死, 不能死, 不会去自杀). Not for cues: 不想活 is the risk itself.
+_ANCHOR_NEGATION = re.compile(
+    r"(?<!有)(" + _NEGATION_WORDS[1:-1] + r"|不想|不能|不可以|不要|不愿意?|别|不敢|没必要)"
+    r"(有)?(想过|想|要|打算|再|去|会){0,3}$"
+)
 # A past, told as over: 以前/那时 in the clause, and the message says it has passed.
 _PAST = re.compile(
     r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
@@ -39,10 +45,19 @@ _OTHER_SUICIDE = re.compile(
     _OTHER + r"|(?<!我)(他|她|他们|她们)(?!们?的)|(我|俺)(的|家)?(孩子|女儿|儿子|妈|爸|老公)"
 )
 _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
+# A death by illness, accident or age (出车祸死了, 病死, 老死): a loss, not a risk to the writer.
+_NATURAL_DEATH = re.compile(r"(车祸|病|癌|意外|事故|老|寿终|难产|疫情|新冠|出事)(了|而)?$")
+# Whose death or harm a risk word speaks of when no cue does: besides the people above, an
+# animal, someone in general, a relative (它死了, 人总会死, 奶奶去年走了).
+_OTHER_SUBJECT = re.compile(
+    _OTHER_SUICIDE.pattern
+    + r"|它|有人|谁|大家|人(?![生家])|对方|狗|猫|宠物"
+    + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫"
+)
 # 我闺蜜, 我的朋友: the 我 names whose friend it is, not who is at risk.
 # 跟我说, 告诉我: the 我 is who heard it.
 _POSSESSIVE = re.compile(
-    r"(我|俺)(的|家)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公)"
+    r"(我|俺)(的|家)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
     r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
 )
 
@@ -57,6 +72,8 @@ NEGATED = Qualifier("negated", 0.0)
 RESOLVED_PAST = Qualifier("resolved_past", 0.3)
 REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
+BEREAVEMENT = Qualifier("bereavement", 0.0)  # a death by illness, accident or age
+FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -112,6 +129,27 @@ class MessageContext:
             found.append(REPORTED)
         if self._about_other(clause, start - clause_start, kind):
             found.append(OTHER_PERSON)
+        return tuple(found)
+
+    def anchor_qualifiers(self, start: int, end: int, kind: str) -> tuple[Qualifier, ...]:
+        """What qualifies a risk word text[start:end] that no cue matched (the words the
+        model's evidence rests on): the cue qualifiers, a denied wish (不想死), and another
+        subject of the clause, a person, an animal or people in general (他死了, 人总会死)."""
+        found = list(self.qualifiers(start, end, kind, discount=True))
+        clause_start, clause_end = self.spans[self._clause(start)]
+        before = self.text[clause_start:start]
+        if NEGATED not in found and _ANCHOR_NEGATION.search(before[-8:]):
+            found.append(NEGATED)
+        if kind == "suicide" and _NATURAL_DEATH.search(before[-6:]):
+            found.append(BEREAVEMENT)
+        clause = self.text[clause_start:clause_end]
+        if (
+            kind == "suicide"  # 他打孩子 is a child at risk, whoever the subject
+            and OTHER_PERSON not in found
+            and not _FIRST_PERSON.search(_POSSESSIVE.sub("", clause))
+        ):
+            if _OTHER_SUBJECT.search(before):
+                found.append(OTHER_PERSON)
         return tuple(found)
 
     @staticmethod

@@ -263,3 +263,47 @@ def test_model_probability_alone_at_a_moderate_level_gives_medium(crisis: Crisis
 def test_every_cue_belongs_to_a_family_of_its_kind(crisis: CrisisLayer) -> None:
     for cue in crisis.config.cues:
         assert cue.family.kind == cue.kind and cue.family.label
+
+
+# The model's evidence rests on the message's risk words: when each of them is denied, someone
+# else's, a death by illness, a story's or an idiom's, the model alone gives at most low.
+MODEL_CONTEXT = [
+    ("我从来没想过要去死，就是最近心情不好", "negated"),
+    ("我不能死，孩子还小", "negated"),
+    ("我家的猫昨天死了，它陪了我十年", "other_person"),
+    ("人总会死的，想开点", "other_person"),
+    ("我公公去年出车祸死了", "bereavement"),
+    ("电视剧里那个女的被人杀了", "reported"),
+    ("这部剧真是不作不死", "figurative"),
+    ("上班上得我快累死了", "figurative"),
+]
+
+
+@pytest.mark.parametrize(("text", "qualifier"), MODEL_CONTEXT)
+def test_model_evidence_is_qualified_by_the_context_of_its_risk_words(
+    crisis: CrisisLayer, text: str, qualifier: str
+) -> None:
+    probabilities = {"crisis_suicide": 0.95, "crisis_violence": 0.6}
+    risk = crisis.assess(text, model_probabilities=probabilities, ranked_first="suicide")
+    assert not risk.crisis, (text, risk)
+    assert qualifier in {q.name for q in crisis.signal(text).model_context}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "以后孩子就拜托你们了",  # no risk word at all: indirect talk is the model's to weigh
+        "他不想让我活，天天打我",  # one risk word stands unqualified
+        "有没有不痛的死法",  # 有没有 asks; it does not deny
+        "我不想死 但是真的撑不住了 想去死",
+    ],
+)
+def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text, model_probabilities={"crisis_suicide": 0.6})
+    assert risk.crisis, (text, risk)
+
+
+def test_a_child_hit_by_someone_else_keeps_the_model_evidence(crisis: CrisisLayer) -> None:
+    assert not crisis.signal("他每天都打孩子").model_context
