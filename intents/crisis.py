@@ -322,6 +322,8 @@ class CrisisLayer:
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "意图模型首选", probability))
             raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
         qualified = current.model_context
+        # Someone else's risk is still a risk: the concern below weighs the model unqualified.
+        for_concern = raised if OTHER_PERSON in qualified else RiskLevel.NONE
         if qualified and raised.rank > RiskLevel.LOW.rank:
             # Every word the risk could rest on is denied, someone else's, a story's or an
             # idiom's: the model's evidence is weighed with that context, as a cue's is.
@@ -338,7 +340,7 @@ class CrisisLayer:
         other_level = config.level_for(current.score(kind, other=True))
         if others and not any(hit.weight > 0 for hit in own) and not earlier_own(earlier, kind):
             # Someone else at risk: a worker looks at it (P2), but it is not her crisis.
-            if RiskLevel.highest(level, other_level).rank >= RiskLevel.MEDIUM.rank:
+            if RiskLevel.highest(level, other_level, for_concern).rank >= RiskLevel.MEDIUM.rank:
                 evidence += [_cue_evidence(hit) for hit in others]
                 reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
                 return Risk(

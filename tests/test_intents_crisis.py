@@ -307,3 +307,10 @@ def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
 
 def test_a_child_hit_by_someone_else_keeps_the_model_evidence(crisis: CrisisLayer) -> None:
     assert not crisis.signal("他每天都打孩子").model_context
+
+
+def test_someone_elses_child_beaten_stays_a_concern_when_the_model_carries_it(
+    crisis: CrisisLayer,
+) -> None:
+    risk = crisis.assess("邻居家的孩子天天被他爸打", model_probabilities={"crisis_violence": 0.9})
+    assert risk.kind == "concern_for_other" and risk.level is RiskLevel.MEDIUM
