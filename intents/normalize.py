@@ -196,6 +196,9 @@ _CANTONESE_MAP = dict(_CANTONESE)
 # 係 is folded to 系 by OpenCC; read it as 是 except in Mandarin words built on 系.
 # 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
 _ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
+# 个仔 / 个女 after a person is Cantonese 儿子 / 女儿 (我個仔, 佢個女), not 一个女人.
+_GE_CHILD = re.compile(r"(?<=[我你他她们])个(仔|女)(?![人孩生士性子的])")
+_CHILD = {"仔": "儿子", "女": "女儿"}
 # 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
 _YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
 # 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
@@ -209,6 +212,7 @@ def fold_cantonese(text: str) -> str:
     text = _ZHONG_AS_HAI.sub("还", text)
     text = _SHI_AS_CHI.sub("吃", text)
     text = _YIN_AS_HE.sub("喝", text)
+    text = _GE_CHILD.sub(lambda m: _CHILD[m.group(1)], text)
     return _XI_AS_SHI.sub("是", text)
 
 

@@ -74,3 +74,8 @@ def test_english_and_single_syllables_are_left_as_typed() -> None:
     assert fold_for_matching("hello wechat ok") == "hello wechat ok"
     assert fold_for_matching("谢谢 ok 好的") == "谢谢 ok 好的"
     assert fold_for_matching("ai") == "ai"
+
+
+def test_cantonese_my_son_and_daughter_fold_but_not_a_woman() -> None:
+    assert fold_for_matching("老師打我個仔 佢個女都驚") == "老师打我儿子 他女儿都惊"
+    assert fold_for_matching("一個女人帶住個女仔") == "一个女人带住个女仔"
