@@ -48,12 +48,16 @@ _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
 # A death by illness, accident or age (出车祸死了, 病死, 老死): a loss, not a risk to the writer.
 _NATURAL_DEATH = re.compile(r"(车祸|病|癌|意外|事故|老|寿终|难产|疫情|新冠|出事)(了|而)?$")
 # Whose death or harm a risk word speaks of when no cue does: besides the people above, an
-# animal, someone in general, a relative (它死了, 人总会死, 奶奶去年走了).
+# animal, someone in general, a relative (它死了, 人总会死, 老爸死得早). Not bare 妈妈: a
+# mother says 妈妈要是死了 of herself.
 _OTHER_SUBJECT = re.compile(
     _OTHER_SUICIDE.pattern
     + r"|它|有人|谁|大家|人(?![生家])|对方|狗|猫|宠物"
-    + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫"
+    + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫|爸|父亲|母亲|老妈|(?<=我)妈"
 )
+# ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
+# harm to others has its own cues).
+_OTHER_OBJECT = re.compile(r"(给|帮|替|把|让|叫)(" + _OTHER_SUBJECT.pattern + r").{0,4}$")
 # 我闺蜜, 我的朋友: the 我 names whose friend it is, not who is at risk.
 # 跟我说, 告诉我: the 我 is who heard it.
 _POSSESSIVE = re.compile(
@@ -142,14 +146,19 @@ class MessageContext:
             found.append(NEGATED)
         if kind == "suicide" and _NATURAL_DEATH.search(before[-6:]):
             found.append(BEREAVEMENT)
-        clause = self.text[clause_start:clause_end]
+        # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (
             kind == "suicide"  # 他打孩子 is a child at risk, whoever the subject
             and OTHER_PERSON not in found
-            and not _FIRST_PERSON.search(_POSSESSIVE.sub("", clause))
+            and (
+                _OTHER_OBJECT.search(before)
+                or (
+                    not _FIRST_PERSON.search(_POSSESSIVE.sub("", before))
+                    and _OTHER_SUBJECT.search(before)
+                )
+            )
         ):
-            if _OTHER_SUBJECT.search(before):
-                found.append(OTHER_PERSON)
+            found.append(OTHER_PERSON)
         return tuple(found)
 
     @staticmethod

@@ -273,6 +273,8 @@ MODEL_CONTEXT = [
     ("我家的猫昨天死了，它陪了我十年", "other_person"),
     ("人总会死的，想开点", "other_person"),
     ("我公公去年出车祸死了", "bereavement"),
+    ("老爸死得早 我那时才八岁", "other_person"),
+    ("我在想要不要给狗狗安乐死", "other_person"),
     ("电视剧里那个女的被人杀了", "reported"),
     ("这部剧真是不作不死", "figurative"),
     ("上班上得我快累死了", "figurative"),
@@ -296,6 +298,7 @@ def test_model_evidence_is_qualified_by_the_context_of_its_risk_words(
         "他不想让我活，天天打我",  # one risk word stands unqualified
         "有没有不痛的死法",  # 有没有 asks; it does not deny
         "我不想死 但是真的撑不住了 想去死",
+        "宝宝 妈妈要是死了你要听外婆的话",  # 妈妈 is how a mother speaks of herself
     ],
 )
 def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
@@ -314,3 +317,15 @@ def test_someone_elses_child_beaten_stays_a_concern_when_the_model_carries_it(
 ) -> None:
     risk = crisis.assess("邻居家的孩子天天被他爸打", model_probabilities={"crisis_violence": 0.9})
     assert risk.kind == "concern_for_other" and risk.level is RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他喝了酒回来以后就又打我",  # speech-to-text: the subject further from the verb
+        "他喝到半夜回来把我从床上拖下来打",
+        "继父趁我上班打孩子",
+    ],
+)
+def test_violence_said_at_more_distance_is_found(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.assess(text).crisis, text
