@@ -2,11 +2,11 @@
 
 Mothers who cannot type characters, or who hide what they write, send romanised Chinese. The
 crisis cues and the classifier read characters, so a run of Latin words that are all pinyin
-syllables is decoded first, as a simple input method would: the syllables are cut into words of
-jieba's dictionary, Careline's user dictionary and domain words (``data/pinyin_words.txt``),
-by the most probable segmentation (unigram
-frequencies), one syllable falling back to its most frequent character. English words are not
-runs of syllables (wechat, ok, hello), and a run of one syllable is left alone.
+syllables is decoded first, as a simple input method would: the syllables are cut into words
+of jieba's dictionary, Careline's user dictionary and domain words (``data/pinyin_words.txt``)
+by the most probable segmentation (unigram frequencies), one syllable falling back to its most
+frequent character. English words are not runs of syllables (wechat, ok, hello), and a run of
+one syllable is left alone.
 """
 
 from __future__ import annotations
