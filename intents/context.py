@@ -20,7 +20,7 @@ _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
 # For the words a risk is spoken in (死, 自杀, 打): a wish or an intent denied before them
 # (不想死, 不能死, 不会去自杀). Not for cues: 不想活 is the risk itself.
 _ANCHOR_NEGATION = re.compile(
-    r"(?<!有)(" + _NEGATION_WORDS[1:-1] + r"|不想|不能|不可以|不要|不愿意?|别|不敢|没必要)"
+    r"(?<![有还])(" + _NEGATION_WORDS[1:-1] + r"|不想|不能|不可以|不要|不愿意?|别|不敢|没必要)"
     r"(有)?(想过|想|要|打算|再|去|会){0,3}$"
 )
 # A past, told as over: 以前/那时 in the clause, and the message says it has passed.
@@ -45,14 +45,15 @@ _OTHER_SUICIDE = re.compile(
     _OTHER + r"|(?<!我)(他|她|他们|她们)(?!们?的)|(我|俺)(的|家)?(孩子|女儿|儿子|妈|爸|老公)"
 )
 _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
-# A death by illness, accident or age (出车祸死了, 病死, 老死): a loss, not a risk to the writer.
-_NATURAL_DEATH = re.compile(r"(车祸|病|癌|意外|事故|老|寿终|难产|疫情|新冠|出事)(了|而)?$")
-# Whose death or harm a risk word speaks of when no cue does: besides the people above, an
-# animal, someone in general, a relative (它死了, 人总会死, 老爸死得早). Not bare 妈妈: a
-# mother says 妈妈要是死了 of herself.
+# For violence words a bare 不 denies too (他从不打人, 他以前不杀人的): unlike 不想活, 不打 is not
+# itself the risk.
+_VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(会|再|敢)?$)")
+# Whose death a risk word speaks of when no cue does: besides the people above, an animal or a
+# relative (它死了, 老爸死得早). Not 人 in general: 人死了是不是就什么都不知道了 is often her
+# own. Not bare 妈妈: a mother says 妈妈要是死了 of herself.
 _OTHER_SUBJECT = re.compile(
     _OTHER_SUICIDE.pattern
-    + r"|它|有人|谁|大家|人(?![生家])|对方|狗|猫|宠物"
+    + r"|它|有人|大家|对方|狗|猫|宠物"
     + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫|爸|父亲|母亲|老妈|(?<=我)妈"
 )
 # ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
@@ -76,7 +77,6 @@ NEGATED = Qualifier("negated", 0.0)
 RESOLVED_PAST = Qualifier("resolved_past", 0.3)
 REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
-BEREAVEMENT = Qualifier("bereavement", 0.0)  # a death by illness, accident or age
 FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 
 
@@ -139,16 +139,22 @@ class MessageContext:
         """What qualifies a risk word text[start:end] that no cue matched (the words the
         model's evidence rests on): the cue qualifiers, a denied wish (不想死), and another
         subject of the clause, a person, an animal or people in general (他死了, 人总会死)."""
-        found = list(self.qualifiers(start, end, kind, discount=True))
+        found = [
+            q
+            for q in self.qualifiers(start, end, kind, discount=True)
+            # Who is named beside a violence word may be who does it, not who is at risk
+            # (女儿在学校被同学打, 阿姨掐的).
+            if not (kind == "violence" and q is OTHER_PERSON)
+        ]
         clause_start, clause_end = self.spans[self._clause(start)]
         before = self.text[clause_start:start]
-        if NEGATED not in found and _ANCHOR_NEGATION.search(before[-8:]):
+        negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
+        if NEGATED not in found and negation.search(before[-8:]):
             found.append(NEGATED)
-        if kind == "suicide" and _NATURAL_DEATH.search(before[-6:]):
-            found.append(BEREAVEMENT)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (
             kind == "suicide"  # 他打孩子 is a child at risk, whoever the subject
+            and not self.text.startswith(("我", "俺"), end)  # 他要弄死我 is a threat to her
             and OTHER_PERSON not in found
             and (
                 _OTHER_OBJECT.search(before)

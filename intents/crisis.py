@@ -247,7 +247,9 @@ class CrisisLayer:
         for kind, pattern in self.config.anchors:
             for match in pattern.finditer(compact):
                 if "_" in masked[match.start() : match.end()]:
-                    here: tuple[Qualifier, ...] = (FIGURATIVE,)
+                    if kind != "suicide":
+                        continue  # 打电话, 打工: not a violence word at all
+                    here: tuple[Qualifier, ...] = (FIGURATIVE,)  # 累死了, 不作不死
                 else:
                     here = context.anchor_qualifiers(match.start(), match.end(), kind)
                 if not here:
@@ -323,7 +325,7 @@ class CrisisLayer:
             raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
         qualified = current.model_context
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.
-        for_concern = raised if OTHER_PERSON in qualified else RiskLevel.NONE
+        for_concern = raised if qualified else RiskLevel.NONE
         if qualified and raised.rank > RiskLevel.LOW.rank:
             # Every word the risk could rest on is denied, someone else's, a story's or an
             # idiom's: the model's evidence is weighed with that context, as a cue's is.

@@ -31,7 +31,6 @@ CONTEXT_NAMES = {
     "reported": "新闻/影视/他人经历",
     "other_person": "说的是别人",
     "figurative": "夸张或习语",
-    "bereavement": "病故或意外离世",
 }
 
 

@@ -271,8 +271,7 @@ MODEL_CONTEXT = [
     ("我从来没想过要去死，就是最近心情不好", "negated"),
     ("我不能死，孩子还小", "negated"),
     ("我家的猫昨天死了，它陪了我十年", "other_person"),
-    ("人总会死的，想开点", "other_person"),
-    ("我公公去年出车祸死了", "bereavement"),
+    ("她去年出车祸死了", "other_person"),
     ("老爸死得早 我那时才八岁", "other_person"),
     ("我在想要不要给狗狗安乐死", "other_person"),
     ("电视剧里那个女的被人杀了", "reported"),
@@ -299,6 +298,12 @@ def test_model_evidence_is_qualified_by_the_context_of_its_risk_words(
         "有没有不痛的死法",  # 有没有 asks; it does not deny
         "我不想死 但是真的撑不住了 想去死",
         "宝宝 妈妈要是死了你要听外婆的话",  # 妈妈 is how a mother speaks of herself
+        "人死了是不是就什么都不知道了",  # 人 in general is often herself
+        "每天醒来就想怎么还没死",  # 还没死 wishes, it does not deny
+        "要是出个车祸死掉也挺好的",
+        "我打算把自己饿死",  # 饿死 of oneself is no hyperbole
+        "救命 他要da死我",  # 死我: harm to her
+        "佢搶咗我部手機 唔俾我打電話",  # 打电话 is no violence word, so none is qualified
     ],
 )
 def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
@@ -329,3 +334,8 @@ def test_someone_elses_child_beaten_stays_a_concern_when_the_model_carries_it(
 )
 def test_violence_said_at_more_distance_is_found(crisis: CrisisLayer, text: str) -> None:
     assert crisis.assess(text).crisis, text
+
+
+def test_a_bare_denial_before_a_violence_word_qualifies_the_model(crisis: CrisisLayer) -> None:
+    assert crisis.signal("他以前从不打人的").model_context
+    assert not crisis.signal("他不打我就骂孩子 还打孩子").model_context
