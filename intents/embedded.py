@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "5"
+CODE_VERSION = "6"  # 6: pinyin decoded, more Cantonese folded before featurising
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
