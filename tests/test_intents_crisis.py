@@ -277,6 +277,7 @@ MODEL_CONTEXT = [
     ("电视剧里那个女的被人杀了", "reported"),
     ("这部剧真是不作不死", "figurative"),
     ("上班上得我快累死了", "figurative"),
+    ("孩子的奥数题难死了", "figurative"),
 ]
 
 
