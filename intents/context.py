@@ -136,9 +136,9 @@ class MessageContext:
         return tuple(found)
 
     def anchor_qualifiers(self, start: int, end: int, kind: str) -> tuple[Qualifier, ...]:
-        """What qualifies a risk word text[start:end] that no cue matched (the words the
-        model's evidence rests on): the cue qualifiers, a denied wish (不想死), and another
-        subject of the clause, a person, an animal or people in general (他死了, 人总会死)."""
+        """What qualifies a risk word text[start:end] (a word the model's evidence rests on):
+        the cue qualifiers, a denied wish (不想死, 他从不打人), and for a death, another
+        subject before it or another it is done to (他死了, 老爸死得早, 给狗狗安乐死)."""
         found = [
             q
             for q in self.qualifiers(start, end, kind, discount=True)
@@ -146,7 +146,7 @@ class MessageContext:
             # (女儿在学校被同学打, 阿姨掐的).
             if not (kind == "violence" and q is OTHER_PERSON)
         ]
-        clause_start, clause_end = self.spans[self._clause(start)]
+        clause_start = self.spans[self._clause(start)][0]
         before = self.text[clause_start:start]
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
         if NEGATED not in found and negation.search(before[-8:]):
