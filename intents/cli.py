@@ -20,6 +20,7 @@ from tqdm import tqdm
 from intents import embedded
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.datasets import (
+    EXPLORATION_LABEL,
     Example,
     crisis_corpus_files,
     read_crisis_corpus,
@@ -34,13 +35,14 @@ from intents.evaluation import (
     families_of,
     holdout_nlu,
     holdout_split,
+    is_crisis_flag,
     predict,
     psyguard_cross_validated,
     save_confusion_png,
 )
 from intents.factory import build_nlu, ensure_model
 from intents.settings import NLUSettings
-from intents.taxonomy import Intent
+from intents.taxonomy import CRISIS_INTENTS, Intent
 
 GetSettings = Callable[[], NLUSettings]
 CV_FOLDS = 5
@@ -210,6 +212,8 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
         report = evaluate(test, results)
         print(report.to_text())
         _write_report(args.output, "psyguard-cv", report)
+        errors = _write_errors(args.output / "errors-psyguard-cv.jsonl", test, results)
+        print(f"false alarms and misses, with their evidence: {errors}")
         return 0
     if args.holdout:
         examples = read_dataset(args.data) if args.data else read_training_data(settings.data_dir)
@@ -241,6 +245,25 @@ def _write_report(output: Path, name: str, report: Report) -> None:
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
     )
     print(f"confusion matrix: {png}")
+
+
+def _write_errors(path: Path, examples: Sequence[Example], results: Sequence[Any]) -> Path:
+    """One JSON line per false alarm or miss, with the evidence that decided it: what a study
+    of the errors needs (families of context, thresholds), without re-running the folds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for example, result in zip(examples, results, strict=True):
+            flagged, crisis = is_crisis_flag(result), example.intent in CRISIS_INTENTS
+            if flagged == crisis or EXPLORATION_LABEL in example.labels:
+                continue
+            row = {
+                "error": "false_alarm" if flagged else "miss",
+                "labels": list(example.labels),
+                "text": example.text,
+                "parse": result.to_dict(),
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
 
 
 def _current_temperature(settings: NLUSettings) -> float | None:

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 _BREAK = re.compile(r"[,，。.!！?？;；…~～、\n]+")
 # A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
 _NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
-_NEGATION = re.compile(_NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
+_NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
+# For the words a risk is spoken in (死, 自杀, 打): a wish or an intent denied before them
+# (不想死, 不能死, 不会去自杀). Not for cues: 不想活 is the risk itself.
+_ANCHOR_NEGATION = re.compile(
+    r"(?<![有还])(" + _NEGATION_WORDS[1:-1] + r"|不想|不能|不可以|不要|不愿意?|别|不敢|没必要)"
+    r"(有)?(想过|想|要|打算|再|去|会){0,3}$"
+)
 # A past, told as over: 以前/那时 in the clause, and the message says it has passed.
 _PAST = re.compile(
     r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
@@ -39,10 +45,24 @@ _OTHER_SUICIDE = re.compile(
     _OTHER + r"|(?<!我)(他|她|他们|她们)(?!们?的)|(我|俺)(的|家)?(孩子|女儿|儿子|妈|爸|老公)"
 )
 _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
+# For violence words a bare 不 denies too (他从不打人, 他以前不杀人的): unlike 不想活, 不打 is not
+# itself the risk.
+_VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(会|再|敢)?$)")
+# Whose death a risk word speaks of when no cue does: besides the people above, an animal or a
+# relative (它死了, 老爸死得早). Not 人 in general: 人死了是不是就什么都不知道了 is often her
+# own. Not bare 妈妈: a mother says 妈妈要是死了 of herself.
+_OTHER_SUBJECT = re.compile(
+    _OTHER_SUICIDE.pattern
+    + r"|它|有人|大家|对方|狗|猫|宠物"
+    + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫|爸|父亲|母亲|老妈|(?<=我)妈"
+)
+# ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
+# harm to others has its own cues).
+_OTHER_OBJECT = re.compile(r"(给|帮|替|把|让|叫)(" + _OTHER_SUBJECT.pattern + r").{0,4}$")
 # 我闺蜜, 我的朋友: the 我 names whose friend it is, not who is at risk.
 # 跟我说, 告诉我: the 我 is who heard it.
 _POSSESSIVE = re.compile(
-    r"(我|俺)(的|家)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公)"
+    r"(我|俺)(的|家)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
     r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
 )
 
@@ -57,6 +77,7 @@ NEGATED = Qualifier("negated", 0.0)
 RESOLVED_PAST = Qualifier("resolved_past", 0.3)
 REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
+FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -111,6 +132,38 @@ class MessageContext:
         if self.reported[index] and (discount or not _FIRST_PERSON.search(clause)):
             found.append(REPORTED)
         if self._about_other(clause, start - clause_start, kind):
+            found.append(OTHER_PERSON)
+        return tuple(found)
+
+    def anchor_qualifiers(self, start: int, end: int, kind: str) -> tuple[Qualifier, ...]:
+        """What qualifies a risk word text[start:end] (a word the model's evidence rests on):
+        the cue qualifiers, a denied wish (不想死, 他从不打人), and for a death, another
+        subject before it or another it is done to (他死了, 老爸死得早, 给狗狗安乐死)."""
+        found = [
+            q
+            for q in self.qualifiers(start, end, kind, discount=True)
+            # Who is named beside a violence word may be who does it, not who is at risk
+            # (女儿在学校被同学打, 阿姨掐的).
+            if not (kind == "violence" and q is OTHER_PERSON)
+        ]
+        clause_start = self.spans[self._clause(start)][0]
+        before = self.text[clause_start:start]
+        negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
+        if NEGATED not in found and negation.search(before[-8:]):
+            found.append(NEGATED)
+        # The subject is read before the word only: 老爸死得早 我那时才八岁.
+        if (
+            kind == "suicide"  # 他打孩子 is a child at risk, whoever the subject
+            and not self.text.startswith(("我", "俺"), end)  # 他要弄死我 is a threat to her
+            and OTHER_PERSON not in found
+            and (
+                _OTHER_OBJECT.search(before)
+                or (
+                    not _FIRST_PERSON.search(_POSSESSIVE.sub("", before))
+                    and _OTHER_SUBJECT.search(before)
+                )
+            )
+        ):
             found.append(OTHER_PERSON)
         return tuple(found)
 

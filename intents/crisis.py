@@ -22,7 +22,14 @@ from typing import Any
 import yaml
 
 from intents import texts
-from intents.context import NEGATED, OTHER_PERSON, REPORTED, MessageContext, Qualifier
+from intents.context import (
+    FIGURATIVE,
+    NEGATED,
+    OTHER_PERSON,
+    REPORTED,
+    MessageContext,
+    Qualifier,
+)
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
 from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLevel
 
@@ -71,6 +78,10 @@ class Signal:
     """What one message alone says."""
 
     hits: tuple[CueHit, ...]
+    # When every risk word of the message (``anchors``) stands in qualified context (不想死,
+    # 他死了, 电视剧里…杀了人, 笑死): those qualifiers. The model's evidence rests on those
+    # words, so it is qualified with them.
+    model_context: tuple[Qualifier, ...] = ()
 
     def score(self, kind: str, *, other: bool = False) -> float:
         """Points of ``kind`` about the writer (or, with ``other``, about someone else)."""
@@ -94,6 +105,7 @@ class CrisisConfig:
     reported_factor: float
     reported: re.Pattern[str]
     hyperbole: re.Pattern[str]
+    anchors: tuple[tuple[str, re.Pattern[str]], ...]  # per kind, the words its risk is said in
     cues: tuple[Cue, ...]
     families: dict[str, Family]
 
@@ -147,6 +159,9 @@ class CrisisConfig:
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
             hyperbole=_alternation(raw["hyperbole"]),
+            anchors=tuple(
+                (kind, _alternation(words)) for kind, words in (raw.get("anchors") or {}).items()
+            ),
             cues=cues,
             families=families,
         )
@@ -217,7 +232,30 @@ class CrisisLayer:
             )
             >= medium
         ]
-        return Signal(tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers))
+        return Signal(
+            tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers),
+            self._model_context(compact, masked, context),
+        )
+
+    def _model_context(
+        self, compact: str, masked: str, context: MessageContext
+    ) -> tuple[Qualifier, ...]:
+        """The qualifiers of the message's risk words when every one of them is qualified (a
+        hyperbole or idiom masked, denied, another's, a story's, a resolved past); () when one
+        stands unqualified or the message has none (以后孩子就拜托你们了 keeps the model whole)."""
+        found: list[Qualifier] = []
+        for kind, pattern in self.config.anchors:
+            for match in pattern.finditer(compact):
+                if "_" in masked[match.start() : match.end()]:
+                    if kind != "suicide":
+                        continue  # 打电话, 打工: not a violence word at all
+                    here: tuple[Qualifier, ...] = (FIGURATIVE,)  # 累死了, 不作不死
+                else:
+                    here = context.anchor_qualifiers(match.start(), match.end(), kind)
+                if not here:
+                    return ()
+                found += [q for q in here if q not in found]
+        return tuple(found)
 
     def assess(
         self,
@@ -281,20 +319,30 @@ class CrisisLayer:
         if probability > 0:
             evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
         raised = self._model_level(level, probability)
-        if raised.rank > level.rank:
-            level = raised
-            reasons.append(texts.model_reason(kind, probability))
         if ranked_first:
             # The intent classifier's top answer is this crisis: never silently dropped.
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "意图模型首选", probability))
-            if level.rank < RiskLevel.MEDIUM.rank:
-                level = RiskLevel.MEDIUM
+            raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
+        qualified = current.model_context
+        # Someone else's risk is still a risk: the concern below weighs the model unqualified.
+        for_concern = raised if qualified else RiskLevel.NONE
+        if qualified and raised.rank > RiskLevel.LOW.rank:
+            # Every word the risk could rest on is denied, someone else's, a story's or an
+            # idiom's: the model's evidence is weighed with that context, as a cue's is.
+            names = "、".join(texts.CONTEXT_NAMES[q.name] for q in qualified)
+            evidence.append(Evidence("context", "model_context", f"模型证据（{names}）", 0.0))
+            raised = RiskLevel.LOW
+        if raised.rank > level.rank:
+            level = raised
+            if ranked_first and probability < config.model_medium:
                 reasons.append(texts.ranked_first_reason(kind, probability))
+            else:
+                reasons.append(texts.model_reason(kind, probability))
         others = [h for h in current.hits if h.cue.kind == kind and h.about_other]
         other_level = config.level_for(current.score(kind, other=True))
         if others and not any(hit.weight > 0 for hit in own) and not earlier_own(earlier, kind):
             # Someone else at risk: a worker looks at it (P2), but it is not her crisis.
-            if RiskLevel.highest(level, other_level).rank >= RiskLevel.MEDIUM.rank:
+            if RiskLevel.highest(level, other_level, for_concern).rank >= RiskLevel.MEDIUM.rank:
                 evidence += [_cue_evidence(hit) for hit in others]
                 reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
                 return Risk(

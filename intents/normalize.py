@@ -17,6 +17,8 @@ from pathlib import Path
 import opencc
 from opencc import OpenCC
 
+from intents.pinyin import decode_pinyin
+
 
 @dataclass(frozen=True)
 class Normalized:
@@ -123,6 +125,26 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("唔好", "不要"),
     ("著", "着"),
     ("唔该", "谢谢"),
+    ("点算", "怎么办"),
+    ("系咪", "是不是"),
+    ("系唔系", "是不是"),
+    ("屋企", "家里"),
+    ("成日", "整天"),
+    ("日日", "天天"),
+    ("喺度", "在这里"),
+    ("嗰度", "那里"),
+    ("𠮶度", "那里"),
+    ("呢度", "这里"),
+    ("顶唔顺", "撑不住"),
+    ("顶唔住", "撑不住"),
+    ("捱唔住", "撑不住"),
+    ("打交", "打架"),
+    ("走佬", "逃走"),
+    ("搞掂", "搞定"),
+    ("冇用", "没用"),
+    ("唔得", "不行"),
+    ("唔通", "难道"),
+    ("咪再", "别再"),
     ("几多", "多少"),
     ("边度", "哪里"),
     ("返嚟", "回来"),
@@ -152,12 +174,33 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("瞓", "睡"),
     ("喇", "了"),
     ("嘞", "了"),
+    ("谂", "想"),
+    ("諗", "想"),
+    ("嗰", "那"),
+    ("𠮶", "那"),  # OpenCC's t2s writes 嗰 so
+    ("呢个", "这个"),
+    ("呢啲", "这些"),
+    ("咩", "什么"),
+    ("啱啱", "刚刚"),
+    ("攞", "拿"),
+    ("揸", "拿"),
+    ("嬲", "生气"),
+    ("劏", "杀"),
+    ("嚿", "块"),
+    ("咁样", "这样"),
 )
-_CANTONESE_RE = re.compile("|".join(re.escape(src) for src, _ in _CANTONESE))
+_CANTONESE_RE = re.compile(
+    "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))
+)
 _CANTONESE_MAP = dict(_CANTONESE)
 # 係 is folded to 系 by OpenCC; read it as 是 except in Mandarin words built on 系.
 # 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
 _ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
+# 个仔 / 个女 after a person is Cantonese 儿子 / 女儿 (我個仔, 佢個女), not 一个女人.
+_GE_CHILD = re.compile(r"(?<=[我你他她们])个(仔|女)(?![人孩生士性子的])")
+_CHILD = {"仔": "儿子", "女": "女儿"}
+# 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
+_YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
 # 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
 _SHI_AS_CHI = re.compile(r"(?<![饮伙粮零美素主甜面进节寒])食(?![物品堂材欲谱量指言客疗用盐])")
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
@@ -168,6 +211,8 @@ def fold_cantonese(text: str) -> str:
     text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group(0)], text)
     text = _ZHONG_AS_HAI.sub("还", text)
     text = _SHI_AS_CHI.sub("吃", text)
+    text = _YIN_AS_HE.sub("喝", text)
+    text = _GE_CHILD.sub(lambda m: _CHILD[m.group(1)], text)
     return _XI_AS_SHI.sub("是", text)
 
 
@@ -184,7 +229,7 @@ def fold_for_matching(text: str) -> str:
 
 
 def _fold_for_matching(text: str) -> str:
-    return fold_cantonese(normalize(text).text)
+    return fold_cantonese(decode_pinyin(normalize(text).text))
 
 
 _cached_fold_for_matching = lru_cache(maxsize=4096)(_fold_for_matching)

@@ -30,6 +30,7 @@ CONTEXT_NAMES = {
     "resolved_past": "已过去",
     "reported": "新闻/影视/他人经历",
     "other_person": "说的是别人",
+    "figurative": "夸张或习语",
 }
 
 

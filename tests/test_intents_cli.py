@@ -216,3 +216,6 @@ def test_evaluate_psyguard_cv_scores_each_fold_with_a_model_that_never_saw_it(
     assert re.search(r"recall suicide\+self-harm labels: [0-9.]+ \(\d/5\)", out)
     assert re.search(r"false alarms on 与自杀/自伤/攻击行为无关: [0-9.]+ \(\d/5\)", out)
     assert (tmp_path / "o" / "report-psyguard-cv.json").exists()
+    for line in (tmp_path / "o" / "errors-psyguard-cv.jsonl").read_text("utf-8").splitlines():
+        row = json.loads(line)
+        assert row["error"] in ("false_alarm", "miss") and "risk" in row["parse"]

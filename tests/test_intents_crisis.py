@@ -263,3 +263,80 @@ def test_model_probability_alone_at_a_moderate_level_gives_medium(crisis: Crisis
 def test_every_cue_belongs_to_a_family_of_its_kind(crisis: CrisisLayer) -> None:
     for cue in crisis.config.cues:
         assert cue.family.kind == cue.kind and cue.family.label
+
+
+# The model's evidence rests on the message's risk words: when each of them is denied, someone
+# else's, a death by illness, a story's or an idiom's, the model alone gives at most low.
+MODEL_CONTEXT = [
+    ("我从来没想过要去死，就是最近心情不好", "negated"),
+    ("我不能死，孩子还小", "negated"),
+    ("我家的猫昨天死了，它陪了我十年", "other_person"),
+    ("她去年出车祸死了", "other_person"),
+    ("老爸死得早 我那时才八岁", "other_person"),
+    ("我在想要不要给狗狗安乐死", "other_person"),
+    ("电视剧里那个女的被人杀了", "reported"),
+    ("这部剧真是不作不死", "figurative"),
+    ("上班上得我快累死了", "figurative"),
+    ("孩子的奥数题难死了", "figurative"),
+]
+
+
+@pytest.mark.parametrize(("text", "qualifier"), MODEL_CONTEXT)
+def test_model_evidence_is_qualified_by_the_context_of_its_risk_words(
+    crisis: CrisisLayer, text: str, qualifier: str
+) -> None:
+    probabilities = {"crisis_suicide": 0.95, "crisis_violence": 0.6}
+    risk = crisis.assess(text, model_probabilities=probabilities, ranked_first="suicide")
+    assert not risk.crisis, (text, risk)
+    assert qualifier in {q.name for q in crisis.signal(text).model_context}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "以后孩子就拜托你们了",  # no risk word at all: indirect talk is the model's to weigh
+        "他不想让我活，天天打我",  # one risk word stands unqualified
+        "有没有不痛的死法",  # 有没有 asks; it does not deny
+        "我不想死 但是真的撑不住了 想去死",
+        "宝宝 妈妈要是死了你要听外婆的话",  # 妈妈 is how a mother speaks of herself
+        "人死了是不是就什么都不知道了",  # 人 in general is often herself
+        "每天醒来就想怎么还没死",  # 还没死 wishes, it does not deny
+        "要是出个车祸死掉也挺好的",
+        "我打算把自己饿死",  # 饿死 of oneself is no hyperbole
+        "救命 他要da死我",  # 死我: harm to her
+        "佢搶咗我部手機 唔俾我打電話",  # 打电话 is no violence word, so none is qualified
+    ],
+)
+def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text, model_probabilities={"crisis_suicide": 0.6})
+    assert risk.crisis, (text, risk)
+
+
+def test_a_child_hit_by_someone_else_keeps_the_model_evidence(crisis: CrisisLayer) -> None:
+    assert not crisis.signal("他每天都打孩子").model_context
+
+
+def test_someone_elses_child_beaten_stays_a_concern_when_the_model_carries_it(
+    crisis: CrisisLayer,
+) -> None:
+    risk = crisis.assess("邻居家的孩子天天被他爸打", model_probabilities={"crisis_violence": 0.9})
+    assert risk.kind == "concern_for_other" and risk.level is RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他喝了酒回来以后就又打我",  # speech-to-text: the subject further from the verb
+        "他喝到半夜回来把我从床上拖下来打",
+        "继父趁我上班打孩子",
+    ],
+)
+def test_violence_said_at_more_distance_is_found(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.assess(text).crisis, text
+
+
+def test_a_bare_denial_before_a_violence_word_qualifies_the_model(crisis: CrisisLayer) -> None:
+    assert crisis.signal("他以前从不打人的").model_context
+    assert not crisis.signal("他不打我就骂孩子 还打孩子").model_context

@@ -39,7 +39,7 @@ def test_cantonese_cue_words_fold_to_mandarin() -> None:
         fold_cantonese("我唔想再生存落去，佢又打我，冇人理我")
         == "我不想再生存下去，他又打我，没人理我"
     )
-    assert fold_for_matching("我係佢嘅老婆，喺屋企") == "我是他的老婆,在屋企"
+    assert fold_for_matching("我係佢嘅老婆，喺屋企") == "我是他的老婆,在家里"
 
 
 def test_xi_stays_in_mandarin_words() -> None:
@@ -48,5 +48,34 @@ def test_xi_stays_in_mandarin_words() -> None:
 
 def test_cantonese_grammar_words_fold_to_mandarin() -> None:
     assert fold_for_matching("食幾多粒藥會瞓唔醒") == "吃多少粒药会睡不醒"
-    assert fold_for_matching("佢飲醉酒返嚟就郁手") == "他饮醉酒回来就动手"
+    assert fold_for_matching("佢飲醉酒返嚟就郁手") == "他喝醉酒回来就动手"
     assert fold_for_matching("美食 食物 伙食") == "美食 食物 伙食"  # Mandarin words keep 食
+
+
+def test_more_cantonese_grammar_words_fold_to_mandarin() -> None:
+    assert fold_for_matching("我成日諗住死咗就唔使咁攰") == "我整天想住死了就不用这么累"
+    folded = fold_for_matching("佢喺屋企飲咗酒就打我，我唔知點算")
+    assert folded == "他在家里喝了酒就打我,我不知怎么办"
+    assert fold_for_matching("我真係頂唔順喇") == "我真是撑不住了"
+    assert fold_for_matching("嗰個男人係咪又嚟搵你") == "那个男人是不是又来找你"
+
+
+def test_mandarin_words_keep_yin() -> None:
+    assert fold_for_matching("饮料 餐饮 饮食") == "饮料 餐饮 饮食"
+
+
+def test_toneless_pinyin_is_decoded_before_cues_and_model() -> None:
+    assert fold_for_matching("wo bu xiang huo le") == "我不想活了"
+    assert fold_for_matching("Ta He Jiu Jiu Da Wo") == "他喝酒就打我"
+    assert fold_for_matching("bu gan bao jing pa ta bao fu wo") == "不敢报警怕他报复我"
+
+
+def test_english_and_single_syllables_are_left_as_typed() -> None:
+    assert fold_for_matching("hello wechat ok") == "hello wechat ok"
+    assert fold_for_matching("谢谢 ok 好的") == "谢谢 ok 好的"
+    assert fold_for_matching("ai") == "ai"
+
+
+def test_cantonese_my_son_and_daughter_fold_but_not_a_woman() -> None:
+    assert fold_for_matching("老師打我個仔 佢個女都驚") == "老师打我儿子 他女儿都惊"
+    assert fold_for_matching("一個女人帶住個女仔") == "一个女人带住个女仔"
