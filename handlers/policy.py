@@ -14,7 +14,7 @@ from handlers.escalation import Escalate, priority_for_risk
 from handlers.followup import callback_when_asked, check_in
 from handlers.reply import reply
 from handlers.turn import Decision, Step, Turn
-from intents import CRISIS_INTENTS, Intent, ParseResult
+from intents import CONCERN_FOR_OTHER, CRISIS_INTENTS, Intent, ParseResult
 from storage.models import Priority
 
 _service = (log_contact, reply)
@@ -54,6 +54,10 @@ def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Step, ...]:
         return ()
     if any(isinstance(a, Escalate) for a in actions):
         return actions
+    if risk_priority is not None and parse.risk.kind == CONCERN_FOR_OTHER:
+        # Someone else is at risk (她闺蜜说不想活了): a worker is told, but it is not the
+        # writer's crisis, so no crisis check-in is scheduled for her.
+        return (Escalate(risk_priority), log_contact, reply)
     if risk_priority is not None:
         # Risk the intent alone would not have escalated (e.g. "不想再撑了" read as distress).
         return (Escalate(risk_priority), log_contact, check_in("crisis"), reply)

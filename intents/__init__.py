@@ -4,11 +4,12 @@ from pathlib import Path
 from typing import Any
 
 from intents.protocol import NLU, ClassifierUnavailable, IntentClassifier
-from intents.result import Entity, ParseResult, Risk, RiskLevel
+from intents.result import CONCERN_FOR_OTHER, Entity, ParseResult, Risk, RiskLevel
 from intents.settings import NLUSettings
 from intents.taxonomy import CRISIS_INTENTS, Intent, ServiceType, service_type
 
 __all__ = [
+    "CONCERN_FOR_OTHER",
     "CRISIS_INTENTS",
     "NLU",
     "ClassifierUnavailable",

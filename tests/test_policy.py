@@ -20,7 +20,15 @@ from handlers.turn import (
     OpenEscalation,
     RaiseEscalation,
 )
-from intents import CRISIS_INTENTS, Intent, ParseResult, Risk, RiskLevel, service_type
+from intents import (
+    CONCERN_FOR_OTHER,
+    CRISIS_INTENTS,
+    Intent,
+    ParseResult,
+    Risk,
+    RiskLevel,
+    service_type,
+)
 from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
 
 
@@ -64,6 +72,15 @@ def test_risk_escalates_whatever_the_intent(level: RiskLevel, priority: Priority
     actions = plan(parse(Intent.JOB_TRAINING, level, "suicide"))
     assert escalation_priority(actions) == priority
     assert log_contact in actions
+
+
+def test_someone_elses_crisis_tells_a_worker_without_a_crisis_check_in_for_the_writer() -> None:
+    actions = plan(parse(Intent.PARENTING_EDUCATION, RiskLevel.MEDIUM, CONCERN_FOR_OTHER))
+    assert escalation_priority(actions) == Priority.P2
+    assert log_contact in actions
+    assert "schedule_check_in" not in [getattr(a, "__name__", "") for a in actions]
+    own = plan(parse(Intent.PARENTING_EDUCATION, RiskLevel.MEDIUM, "suicide"))
+    assert "schedule_check_in" in [getattr(a, "__name__", "") for a in own]
 
 
 def test_low_risk_alone_does_not_escalate() -> None:
