@@ -7,6 +7,14 @@ PostgreSQL alike. Callers may import the aggregate module or the names re-export
 
 from storage.queries.ack_links import ack_link_use, handed_back, use_ack_link
 from storage.queries.audit import audit, history_of, last_event, schema_revision
+from storage.queries.calls import (
+    add_segment,
+    call_of_escalation,
+    call_of_message,
+    find_call,
+    note_call,
+    segments_of,
+)
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
     climb_escalation,
@@ -55,8 +63,11 @@ from storage.queries.staff import count_staff
 
 __all__ = [
     "ack_link_use",
+    "add_segment",
     "attempts_for",
     "audit",
+    "call_of_escalation",
+    "call_of_message",
     "cancel_pending",
     "claim_due",
     "claim_follow_up",
@@ -67,6 +78,7 @@ __all__ = [
     "count_staff",
     "enqueue",
     "escalation_of",
+    "find_call",
     "find_message",
     "find_or_add_person",
     "find_or_create_person",
@@ -90,6 +102,7 @@ __all__ = [
     "leader_lock_held",
     "lock_escalation",
     "mark_notified",
+    "note_call",
     "notified_recipients",
     "ongoing_contacts",
     "pending_follow_up_of_kind",
@@ -99,6 +112,7 @@ __all__ = [
     "release_leader_lock",
     "reply_to",
     "retry_later",
+    "segments_of",
     "schema_revision",
     "take_over_message",
     "wrote_since",
