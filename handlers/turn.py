@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.settings import PolicySettings
 from intents import ParseResult
-from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
+from storage.models import Contact, Escalation, FollowUp, HotlineCall, Message, Person, Priority
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,10 @@ class Case:
     # Her contacts on this message's channel still going on (ended within the contact gap).
     ongoing_contacts: tuple[Contact, ...] = ()
     next_check_in: FollowUp | None = None
+    # The hotline call this message was said in, and the contact it has so far: a call is one
+    # contact, whatever its segments are about.
+    call: HotlineCall | None = None
+    call_contact: Contact | None = None
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -89,6 +93,7 @@ class ContinueContact:
     intent: str
     summary: str
     message_count: int
+    service_type: str | None = None  # None: unchanged
 
 
 ContactAction = OpenContact | ContinueContact
