@@ -216,7 +216,8 @@ class Pipeline:
     async def record(self, inbound: InboundMessage) -> bool:
         """Keep a message with nothing to classify (a picture, say) in her thread.
 
-        Stored as handled, so no sweep takes it up; False when stored before (a retry).
+        Stored as handled, so no sweep takes it up; False when stored before (a retry). The
+        record of a hotline call (``inbound.call``, at its end) brings the call's last facts.
         """
         async with self.db.write() as session:
             person, _ = await queries.find_or_add_person(

@@ -191,6 +191,32 @@ async def test_a_resent_final_transcript_changes_nothing_and_returns_the_first_r
     assert [await count(services, m) for m in (Message, Contact, Escalation, HotlineCall)] == rows
 
 
+async def test_an_in_progress_transcript_arriving_after_the_final_does_not_reopen_the_call(
+    client: TestClient, services: Services
+) -> None:
+    early = call(services, segment("caller", "我想问问 法律援助 离婚的事", 4), agent_id="agent-2")
+    await post(client, services, final(services, early))
+    late = await post(client, services, early)  # the call system's delayed retry
+    assert late["duplicate"] is True and late["new_segments"] == 0
+    stored = await stored_call(services, early["call_id"])
+    assert stored.status == CallStatus.FINAL and stored.ended_at is not None
+
+
+async def test_a_call_where_nothing_of_hers_was_heard_is_still_in_her_thread(
+    client: TestClient, services: Services
+) -> None:
+    answer = await post(
+        client, services, call(services, segment("ivr", IVR_WELCOME, 0), status="final")
+    )
+    assert answer["new_segments"] == 0 and answer["duplicate"] is False
+    assert answer["escalated"] is False and answer["risk_level"] == "none"
+    async with services.db.session() as session:
+        [kept] = (await session.scalars(select(Message))).all()
+    assert (kept.content_type, kept.text, kept.channel) == ("call", "", "hotline")
+    assert await count(services, Contact) == 0
+    assert (await stored_call(services, kept.conversation_id)).status == CallStatus.FINAL
+
+
 async def test_a_call_that_moves_to_a_crisis_is_one_contact_about_the_crisis(
     client: TestClient, services: Services
 ) -> None:
