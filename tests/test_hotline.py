@@ -217,6 +217,40 @@ async def test_a_call_where_nothing_of_hers_was_heard_is_still_in_her_thread(
     assert (await stored_call(services, kept.conversation_id)).status == CallStatus.FINAL
 
 
+async def test_a_final_transcript_resent_after_a_restart_gets_the_first_result_from_storage(
+    client: TestClient,
+    services: Services,
+    secrets: Secrets,
+    db_url: DatabaseURL,
+    model_dir: Path,
+) -> None:
+    whole = call(
+        services,
+        segment("caller", "我最近 天天失眠 觉得活着没意思", 5),
+        segment("caller", "孩子还小 我也不知道怎么办", 20),
+        status="final",
+        agent_id="agent-5",
+    )
+    first = await post(client, services, whole)
+    assert first["escalated"] is True
+    # After a restart nothing is remembered in memory: the answer comes from the database.
+    restarted = await Services.start(
+        make_config(db_url, model_dir, hotline=services.config.hotline.model_dump()),
+        secrets,
+        clock=services.clock,
+        nlu=services.nlu,
+        run_jobs=False,
+    )
+    try:
+        server = TestServer(create_app(restarted, secrets), host="127.0.0.1")
+        async with TestClient(server) as after_restart:
+            again = await post(after_restart, restarted, whole)
+    finally:
+        await restarted.close()
+    assert again == first | {"duplicate": True, "new_segments": 0}
+    assert await count(services, Contact) == 1 and await count(services, Escalation) == 1
+
+
 async def test_a_call_that_moves_to_a_crisis_is_one_contact_about_the_crisis(
     client: TestClient, services: Services
 ) -> None:
