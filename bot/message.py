@@ -32,6 +32,8 @@ class IdentityKind(StrEnum):
     WECOM_USERID = "wecom_userid"
     GROUP_MEMBER = "group_member"
     PHONE = "phone"
+    # A hotline caller who withheld her number: known for that one call (its id) only.
+    WITHHELD_CALLER = "withheld_caller"
     API = "api"
     TERMINAL = "terminal"
 

@@ -385,6 +385,20 @@ async def test_the_same_phone_as_a_known_identity_is_the_same_person(
     assert answer["person"] == known.person
 
 
+@pytest.mark.parametrize("withheld", [{"caller": None}, {"caller": ""}])
+async def test_a_crisis_from_a_withheld_number_is_escalated_and_each_such_call_is_its_own(
+    client: TestClient, services: Services, withheld: dict[str, Any]
+) -> None:
+    first = await post(
+        client, services, call(services, segment("caller", CRISIS, 2), status="final", **withheld)
+    )
+    other = await post(
+        client, services, call(services, segment("caller", "你好", 2), status="final", **withheld)
+    )
+    assert first["escalated"] is True
+    assert first["person"] != other["person"], "a hidden number is no person across calls"
+
+
 async def test_a_noisy_multi_segment_call_is_classified_and_keeps_low_confidence(
     client: TestClient, services: Services
 ) -> None:
@@ -481,7 +495,7 @@ async def test_a_body_that_is_no_transcript_is_a_400(
     [
         {"status": "done"},
         {"status": "final"},  # a final transcript needs ended_at
-        {"caller": "anonymous"},
+        {"caller": "anonymous"},  # a withheld number is null
         {"started_at": "yesterday"},
         {"started_at": "2026-03-08T09:00:00"},  # no time zone: which 09:00?
         {"segments": [segment("customer", CRISIS, 1)]},

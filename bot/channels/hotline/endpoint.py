@@ -148,10 +148,11 @@ def _call(transcript: Transcript, segment: SpokenSegment | None) -> PhoneCall:
 def _segment_message(transcript: Transcript, utterance: Utterance) -> InboundMessage:
     segment = utterance.segment
     digest = hashlib.sha256(utterance.text.encode()).hexdigest()[:12]
+    sender_id, sender_kind = _caller(transcript)
     return InboundMessage(
         channel=CHANNEL,
-        sender_id=transcript.caller,  # one spelling per number: the identity hash normalises it
-        sender_kind=IdentityKind.PHONE,
+        sender_id=sender_id,
+        sender_kind=sender_kind,
         text=utterance.text,
         sent_at=transcript.started_at + timedelta(seconds=segment.start),
         external_id=f"{transcript.call_id}:{utterance.position}:{digest}",
@@ -173,10 +174,11 @@ def _end_of_call(transcript: Transcript) -> InboundMessage:
     """The call itself, in her thread (type and time, no words): she called, even if she said
     nothing Careline could hear."""
     assert transcript.ended_at is not None
+    sender_id, sender_kind = _caller(transcript)
     return InboundMessage(
         channel=CHANNEL,
-        sender_id=transcript.caller,
-        sender_kind=IdentityKind.PHONE,
+        sender_id=sender_id,
+        sender_kind=sender_kind,
         text="",
         sent_at=transcript.ended_at,
         external_id=f"{transcript.call_id}:end",
@@ -184,6 +186,14 @@ def _end_of_call(transcript: Transcript) -> InboundMessage:
         conversation_id=transcript.call_id,
         call=_call(transcript, None),
     )
+
+
+def _caller(transcript: Transcript) -> tuple[str, IdentityKind]:
+    """Her number (one person per number: the identity hash normalises its spelling), or, when
+    she withheld it, the call: a crisis from a hidden number is escalated all the same."""
+    if transcript.caller is None:
+        return transcript.call_id, IdentityKind.WITHHELD_CALLER
+    return transcript.caller, IdentityKind.PHONE
 
 
 def _first_problem(exc: ValidationError) -> str:

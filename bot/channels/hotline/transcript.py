@@ -44,7 +44,8 @@ class Transcript(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     call_id: str = Field(min_length=1, max_length=128)
-    caller: str = Field(min_length=3, max_length=32)  # her phone number, in any spelling
+    # Her phone number, in any spelling; null (or absent, or "") when she withheld it.
+    caller: str | None = Field(default=None, max_length=32)
     line: str = Field(min_length=1, max_length=64)
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
@@ -54,9 +55,11 @@ class Transcript(BaseModel):
 
     @field_validator("caller")
     @classmethod
-    def _a_phone_number(cls, value: str) -> str:
+    def _a_phone_number(cls, value: str | None) -> str | None:
+        if not value:
+            return None
         if not _PHONE_CHARS.fullmatch(value) or sum(c.isdigit() for c in value) < 3:
-            raise ValueError("caller must be a phone number")
+            raise ValueError("caller must be a phone number, or null when withheld")
         return value
 
     @field_validator("started_at", "ended_at")
