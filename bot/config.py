@@ -117,6 +117,24 @@ class CareGroupConfig(_Strict):
     group_ids: list[str] = []
 
 
+class HotlineConfig(_Strict):
+    """The hotline transcript webhook at /hotline/transcripts; present = enabled.
+
+    Signed with CARELINE_HOTLINE_HMAC_SECRET (see README, "Hotline transcripts").
+    """
+
+    # Sentences the IVR says (welcome, menu, recording notice): removed from every segment,
+    # whatever its speaker label, so Careline never acts on the machine's own words.
+    ivr_prompts: list[str] = Field(default_factory=list, max_length=200)
+
+    @field_validator("ivr_prompts")
+    @classmethod
+    def _prompts_say_something(cls, value: list[str]) -> list[str]:
+        if any(not prompt.strip() for prompt in value):
+            raise ValueError("an IVR prompt must not be empty")
+        return value
+
+
 class RasaComponent(BaseModel):
     """One Rasa pipeline entry; only Rasa reads its options."""
 
@@ -139,6 +157,7 @@ class Config(_Strict):
     wechat: WeChatOfficialConfig | None = None
     wecom: WeComConfig | None = None
     care_group: CareGroupConfig | None = None
+    hotline: HotlineConfig | None = None
     # Who is on duty (bot/roster): social workers, shifts, overrides, leave, supervisors.
     roster: RosterConfig = RosterConfig()
     # How staff are told (bot/notifiers): senders per person and priority, their settings.

@@ -25,7 +25,8 @@ class Gateway(Protocol):
     async def handle(self, inbound: InboundMessage) -> Outcome: ...
 
     async def record(self, inbound: InboundMessage) -> bool:
-        """Keep a message with nothing to classify (a picture) in her thread."""
+        """Keep a message with nothing to classify (a picture, a call that ended) in her
+        thread; False when it was kept before."""
         ...
 
     async def replay(self, message_id: int) -> Outcome:

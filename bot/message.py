@@ -20,6 +20,10 @@ MAX_TEXT_CHARS = 8000
 EARLIEST_SENT_AT, LATEST_SENT_AT = 1_000_000_000, 4_102_444_800
 
 
+# The channel whose messages are segments of phone calls (``InboundMessage.call``).
+CALL_CHANNEL = "hotline"
+
+
 class IdentityKind(StrEnum):
     """How a channel knows her: the kind of ``InboundMessage.sender_id`` (stored, encrypted,
     with her identity)."""
@@ -28,8 +32,35 @@ class IdentityKind(StrEnum):
     WECOM_USERID = "wecom_userid"
     GROUP_MEMBER = "group_member"
     PHONE = "phone"
+    # A hotline caller who withheld her number: known for that one call (its id) only.
+    WITHHELD_CALLER = "withheld_caller"
     API = "api"
     TERMINAL = "terminal"
+
+
+@dataclass(frozen=True)
+class SpokenSegment:
+    """Where in a call a message was said (the call system's segment), and how sure its speech
+    recognition was."""
+
+    position: int  # its place in the call's transcript, from 0
+    speaker: str  # the label the call system gave it: caller, agent or ivr
+    start_seconds: float
+    end_seconds: float
+    confidence: float | None
+
+
+@dataclass(frozen=True)
+class PhoneCall:
+    """The hotline call a message belongs to, as the latest transcript of it says."""
+
+    call_id: str
+    line: str
+    started_at: datetime
+    ended_at: datetime | None
+    agent_id: str | None  # who answered; None while nobody has
+    final: bool  # the call is over and this is its whole transcript
+    segment: SpokenSegment | None = None  # None: the call's own record (at its end)
 
 
 @dataclass(frozen=True)
@@ -48,6 +79,8 @@ class InboundMessage:
     # False for group chatter not addressed to Careline (no @, no request for help): only the
     # crisis layer may act on it, and nothing is said in the group.
     addressed: bool = True
+    # A hotline segment: its call (one contact per call) and its place in it.
+    call: PhoneCall | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import call_rows
 from bot.case_rows import page_for, schedule_follow_up, write_escalation
 from bot.clock import Clock
-from bot.message import InboundMessage, Outcome
+from bot.message import CALL_CHANNEL, InboundMessage, Outcome
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
 from handlers.distress import DISTRESS_INTENTS, DISTRESS_RISK_LEVELS, shows_distress
 from handlers.turn import (
@@ -216,14 +217,21 @@ class Pipeline:
     async def record(self, inbound: InboundMessage) -> bool:
         """Keep a message with nothing to classify (a picture, say) in her thread.
 
-        Stored as handled, so no sweep takes it up; False when stored before (a retry).
+        Stored as handled, so no sweep takes it up; False when stored before (a retry). The
+        record of a hotline call (``inbound.call``, at its end) brings the call's last facts.
         """
         async with self.db.write() as session:
             person, _ = await queries.find_or_add_person(
                 session, self.cipher, inbound.sender_kind, inbound.sender_id
             )
-            row = self._inbound_row(inbound, person.id, MessageStatus.HANDLED, self.clock.now())
-            return await queries.insert_inbound(session, row) is not None
+            now = self.clock.now()
+            row = self._inbound_row(inbound, person.id, MessageStatus.HANDLED, now)
+            stored = await queries.insert_inbound(session, row) is not None
+            if inbound.call is not None:  # a call's own record: it ended
+                await call_rows.note_call(
+                    session, inbound.call, person_id=person.id, new_message=None, now=now
+                )
+            return stored
 
     async def _store(self, inbound: InboundMessage) -> _Stored:
         """Store the message (or find it stored before), with what the classifier needs."""
@@ -235,6 +243,10 @@ class Pipeline:
             message = await queries.insert_inbound(
                 session, self._inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
             )
+            if inbound.call is not None:  # a segment of a call: the call's latest facts too
+                await call_rows.note_call(
+                    session, inbound.call, person_id=person.id, new_message=message, now=now
+                )
             if message is not None:
                 # Her first message has no history: the person did not exist before it.
                 history = [] if first_contact else await self._history(session, message)
@@ -329,7 +341,17 @@ class Pipeline:
                 since=now - timedelta(days=self.policy.repeated_distress_days),
                 intents=DISTRESS_INTENTS,
                 risk_levels=DISTRESS_RISK_LEVELS,
+                # The segments of one call are one conversation, not distress again and again.
+                calls_channel=CALL_CHANNEL,
+                leaving_out_call=message.conversation_id
+                if message.channel == CALL_CHANNEL
+                else None,
             )
+        call = (
+            await queries.call_of_message(session, message.id)  # type: ignore[arg-type]
+            if message.channel == CALL_CHANNEL
+            else None
+        )
         return Case(
             person=person,
             message=message,
@@ -343,6 +365,12 @@ class Pipeline:
                 FollowUpKind.CHECK_IN,  # type: ignore[arg-type]
             ),
             recent_distress=recent_distress,
+            call=call,
+            call_contact=(
+                await session.get(Contact, call.contact_id)
+                if call is not None and call.contact_id is not None
+                else None
+            ),
         )
 
     async def _persist(
@@ -361,6 +389,8 @@ class Pipeline:
         effects.escalation = escalation
         contact = await self._write_contact(session, case, decision, now)
         effects.contact = contact
+        if case.call is not None:
+            call_rows.after_decision(case.call, message, parse, contact, escalation)
         for planned in decision.follow_ups:
             follow_up = await schedule_follow_up(
                 session,
@@ -421,6 +451,8 @@ class Pipeline:
             contact.message_count = action.message_count
             contact.intent = action.intent
             contact.summary = action.summary
+            if action.service_type is not None:
+                contact.service_type = action.service_type
             return contact
         return None
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from bot.config import Config
 from bot.gap_alerts import enqueue_gap_alerts, gap_of, still_a_gap
+from bot.notifiers import texts
 from bot.notifiers.base import DeliveryStatus, Sender
 from bot.notifiers.deliver import deliver
 from bot.notifiers.factory import senders_for
@@ -33,6 +34,7 @@ from handlers.escalation import DUTY, is_taken, on_sla_missed
 from storage import queries
 from storage.db import Database
 from storage.models import (
+    CallStatus,
     Escalation,
     EscalationStatus,
     FollowUp,
@@ -233,6 +235,8 @@ class StaffWork:
         person = await session.get_one(Person, escalation.person_id)
         opening = await session.get(Message, escalation.message_id)
         recent = await queries.last_inbound(session, escalation.person_id, limit=QUOTED_MESSAGES)
+        # A call still going on may yet be joined: the notice says so, and on which line.
+        call = await queries.call_of_escalation(session, escalation.id)  # type: ignore[arg-type]
         return StaffNotice(
             kind=NoticeKind.NEW if escalation.level == 0 else NoticeKind.CLIMBED,
             priority=Priority(escalation.priority),
@@ -243,6 +247,12 @@ class StaffWork:
             reasons=(escalation.reason,),
             recent_messages=tuple(QuotedMessage(m.received_at, m.text) for m in recent),
             ack_url=self._ack_link(escalation, worker),
+            line=call.line if call is not None else None,
+            in_progress=(
+                texts.CALL_IN_PROGRESS
+                if call is not None and call.status == CallStatus.IN_PROGRESS
+                else None
+            ),
             due_at=escalation.sla_deadline,
             notice_id=item.key,
         )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.settings import PolicySettings
 from intents import ParseResult
-from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
+from storage.models import Contact, Escalation, FollowUp, HotlineCall, Message, Person, Priority
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class Case:
     # Her earlier messages showing distress within ``policy.repeated_distress_days`` that no
     # escalation answered (counted only when this message shows distress too; else 0).
     recent_distress: int = 0
+    # The hotline call this message was said in, and the contact it has so far: a call is one
+    # contact, whatever its segments are about.
+    call: HotlineCall | None = None
+    call_contact: Contact | None = None
 
 
 # --- actions ------------------------------------------------------------------------------
@@ -95,6 +99,7 @@ class ContinueContact:
     intent: str
     summary: str
     message_count: int
+    service_type: str | None = None  # None: unchanged
 
 
 ContactAction = OpenContact | ContinueContact

@@ -397,3 +397,52 @@ class ApiToken(SQLModel, table=True):
     value_encrypted: str
     fetched_at: datetime = _when()
     expires_at: datetime = _when()
+
+
+class CallStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    FINAL = "final"
+
+
+class HotlineCall(SQLModel, table=True):
+    """One hotline call as the call system reported it, and what Careline made of it.
+
+    The segments taken as her words are her messages (``HotlineSegment`` says where each was
+    said); the whole call is one contact, and its risk is its riskiest segment's.
+    """
+
+    __tablename__ = "hotline_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(max_length=128, unique=True, index=True)
+    person_id: int = _fk("person.id", nullable=False)
+    line: str = Field(max_length=64)
+    # The person who answered (None: nobody did, the caller stayed with the IVR).
+    agent_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=16)  # CallStatus: only ever moves on to final
+    started_at: datetime = _when()
+    ended_at: datetime | None = _when(nullable=True)
+    contact_id: int | None = _fk("contact.id", index=False)
+    escalation_id: int | None = _fk("escalation.id", index=False)
+    risk_level: str = Field(default="none", max_length=16)
+    # The segment behind the call's risk, for the worker.
+    risk_message_id: int | None = _fk("message.id", index=False)
+    updated_at: datetime = _when()
+
+
+class HotlineSegment(SQLModel, table=True):
+    """Where in its call one of her messages was said, and how sure the speech recognition was
+    (a low-confidence segment is classified all the same: its confidence is kept for the worker)."""
+
+    __tablename__ = "hotline_segment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    hotline_call_id: int = _fk("hotline_call.id", nullable=False)
+    message_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("message.id"), nullable=False, unique=True)
+    )
+    position: int
+    speaker: str = Field(max_length=16)  # the label the call system gave it
+    start_seconds: float
+    end_seconds: float
+    confidence: float | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.channels import api, care_group
+from bot.channels.hotline import endpoint as hotline
 from bot.channels.stats import ChannelStats
 from bot.channels.wechat import official, wecom
 from bot.channels.wechat.endpoint import CallbackEndpoint
@@ -22,6 +23,7 @@ STATS = web.AppKey("channel_stats", ChannelStats)
 WECHAT_MP = web.AppKey("wechat_mp_endpoint", CallbackEndpoint)
 WECOM = web.AppKey("wecom_endpoint", CallbackEndpoint)
 CARE_GROUP = web.AppKey("care_group_endpoint", care_group.CareGroupEndpoint)
+HOTLINE = web.AppKey("hotline_endpoint", hotline.HotlineEndpoint)
 
 
 def setup(
@@ -47,6 +49,9 @@ def setup(
     if config.care_group is not None:
         app[CARE_GROUP] = care_group.build(gateway, accepted, config.care_group, secrets, stats)
         app[CARE_GROUP].route(app)
+    if config.hotline is not None:
+        app[HOTLINE] = hotline.build(gateway, config.hotline, secrets, stats)
+        app[HOTLINE].route(app)
 
 
 async def _stats(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""HMAC-signed JSON webhooks (the care group bridge; the hotline later): who may post.
+"""HMAC-signed JSON webhooks (the care group bridge, the hotline): who may post.
 
 A sender signs each request with a shared secret::
 
@@ -133,3 +133,59 @@ class SignedWebhook:
     async def release(self, request: SignedRequest) -> None:
         """The request was accepted but could not be stored: let the sender's retry in."""
         await self._guard.release(request.ticket)
+
+
+# --- Without a nonce: for senders whose requests are idempotent by their own ids -------------
+#
+# The hotline's call system signs "{timestamp}\n" + body. A captured request replayed within the
+# window changes nothing (the call id de-duplicates it), so no nonce is remembered: only the
+# signature and the 5-minute window are checked.
+
+__all__ += ["TimestampedWebhook", "sign_timestamped", "timestamped_headers"]
+
+
+def sign_timestamped(secret: str, timestamp: str, body: bytes) -> str:
+    message = f"{timestamp}\n".encode("utf-8", "surrogateescape") + body
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def timestamped_headers(secret: str, body: bytes, *, timestamp: int | str) -> dict[str, str]:
+    """The headers a sender adds (for tests and senders written in Python)."""
+    timestamp = str(timestamp)
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: sign_timestamped(secret, timestamp, body),
+    }
+
+
+class TimestampedWebhook:
+    def __init__(
+        self,
+        secret: str,
+        *,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not secret:
+            raise ValueError("secret must not be empty")
+        self._secret = secret
+        self._window = window_seconds
+        self._clock = clock
+
+    def verify(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Signature first (a forged request learns nothing of the clock), then the window."""
+        timestamp = headers.get(TIMESTAMP_HEADER, "")
+        signature = headers.get(SIGNATURE_HEADER, "")
+        if not (timestamp and signature):
+            raise WebhookRejected(FORBIDDEN, "missing_signature")
+        expected = sign_timestamped(self._secret, timestamp, body)
+        given = signature.strip().lower().encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(expected.encode(), given):
+            raise WebhookRejected(FORBIDDEN, "bad_signature")
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+            raise WebhookRejected(FORBIDDEN, "replay_bad_timestamp")
+        skew = int(timestamp) - self._clock()
+        if skew < -self._window:
+            raise WebhookRejected(FORBIDDEN, "replay_stale")
+        if skew > self._window:
+            raise WebhookRejected(FORBIDDEN, "replay_future")

@@ -29,6 +29,8 @@ RISK = "风险：{risk}"
 REASONS = "线索：{reasons}"
 INTENT = "类别：{intent}"
 IN_PROGRESS = "进展：{text}"
+# A hotline call still going on when its crisis was heard: a duty worker may join it.
+CALL_IN_PROGRESS = "热线通话仍在进行中，可尽快接入"
 TAKEN_BY = "{name} 已接手，其他同事无需再处理。"
 DUE = "时限：{when} 前"
 GAP = "无人值班：{start} 至 {end}，期间的求助会直接通知督导。"

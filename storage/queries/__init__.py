@@ -13,6 +13,14 @@ from storage.queries.accepted_requests import (
 from storage.queries.ack_links import ack_link_use, handed_back, handed_back_by, use_ack_link
 from storage.queries.api_tokens import store_api_token, stored_api_token
 from storage.queries.audit import audit, history_of, last_event, schema_revision
+from storage.queries.calls import (
+    add_segment,
+    call_of_escalation,
+    call_of_message,
+    find_call,
+    note_call,
+    segments_of,
+)
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
     climb_escalation,
@@ -64,8 +72,11 @@ from storage.queries.staff import count_staff
 __all__ = [
     "accept_request",
     "ack_link_use",
+    "add_segment",
     "attempts_for",
     "audit",
+    "call_of_escalation",
+    "call_of_message",
     "cancel_pending",
     "claim_due",
     "claim_follow_up",
@@ -77,6 +88,7 @@ __all__ = [
     "count_staff",
     "enqueue",
     "escalation_of",
+    "find_call",
     "find_message",
     "find_or_add_person",
     "find_or_create_person",
@@ -104,6 +116,7 @@ __all__ = [
     "leader_lock_held",
     "lock_escalation",
     "mark_notified",
+    "note_call",
     "notified_recipients",
     "ongoing_contacts",
     "pending_follow_up_of_kind",
@@ -113,6 +126,7 @@ __all__ = [
     "release_leader_lock",
     "reply_to",
     "retry_later",
+    "segments_of",
     "schema_revision",
     "store_api_token",
     "stored_api_token",

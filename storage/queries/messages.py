@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import String, case, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -179,17 +179,26 @@ async def count_unanswered_distress(
     since: datetime,
     intents: Collection[str],
     risk_levels: Collection[str],
+    calls_channel: str | None = None,
+    leaving_out_call: str | None = None,
 ) -> int:
     """Her inbound messages since ``since`` classified as one of ``intents`` or at one of
     ``risk_levels`` that no escalation answered: none that opened or joined one, none from
-    before her latest one opened (one count over her messages, by their person index)."""
+    before her latest one opened (one count over her messages, by their person index).
+
+    On ``calls_channel`` a message is one segment of a call: a call counts once, and the call
+    ``leaving_out_call`` (the one she is on) not at all."""
     latest_opening = (
         select(func.max(Escalation.message_id))
         .where(Escalation.person_id == person_id)
         .scalar_subquery()
     )
-    found = await session.scalar(
-        select(func.count())
+    counted = case(
+        (Message.channel == calls_channel, Message.conversation_id),
+        else_=cast(Message.id, String),
+    )
+    query = (
+        select(func.count(func.distinct(counted)))
         .select_from(Message)
         .join(Classification, Classification.message_id == Message.id)
         .where(
@@ -204,4 +213,11 @@ async def count_unanswered_distress(
             ),
         )
     )
-    return int(found or 0)
+    if leaving_out_call is not None:
+        query = query.where(
+            or_(
+                Message.channel != calls_channel,
+                Message.conversation_id != leaving_out_call,
+            )
+        )
+    return int(await session.scalar(query) or 0)

@@ -1,0 +1,87 @@
+"""Writing what a hotline call's messages change about the call, in the pipeline's transaction.
+
+Each transcript the call system sends brings the call's facts (line, answer, end) with every
+segment taken as her words; each segment's decision may raise the call's risk and opens or
+continues the call's one contact, whose times are the call's own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.message import PhoneCall
+from intents import ParseResult, RiskLevel
+from storage import queries
+from storage.models import Contact, Escalation, HotlineCall, HotlineSegment, Message
+
+
+async def note_call(
+    session: AsyncSession,
+    call: PhoneCall,
+    *,
+    person_id: int,
+    new_message: Message | None,
+    now: datetime,
+) -> HotlineCall:
+    """The call as its latest transcript says; a segment newly stored is filed under it."""
+    row = await queries.note_call(
+        session,
+        call_id=call.call_id,
+        person_id=person_id,
+        line=call.line,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        agent_id=call.agent_id,
+        final=call.final,
+        now=now,
+    )
+    if new_message is not None and call.segment is not None:
+        segment = call.segment
+        queries.add_segment(
+            session,
+            HotlineSegment(
+                hotline_call_id=row.id,  # type: ignore[arg-type]
+                message_id=new_message.id,  # type: ignore[arg-type]
+                position=segment.position,
+                speaker=segment.speaker,
+                start_seconds=segment.start_seconds,
+                end_seconds=segment.end_seconds,
+                confidence=segment.confidence,
+            ),
+        )
+    if row.contact_id is not None:
+        contact = await session.get(Contact, row.contact_id)
+        if contact is not None:
+            follow_the_call(contact, row)
+    return row
+
+
+def after_decision(
+    call: HotlineCall,
+    message: Message,
+    parse: ParseResult,
+    contact: Contact | None,
+    escalation: Escalation | None,
+) -> None:
+    """The call's contact, escalation and risk after one of its segments was decided."""
+    if contact is not None:
+        call.contact_id = contact.id
+        follow_the_call(contact, call)
+    if escalation is not None:
+        call.escalation_id = escalation.id
+    level = RiskLevel(parse.risk.level)
+    if level.rank > RiskLevel(call.risk_level).rank:
+        # Ties keep the earlier segment: the first time she said it.
+        call.risk_level = level.value
+        call.risk_message_id = message.id
+
+
+def follow_the_call(contact: Contact, call: HotlineCall) -> None:
+    """A call's contact lasts as long as the call, and was handled by whoever answered."""
+    contact.started_at = call.started_at
+    if call.ended_at is not None:
+        contact.ended_at = call.ended_at
+    if call.agent_id:
+        contact.handled_by = call.agent_id

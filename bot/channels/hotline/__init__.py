@@ -1,0 +1,8 @@
+"""The hotline (关爱热线): calls reach Careline as speech-to-text transcripts pushed by the call
+system to ``POST /hotline/transcripts``.
+
+- ``transcript``: the body, validated (one call, its segments).
+- ``her_words``: which segments are the caller's words (IVR prompts removed, wrong speaker
+  labels survived).
+- ``endpoint``: the signed webhook: each of her segments becomes a message for the pipeline.
+"""
