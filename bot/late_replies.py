@@ -33,7 +33,8 @@ _RECIPIENT = "late_reply.recipient"  # encryption context of the stored recipien
 
 # A message not handled this long after its reply was claimed is given up on (a person looks).
 GIVE_UP_AFTER = timedelta(minutes=10)
-# Tries of a send that certainly failed (WeChat busy, no connection) before giving up.
+# Sends of a reply that certainly failed (WeChat busy, no connection) before giving up (the
+# row's claims count waits for her message too, so the claim counts its own sends).
 SEND_TRIES = 6
 
 
@@ -112,7 +113,7 @@ class LateReplyWork:
             claim = await session.get_one(LateReply, item.late_reply_id)
             if claim.status == LateReplyStatus.SENDING:
                 # A run stopped mid-send: it may have reached her. Not again; a person looks.
-                return await self._finish(item, claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
+                return await self._finish(claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
             if claim.status != LateReplyStatus.PENDING:
                 return Result(Verdict.DONE, "finished before")
             message = await queries.find_message(session, claim.channel, claim.external_id)
@@ -120,22 +121,25 @@ class LateReplyWork:
                 # Being handled (here or, after a stop, by whoever takes its lease up).
                 if now - claim.claimed_at < GIVE_UP_AFTER:
                     return Result(Verdict.WAIT, "message not handled yet")
-                return await self._finish(item, claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
+                return await self._finish(claim, LateReplyStatus.FAILED, now, Verdict.FAILED)
             reply = await queries.reply_to(session, message.id)  # type: ignore[arg-type]
         if reply is None:
-            return await self._finish(item, claim, LateReplyStatus.NO_REPLY, now, Verdict.DONE)
+            return await self._finish(claim, LateReplyStatus.NO_REPLY, now, Verdict.DONE)
         sender = self._senders.get(claim.channel)
         if sender is None:
             log.warning("%s: a late reply is owed and no API secret is set", claim.channel)
-            return await self._finish(item, claim, LateReplyStatus.NO_API, now, Verdict.FAILED)
+            return await self._finish(claim, LateReplyStatus.NO_API, now, Verdict.FAILED)
         recipient = self._cipher.decrypt(claim.recipient_encrypted, context=_RECIPIENT)
-        if not await self._mark(claim, was=LateReplyStatus.PENDING, now=LateReplyStatus.SENDING):
+        if not await self._mark(
+            claim, was=LateReplyStatus.PENDING, now=LateReplyStatus.SENDING, counting_a_try=True
+        ):
             return Result(Verdict.DONE, "finished before")
+        tries = claim.attempts + 1  # this one included
         try:
             await sender.send_text(recipient, reply.text)
         except SendError as exc:
             log.warning("%s: late reply #%s: %s", claim.channel, claim.id, exc.failure.value)
-            if exc.failure is SendFailure.RETRY and item.attempts < SEND_TRIES:
+            if exc.failure is SendFailure.RETRY and tries < SEND_TRIES:
                 await self._mark(claim, was=LateReplyStatus.SENDING, now=LateReplyStatus.PENDING)
                 return Result(Verdict.RETRY, exc.failure.value)
             status = (
@@ -143,25 +147,26 @@ class LateReplyWork:
                 if exc.failure is SendFailure.OUT_OF_WINDOW
                 else LateReplyStatus.FAILED
             )
-            return await self._finish(item, claim, status, now, Verdict.FAILED)
+            return await self._finish(claim, status, now, Verdict.FAILED)
         log.info("%s: reply to message #%s sent late through the API", claim.channel, message.id)
-        return await self._finish(item, claim, LateReplyStatus.SENT, now, Verdict.DONE)
+        return await self._finish(claim, LateReplyStatus.SENT, now, Verdict.DONE)
 
-    async def _mark(self, claim: LateReply, *, was: LateReplyStatus, now: LateReplyStatus) -> bool:
+    async def _mark(
+        self,
+        claim: LateReply,
+        *,
+        was: LateReplyStatus,
+        now: LateReplyStatus,
+        counting_a_try: bool = False,
+    ) -> bool:
         async with self._db.write() as session:
-            return await queries.mark_late_reply(session, claim.id, was=was, now=now)  # type: ignore[arg-type]
+            return await queries.mark_late_reply(  # type: ignore[arg-type]
+                session, claim.id, was=was, now=now, counting_a_try=counting_a_try
+            )
 
     async def _finish(
-        self,
-        item: OutboxItem,
-        claim: LateReply,
-        status: LateReplyStatus,
-        now: datetime,
-        verdict: Verdict,
+        self, claim: LateReply, status: LateReplyStatus, now: datetime, verdict: Verdict
     ) -> Result:
-        """Record how it ended; ``attempts`` counts the row's tries."""
         async with self._db.write() as session:
-            await queries.finish_late_reply(  # type: ignore[arg-type]
-                session, claim.id, status, now, attempts=item.attempts
-            )
+            await queries.finish_late_reply(session, claim.id, status, now)  # type: ignore[arg-type]
         return Result(verdict, status.value)

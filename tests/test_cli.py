@@ -119,16 +119,20 @@ def server(ready: Path) -> Iterator[subprocess.Popen[str]]:
 
 
 def start_server(workdir: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [*CARELINE, "--config", str(workdir / "config.yml"), "serve"],
-        cwd=workdir,
-        env=_env(workdir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    """``careline serve`` in ``workdir``; its log goes to ``serve.log`` there (a pipe nobody
+    reads would fill up and stop the server mid-test)."""
+    log = workdir / "serve.log"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            [*CARELINE, "--config", str(workdir / "config.yml"), "serve"],
+            cwd=workdir,
+            env=_env(workdir),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     line = process.stdout.readline()  # blocks until the server says it is listening
-    assert line.startswith("Careline is running at"), process.stderr.read()
+    assert line.startswith("Careline is running at"), log.read_text()
     return process
 
 

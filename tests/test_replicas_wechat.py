@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
+import psycopg
 import pytest
 import yaml
 from sqlalchemy.engine import URL
@@ -56,6 +57,18 @@ async def deliver(
             return response.status
     except aiohttp.ClientError:
         return 0  # that replica is gone: WeChat retries
+
+
+def left_over(url: URL) -> str:
+    """What is still owed, for a failure message."""
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as conn:
+        replies = conn.execute("SELECT status, count(*) FROM late_reply GROUP BY status").fetchall()
+        rows = conn.execute(
+            "SELECT kind, status, count(*), max(attempts) FROM outbox GROUP BY kind, status"
+        ).fetchall()
+        received = conn.execute("SELECT count(*) FROM message WHERE status = 'received'").fetchone()
+    return f"late replies {replies}; outbox {rows}; messages not handled {received}"
 
 
 def test_two_replicas_send_each_late_reply_once_with_one_killed(
@@ -103,13 +116,14 @@ def test_two_replicas_send_each_late_reply_once_with_one_killed(
                 while scalar(pg_url, UNFINISHED) or scalar(
                     pg_url, "SELECT count(*) FROM message WHERE status = 'received'"
                 ):
-                    assert time.monotonic() < deadline, "late replies left unsent"
+                    assert time.monotonic() < deadline, f"left unsent: {left_over(pg_url)}"
                     await asyncio.sleep(0.5)  # waiting for the survivor, not for timing
             finally:
                 for process in replicas:
                     if process.poll() is None:
                         process.send_signal(signal.SIGTERM)
-                        process.wait(timeout=60)
+                        # In a thread: the fake WeChat API must keep answering meanwhile.
+                        await asyncio.to_thread(process.wait, 60)
             return statuses, Counter(m.touser for m in api.sent)
 
     statuses, sends = asyncio.run(run())

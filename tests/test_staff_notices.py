@@ -301,7 +301,7 @@ async def test_a_crisis_in_an_acknowledged_case_pages_its_worker_again_then_clim
         for _ in range(6):  # li does not take it again: the chain climbs
             clock.advance(minutes=10)
             await services.outbox.run_due()
-        climbed = {who for kind, who in kinds(receiver)[2:] if kind == "new"}
+        climbed = {who for kind, who in kinds(receiver)[2:] if kind == "climbed"}
         assert {"wang", "sun", "zhou"} <= climbed
     finally:
         await services.close()

@@ -32,29 +32,33 @@ async def late_reply_claimed(session: AsyncSession, channel: str, external_id: s
 
 
 async def finish_late_reply(
-    session: AsyncSession,
-    late_reply_id: int,
-    status: LateReplyStatus,
-    at: datetime,
-    *,
-    attempts: int,
+    session: AsyncSession, late_reply_id: int, status: LateReplyStatus, at: datetime
 ) -> None:
     await session.execute(
         update(LateReply)
         .where(LateReply.id == late_reply_id)
-        .values(status=status, attempts=LateReply.attempts + attempts, finished_at=at)
+        .values(status=status, finished_at=at)
         .execution_options(synchronize_session=False)
     )
 
 
 async def mark_late_reply(
-    session: AsyncSession, late_reply_id: int, *, was: LateReplyStatus, now: LateReplyStatus
+    session: AsyncSession,
+    late_reply_id: int,
+    *,
+    was: LateReplyStatus,
+    now: LateReplyStatus,
+    counting_a_try: bool = False,
 ) -> bool:
-    """Move it from ``was`` to ``now``; False when it was not ``was`` (another run moved it)."""
+    """Move it from ``was`` to ``now`` (a send starting: ``counting_a_try``); False when it
+    was not ``was`` (another run moved it)."""
+    values: dict[str, object] = {"status": now}
+    if counting_a_try:
+        values["attempts"] = LateReply.attempts + 1
     result = await session.execute(
         update(LateReply)
         .where(LateReply.id == late_reply_id, LateReply.status == was)
-        .values(status=now)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
