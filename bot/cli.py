@@ -169,9 +169,16 @@ def _escalations(args: argparse.Namespace) -> int:
 
 
 def _import_transcripts(args: argparse.Namespace) -> int:
+    from bot.services import ServiceError
     from bot.transcript_import import run_command
 
-    return run_command(load_config(args.config), load_secrets(), args)
+    unreadable = [str(path) for path in args.files if not path.is_file()]
+    if unreadable:
+        raise CommandError(f"no such file: {', '.join(unreadable)}")
+    try:
+        return run_command(load_config(args.config), load_secrets(), args)
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _secrets_init(_args: argparse.Namespace) -> int:
