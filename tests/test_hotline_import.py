@@ -253,3 +253,21 @@ def test_the_command_prints_a_summary_and_exits_non_zero_when_a_line_was_refused
     assert run(ready, "import-transcripts", str(clean)).returncode == 0
     missing = run(ready, "import-transcripts", str(ready / "nowhere.csv"), check=False)
     assert missing.returncode == 2 and "nowhere.csv" in missing.stderr
+
+
+async def test_a_call_that_ended_long_ago_is_one_contact_for_all_her_segments(
+    services: Services, tmp_path: Path
+) -> None:
+    # Past the contact gap: the call's contact is continued all the same, its times the call's.
+    asks = a_call(
+        segment("caller", "那个 我想问问 法律援助 离婚的事", 3),
+        segment("caller", "还有 孩子上学的补助 能申请吗", 20),
+        segment("caller", "就是 想找个 能带孩子的 兼职工作", 40),
+    )
+    summary = await import_(services, jsonl(tmp_path / "calls.jsonl", asks))
+    assert summary.new_segments == 3 and summary.unhandled_segments == 0
+    async with services.db.session() as session:
+        [contact] = (await session.scalars(select(Contact))).all()
+    assert contact.message_count == 3
+    assert contact.started_at == datetime.fromisoformat(asks["started_at"])
+    assert contact.ended_at == datetime.fromisoformat(asks["ended_at"])
