@@ -58,6 +58,8 @@ ASKS = [
     "孩子老是生病 医药费 有点吃不消",
     "心情不太好 有点烦 不知道跟谁说",
 ]
+# What she asks when no escalation is due before the crisis (legal aid and hardship open a P2).
+CALM_ASKS = [ASKS[0], ASKS[3], ASKS[4]]
 AGENT = ["嗯 我在听", "您慢慢说", "这个我们可以帮您登记", "您是哪个区的", "好的 明白"]
 CRISES = [
     "我真的 我真的不想活了 想从楼上跳下去",
@@ -78,7 +80,12 @@ def _said(rng: random.Random, words: str) -> str:
 
 
 def generated_call(
-    rng: random.Random, n: int, started: datetime, crisis: bool, callers: int = 1_000_000
+    rng: random.Random,
+    n: int,
+    started: datetime,
+    crisis: bool,
+    callers: int = 1_000_000,
+    asks: list[str] = ASKS,
 ) -> dict[str, Any]:
     at = 0.0
     segments = []
@@ -97,7 +104,7 @@ def generated_call(
     turns = rng.randint(6, 7)
     for turn in range(turns):
         last = turn == turns - 1
-        text = rng.choice(CRISES) if crisis and last else rng.choice(ASKS)
+        text = rng.choice(CRISES) if crisis and last else rng.choice(asks)
         add("caller", _said(rng, text), rng.uniform(0.3, 0.95))
         add("agent", rng.choice(AGENT), rng.uniform(0.8, 0.97))
     return {
@@ -172,7 +179,7 @@ async def live_crisis(args: argparse.Namespace, workdir: Path) -> None:
         """Pushes the call as a call system does: again after each of her segments."""
         while not queue.empty():
             n = queue.get_nowait()
-            whole = generated_call(rng, n, datetime.now(UTC), crisis=True)
+            whole = generated_call(rng, n, datetime.now(UTC), crisis=True, asks=CALM_ASKS)
             whole |= {"caller": f"139{n:08d}", "status": "in_progress", "ended_at": None}
             segments = whole["segments"]
             ends = [i + 1 for i, s in enumerate(segments) if s["speaker"] == "caller"]
