@@ -1,5 +1,6 @@
 """Reading a call system's exports, streamed: each call as the webhook's ``Transcript``, or why
-its lines were refused, with their line numbers. Nothing holds more than one call at a time.
+its lines were refused, with their line numbers. Nothing holds more than one call at a time
+(a CSV file's reading also keeps the ids of the calls read).
 
 - JSONL (``.jsonl``, ``.ndjson``, ``.json``): one call per line, the webhook's JSON shape;
   ``status`` may be left out.
