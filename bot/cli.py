@@ -18,6 +18,7 @@ import yaml
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.escalation_report import add_commands as add_escalation_commands
 from bot.secrets import DEFAULT_SECRETS_FILE, SecretsError, generate_missing, load_secrets
+from bot.transcript_import import add_command as add_import_command
 
 log = logging.getLogger("careline")
 
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     roster.set_defaults(run=_roster)
 
     add_escalation_commands(sub, _escalations)
+    add_import_command(sub, _import_transcripts)
 
     send = sub.add_parser("send", help="send one message as a mother; print what Careline did")
     send.add_argument("text")
@@ -164,6 +166,19 @@ def _escalations(args: argparse.Namespace) -> int:
 
     print("\n".join(run_command(load_config(args.config), load_secrets(), args)))
     return 0
+
+
+def _import_transcripts(args: argparse.Namespace) -> int:
+    from bot.services import ServiceError
+    from bot.transcript_import import run_command
+
+    unreadable = [str(path) for path in args.files if not path.is_file()]
+    if unreadable:
+        raise CommandError(f"no such file: {', '.join(unreadable)}")
+    try:
+        return run_command(load_config(args.config), load_secrets(), args)
+    except ServiceError as exc:
+        raise CommandError(str(exc)) from None
 
 
 def _secrets_init(_args: argparse.Namespace) -> int:

@@ -446,7 +446,10 @@ class Pipeline:
             await session.flush()
             return contact
         if isinstance(action, ContinueContact):
-            contact = next(c for c in case.ongoing_contacts if c.id == action.contact_id)
+            # A call's contact is continued however long ago the call ended (an imported
+            # call, a final transcript sent late): it need not be among the ongoing ones.
+            known = (*case.ongoing_contacts, *filter(None, [case.call_contact]))
+            contact = next(c for c in known if c.id == action.contact_id)
             contact.ended_at = max(contact.ended_at, now)
             contact.message_count = action.message_count
             contact.intent = action.intent

@@ -114,3 +114,30 @@ def describe_attempt(attempt: Any, zone: ZoneInfo) -> str:
 
 def describe_event(event: Any, zone: ZoneInfo) -> str:
     return f"  {_local(event.at, zone)}  {event.actor} · {event.action}"
+
+
+# --- `careline import-transcripts` -----------------------------------------------------------
+
+
+def describe_import(name: str, summary: Any) -> list[str]:
+    """A file's import: figures, then each refused line with its number and reason."""
+    lines = [
+        f"{name}：新导入通话 {summary.new_calls} 个（此前已导入 {summary.calls_seen_before} 个），"
+        f"新片段 {summary.new_segments} 段，联系记录 {len(summary.contacts)} 条，"
+        f"升级 {len(summary.escalations)} 个，跳过 {summary.refused_count} 处"
+    ]
+    if summary.unhandled_segments:
+        lines.append(f"  {summary.unhandled_segments} 段已存储、尚未处理：服务运行时会自动处理")
+    for refused in summary.refused:
+        where = (
+            f"第 {refused.first_line} 行"
+            if refused.first_line == refused.last_line
+            else f"第 {refused.first_line}–{refused.last_line} 行"
+        )
+        if refused.call_id:
+            where += f"（通话 {refused.call_id}）"
+        at = f"第 {refused.bad_line} 行 " if refused.bad_line is not None else ""
+        lines.append(f"  跳过 {where}：{at}{refused.reason}")
+    if summary.refused_count > len(summary.refused):
+        lines.append(f"  ……另有 {summary.refused_count - len(summary.refused)} 处未列出")
+    return lines

@@ -4,5 +4,7 @@ system to ``POST /hotline/transcripts``.
 - ``transcript``: the body, validated (one call, its segments).
 - ``her_words``: which segments are the caller's words (IVR prompts removed, wrong speaker
   labels survived).
-- ``endpoint``: the signed webhook: each of her segments becomes a message for the pipeline.
+- ``calls``: one call through the pipeline: each of her segments becomes a message (the one
+  path of the webhook and the import).
+- ``endpoint``: the signed webhook.
 """

@@ -6,7 +6,15 @@ import re
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.message import MAX_TEXT_CHARS, check_sent_at
 
@@ -78,3 +86,10 @@ class Transcript(BaseModel):
     @property
     def final(self) -> bool:
         return self.status == "final"
+
+
+def where_wrong(exc: ValidationError) -> str:
+    """Where a transcript is wrong, never the value it held (it may be her words or number)."""
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"
