@@ -12,8 +12,10 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import URL, make_url
@@ -26,6 +28,7 @@ from intents import NLU, build_nlu
 from intents.settings import NLUSettings
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.fakes.wechat_api import FakeWeChatApi
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENV = "CARELINE_TEST_POSTGRES_URL"
@@ -169,13 +172,36 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
+@asynccontextmanager
+async def running_services(
+    db_url: URL,
+    model_dir: Path,
+    nlu: NLU,
+    secrets: Secrets,
+    clock: FixedClock,
+    **sections: dict[str, Any],
+) -> AsyncIterator[Services]:
+    """The services with these config sections (a channel that writes to mothers must be
+    configured when they start). The scheduler stores jobs but runs none, and nothing runs in
+    the background: tests drive the outbox (``outbox.run_due``) with the clock."""
+    config = make_config(db_url, model_dir, **sections)
+    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
 @pytest.fixture
 async def services(
     db_url: URL, model_dir: Path, nlu: NLU, secrets: Secrets, clock: FixedClock
 ) -> AsyncIterator[Services]:
-    # The scheduler stores jobs but runs none: the clock here is not the scheduler's.
-    running = await Services.start(
-        make_config(db_url, model_dir), secrets, clock=clock, nlu=nlu, run_jobs=False
-    )
-    yield running
-    await running.close()
+    async with running_services(db_url, model_dir, nlu, secrets, clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def fake_api() -> AsyncIterator[FakeWeChatApi]:
+    """A local fake of the WeChat / WeCom API (tokens, customer-service and app messages)."""
+    async with FakeWeChatApi() as api:
+        yield api

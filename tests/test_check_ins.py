@@ -24,8 +24,9 @@ from bot.services import Services
 from handlers.texts import check_in_text
 from intents import NLU
 from storage.models import Direction, Escalation, FollowUp, Message, Priority
-from tests.conftest import make_config, make_secrets
+from tests.conftest import make_secrets, running_services
 from tests.fakes.wechat_api import FAKE_CORPID, FAKE_CORPSECRET, FakeWeChatApi
+from tests.test_wechat_wecom import wecom_config
 from tests.wechat_peer import AES_KEY, TOKEN, WeComPeer, text_xml
 
 URL = "/wechat/work"
@@ -40,25 +41,13 @@ def secrets() -> Secrets:
 
 
 @pytest.fixture
-async def fake_api() -> AsyncIterator[FakeWeChatApi]:
-    async with FakeWeChatApi() as api:
-        yield api
-
-
-@pytest.fixture
 async def services(
-    db_url: DatabaseUrl,
-    model_dir: Path,
-    nlu: NLU,
-    secrets: Secrets,
-    clock: FixedClock,
-    fake_api: FakeWeChatApi,
-) -> AsyncIterator[Services]:
-    wecom = {"corpid": FAKE_CORPID, "agentid": AGENT_ID, "api_base_url": fake_api.base_url}
-    config = make_config(db_url, model_dir, wecom=wecom)
-    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
-    yield running
-    await running.close()
+    db_url: DatabaseUrl, model_dir: Path, nlu: NLU, secrets: Secrets, clock: FixedClock, fake_api
+) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
+    """Started with the WeCom app configured: its API sends check-ins."""
+    wecom = wecom_config(fake_api)
+    async with running_services(db_url, model_dir, nlu, secrets, clock, wecom=wecom) as running:
+        yield running
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from storage.models import (
     LateReply,
     Message,
 )
-from tests.conftest import make_config, make_secrets
+from tests.conftest import make_config, make_secrets, running_services
 from tests.fakes.wechat_api import FAKE_APPID, FAKE_SECRET, FakeWeChatApi
 from tests.wechat_peer import (
     AES_KEY,
@@ -63,12 +63,6 @@ def secrets() -> Secrets:
     return make_secrets(wechat_token=TOKEN, wechat_aes_key=AES_KEY, wechat_app_secret=FAKE_SECRET)
 
 
-@pytest.fixture
-async def fake_api() -> AsyncIterator[FakeWeChatApi]:
-    async with FakeWeChatApi() as api:
-        yield api
-
-
 def configure(services: Services, **sections: dict[str, Any]) -> None:
     """Enable channels on the running services' config, validated like config.yml."""
     services.config = parse_config(services.config.model_dump(mode="json") | sections)
@@ -79,19 +73,12 @@ Serve = Callable[..., Any]
 
 @pytest.fixture
 async def services(
-    db_url: DatabaseUrl,
-    model_dir: Path,
-    nlu: NLU,
-    secrets: Secrets,
-    clock: FixedClock,
-    fake_api: FakeWeChatApi,
-) -> AsyncIterator[Services]:
+    db_url: DatabaseUrl, model_dir: Path, nlu: NLU, secrets: Secrets, clock: FixedClock, fake_api
+) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
     """Started with the Official Account configured: its API sends late replies and check-ins."""
     wechat = {"appid": FAKE_APPID, "api_base_url": fake_api.base_url}
-    config = make_config(db_url, model_dir, wechat=wechat)
-    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
-    yield running
-    await running.close()
+    async with running_services(db_url, model_dir, nlu, secrets, clock, wechat=wechat) as running:
+        yield running
 
 
 async def send_owed(services: Services, clock: FixedClock, *, retries: int = 0) -> None:

@@ -18,7 +18,7 @@ from bot.secrets import Secrets
 from bot.services import Services
 from intents import NLU
 from storage.models import Direction, Escalation, Message
-from tests.conftest import make_config, make_secrets
+from tests.conftest import make_secrets, running_services
 from tests.fakes.wechat_api import FAKE_CORPID, FAKE_CORPSECRET, FakeWeChatApi
 from tests.wechat_peer import AES_KEY, TOKEN, WeComPeer, text_xml
 
@@ -34,25 +34,13 @@ def secrets() -> Secrets:
 
 
 @pytest.fixture
-async def fake_api() -> AsyncIterator[FakeWeChatApi]:
-    async with FakeWeChatApi() as api:
-        yield api
-
-
-@pytest.fixture
 async def services(
-    db_url: DatabaseUrl,
-    model_dir: Path,
-    nlu: NLU,
-    secrets: Secrets,
-    clock: FixedClock,
-    fake_api: FakeWeChatApi,
-) -> AsyncIterator[Services]:
+    db_url: DatabaseUrl, model_dir: Path, nlu: NLU, secrets: Secrets, clock: FixedClock, fake_api
+) -> AsyncIterator[Services]:  # type: ignore[no-untyped-def]
     """Started with the WeCom app configured: its API sends late replies and check-ins."""
-    config = make_config(db_url, model_dir, wecom=wecom_config(fake_api))
-    running = await Services.start(config, secrets, clock=clock, nlu=nlu, run_jobs=False)
-    yield running
-    await running.close()
+    wecom = wecom_config(fake_api)
+    async with running_services(db_url, model_dir, nlu, secrets, clock, wecom=wecom) as running:
+        yield running
 
 
 def wecom_config(fake_api: FakeWeChatApi, deadline: float = 4.0) -> dict[str, Any]:
