@@ -25,11 +25,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## run: install, create secrets, migrate, prepare the NLU model, start the service
+## run: install, create secrets, migrate, first admin (password printed once), NLU model, serve
 run: install
 	@mkdir -p var
 	$(CARELINE) secrets init
 	$(CARELINE) db upgrade
+	$(CARELINE) users first-admin
 	$(CARELINE) train --no-cv
 	$(CARELINE) serve
 

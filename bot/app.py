@@ -12,6 +12,7 @@ from bot.secrets import Secrets
 from bot.services import Services
 from bot.web import ack, health
 from bot.web.keys import SECRETS, SERVICES
+from bot.web.staff import setup_staff
 
 log = logging.getLogger("careline.app")
 
@@ -59,4 +60,5 @@ def create_app(services: Services, secrets: Secrets) -> web.Application:
         secrets,
     )
     ack.setup(app)  # the page behind a staff notice's one-tap link
+    setup_staff(app)  # sign-in and the staff pages under /staff/
     return app

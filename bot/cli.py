@@ -18,6 +18,7 @@ import yaml
 from bot.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
 from bot.escalation_report import add_commands as add_escalation_commands
 from bot.secrets import DEFAULT_SECRETS_FILE, SecretsError, generate_missing, load_secrets
+from bot.staff_accounts import add_commands as add_user_commands
 from bot.transcript_import import add_command as add_import_command
 
 log = logging.getLogger("careline")
@@ -91,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_escalation_commands(sub, _escalations)
     add_import_command(sub, _import_transcripts)
+    add_user_commands(sub, _users)
 
     send = sub.add_parser("send", help="send one message as a mother; print what Careline did")
     send.add_argument("text")
@@ -166,6 +168,12 @@ def _escalations(args: argparse.Namespace) -> int:
 
     print("\n".join(run_command(load_config(args.config), load_secrets(), args)))
     return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from bot.staff_accounts import run_command
+
+    return run_command(load_config(args.config), load_secrets(), args)
 
 
 def _import_transcripts(args: argparse.Namespace) -> int:

@@ -31,10 +31,6 @@ def _aes_key() -> str:
     return base64.urlsafe_b64encode(token_source.token_bytes(32)).decode()
 
 
-def _password() -> str:
-    return token_source.token_urlsafe(12)
-
-
 class Secrets(BaseSettings):
     # An empty variable counts as unset (the file, or nothing, then); other CARELINE_* names
     # (the tests' CARELINE_TEST_*, CARELINE_CONFIG...) are not secrets.
@@ -54,7 +50,6 @@ class Secrets(BaseSettings):
     wecom_corp_secret: str | None = None
     group_hmac_secret: str | None = None
     database_password: str | None = None
-    admin_password: str | None = None
     # Staff notifications (bot/notifiers): the ack-link key is generated; the others come from
     # the providers (WeCom group robot key, SMS gateway, SMTP account, the staff webhook peer).
     ack_secret: str | None = None
@@ -94,7 +89,6 @@ GENERATED: dict[str, Callable[[], str]] = {
     "field_key": _aes_key,
     "hotline_hmac_secret": _token,
     "group_hmac_secret": _token,
-    "admin_password": _password,
     "ack_secret": _token,
 }
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from argon2 import PasswordHasher
 
 from bot.accepted_requests import StoredAcceptedRequests
 from bot.api_tokens import StoredApiTokens
@@ -38,7 +37,7 @@ from storage import queries
 from storage.db import Database, database_url
 from storage.fieldcrypt import FieldCipher
 from storage.migrate import head_revision
-from storage.models import OutboxKind, Role, StaffUser
+from storage.models import OutboxKind
 
 log = logging.getLogger("careline.services")
 
@@ -160,7 +159,6 @@ class Services:
             api_tokens=api_tokens,
             staff_work=staff_work,
         )
-        await services.ensure_admin(secrets)
         if run_jobs:
             outbox.start()
             outbox.wake()
@@ -216,24 +214,6 @@ class Services:
     def healthy_scheduler(self) -> bool:
         """A standby replica is healthy; the leader is while its scheduler runs."""
         return not self.leadership.leading or self.scheduler.running
-
-    # --- start-up ----------------------------------------------------------------------------
-
-    async def ensure_admin(self, secrets: Secrets) -> None:
-        """The first sign-in account, with the generated (never a shipped) password."""
-        if not secrets.admin_password:
-            return
-        async with self.db.write() as session:
-            if await queries.count_staff(session):
-                return
-            session.add(
-                StaffUser(
-                    username="admin",
-                    display_name="管理员",
-                    role=Role.ADMIN,
-                    password_hash=PasswordHasher().hash(secrets.admin_password),
-                )
-            )
 
 
 def outbox_handlers(

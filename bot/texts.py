@@ -141,3 +141,19 @@ def describe_import(name: str, summary: Any) -> list[str]:
     if summary.refused_count > len(summary.refused):
         lines.append(f"  ……另有 {summary.refused_count - len(summary.refused)} 处未列出")
     return lines
+
+
+# --- `careline users` (bot/staff_accounts.py) ----------------------------------------------
+USER_ADDED = "已添加账号 {username}（{role}）。"
+USER_RESET = "已重置 {username} 的密码，该账号已在所有设备上退出登录。"
+USER_DISABLED = "已停用账号 {username}，该账号已在所有设备上退出登录。"
+USER_EXISTS = "账号 {username} 已存在（重置密码请用 careline users reset）。"
+USER_UNKNOWN = "没有账号 {username}。"
+USER_INACTIVE = "已停用"
+PASSWORD_ONCE = "密码（只显示这一次，请当面或通过安全渠道交给本人）：{password}"
+PASSWORD_TOO_SHORT = "密码至少需要10个字符。"
+FIRST_ADMIN_NAME = "管理员"
+FIRST_ADMIN_MADE = (
+    "已创建第一个管理员账号 {username}，密码（只显示这一次，请妥善保存）：{password}\n"
+    "登录后台：/staff/sign-in；其他工作人员账号用 careline users add 创建。"
+)

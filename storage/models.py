@@ -446,3 +446,20 @@ class HotlineSegment(SQLModel, table=True):
     start_seconds: float
     end_seconds: float
     confidence: float | None = None
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in staff browser. The cookie holds a random token; only its SHA-256 is stored,
+    so a copy of the database signs nobody in. Ends at ``expires_at``, at sign-out, or when
+    the user's password is reset or the account is switched off."""
+
+    __tablename__ = "staff_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    staff_id: int = _fk("staffuser.id", nullable=False)
+    # The synchronizer token every form and API write of this session must carry.
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _when()
+    last_seen_at: datetime = _when()
+    expires_at: datetime = _when(index=True)

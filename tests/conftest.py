@@ -135,7 +135,7 @@ def make_secrets(**overrides: str) -> Secrets:
     values = {
         "api_token": "test-api-token-" + uuid.uuid4().hex,
         "field_key": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-        "admin_password": uuid.uuid4().hex,
+        "session_secret": "test-session-" + uuid.uuid4().hex,
     }
     values.update(overrides)
     return Secrets(**values)
@@ -205,3 +205,16 @@ async def fake_api() -> AsyncIterator[FakeWeChatApi]:
     """A local fake of the WeChat / WeCom API (tokens, customer-service and app messages)."""
     async with FakeWeChatApi() as api:
         yield api
+
+
+@pytest.fixture
+async def staff_client(
+    db_url: URL, model_dir: Path, nlu: NLU, secrets: Secrets, clock: FixedClock
+) -> AsyncIterator[Any]:
+    """The app on a loopback port with accounts sw-chen and sw-lin (social workers), sup-liang
+    (supervisor) and admin; ``await staff_client.signed_in("sw-chen")`` signs one in
+    (see tests/staff_site.py)."""
+    from tests.staff_site import staff_site
+
+    async with staff_site(db_url, model_dir, nlu, secrets, clock) as site:
+        yield site

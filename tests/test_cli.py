@@ -189,3 +189,54 @@ def test_escalations_show_and_ack_from_the_terminal(ready: Path) -> None:
     again = run(ready, "escalations", "ack", "1", "--by", "sw-lin").stdout
     assert "未能确认" in again
     assert "已确认" in run(ready, "escalations", "show", "1").stdout
+
+
+def _password_in(output: str) -> str:
+    return output.rsplit("：", 1)[1].split()[0]
+
+
+def test_first_admin_password_is_printed_once_and_signs_in(ready: Path) -> None:
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    made = run(ready, "users", "first-admin").stdout
+    assert "admin" in made
+    password = _password_in(made.splitlines()[0])
+    assert len(password) >= 16
+    assert run(ready, "users", "first-admin").stdout == "", "only while there is no account"
+    assert password not in (ready / "var" / "secrets.env").read_text(), "never kept in a file"
+
+    process = start_server(ready)
+    try:
+        port = yaml.safe_load((ready / "config.yml").read_text())["service"]["port"]
+        base = f"http://127.0.0.1:{port}"
+        jar = CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = opener.open(base + "/staff/sign-in").read().decode()
+        token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+        body = urllib.parse.urlencode(
+            {"csrf": token, "username": "admin", "password": password, "next": "/staff/admin"}
+        ).encode()
+        page = opener.open(base + "/staff/sign-in", data=body)
+        assert page.url.endswith("/staff/admin")
+        assert "系统管理" in page.read().decode()
+    finally:
+        stop_server(process)
+
+
+def test_users_add_reset_and_disable(ready: Path) -> None:
+    added = run(ready, "users", "add", "sw-chen", "--role", "social_worker").stdout
+    first = _password_in(added.splitlines()[-1])
+    assert "陈晓" in run(ready, "users", "list").stdout, "named from the roster"
+    assert run(ready, "users", "add", "sw-chen", check=False).returncode == 1
+    reset = run(ready, "users", "reset", "sw-chen").stdout
+    assert _password_in(reset.splitlines()[-1]) != first
+    assert run(ready, "users", "reset", "nobody", check=False).returncode == 1
+    run(ready, "users", "disable", "sw-chen")
+    assert "已停用" in run(ready, "users", "list").stdout
+    with sqlite3.connect(ready / "var" / "careline.db") as db:
+        hashes = db.execute("SELECT password_hash FROM staffuser").fetchall()
+        actions = [a for (a,) in db.execute("SELECT action FROM auditevent ORDER BY id")]
+    assert hashes[0][0].startswith("$argon2id$")
+    assert actions == ["staff.user_added", "staff.password_reset", "staff.user_disabled"]

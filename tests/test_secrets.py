@@ -38,7 +38,7 @@ def test_two_installs_get_different_secrets(tmp_path: Path) -> None:
     a = load_secrets(secrets_file=_generated(tmp_path / "a"))
     b = load_secrets(secrets_file=_generated(tmp_path / "b"))
     assert a.api_token != b.api_token
-    assert a.admin_password != b.admin_password
+    assert a.session_secret != b.session_secret
     assert len(base64.urlsafe_b64decode(a.field_key)) == 32
 
 

@@ -71,3 +71,43 @@ FORM_EXPIRED_BODY = "为了安全，请重新打开通知中的链接后再操�
 BAD_ACTION_TITLE = "无法识别的操作"
 BAD_ACTION_BODY = "请重新打开通知中的链接，再点击页面上的按钮。"
 NOTHING_CHANGED = "本次操作未作任何更改。"
+
+# --- The staff pages (sign-in, layout, home, admin). -----------------------------------------
+SKIP_TO_MAIN = "跳到正文"
+NAV_LABEL = "主导航"
+NAV_QUEUE = "求助队列"
+NAV_CONTACTS = "服务记录"
+NAV_REPORTS = "统计报表"
+NAV_ADMIN = "系统管理"
+SIGNED_IN_AS = "当前用户：{name}（{role}）"
+SIGN_OUT = "退出登录"
+ROLE_LABELS = {"social_worker": "社工", "supervisor": "督导", "admin": "管理员"}
+
+SIGN_IN_TITLE = "工作人员登录"
+USERNAME = "用户名"
+PASSWORD = "密码"
+SIGN_IN = "登录"
+SIGN_IN_WRONG = "用户名或密码不正确。"
+SIGN_IN_LOCKED = "登录失败次数过多，请15分钟后再试，或联系管理员。"
+SIGN_IN_EXPIRED = "页面已过期，请重新输入后登录。"
+SIGN_IN_UNAVAILABLE = "登录暂不可用：服务未配置会话密钥（CARELINE_SESSION_SECRET）。"
+CSRF_REFUSED = "表单已过期或来源不明，未做任何更改。请返回页面刷新后重试。"
+FORBIDDEN = "您的账号没有查看此页面的权限。"
+
+HOME_TITLE = "工作台"
+HOME_INTRO = "请选择要进入的页面："
+
+ADMIN_TITLE = "系统管理"
+ADMIN_USERS = "工作人员账号"
+ADMIN_USERS_HINT = (
+    "新增账号或重置密码请在服务器上运行 careline users add / careline users reset"
+    "（新密码只显示一次）。"
+)
+ADMIN_USERNAME = "用户名（排班编号）"
+ADMIN_NAME = "姓名"
+ADMIN_ROLE = "角色"
+ADMIN_ACTIVE = "状态"
+ADMIN_ACTIVE_YES = "启用"
+ADMIN_ACTIVE_NO = "停用"
+ADMIN_CONFIG = "当前配置（config.yml，不含排班）"
+ADMIN_SECRETS = "密钥（仅显示是否已设置）"

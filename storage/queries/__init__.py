@@ -67,7 +67,17 @@ from storage.queries.people import (
     get_person,
     identity_of_kind,
 )
-from storage.queries.staff import count_staff
+from storage.queries.staff import (
+    all_staff,
+    count_staff,
+    end_sessions_of,
+    end_staff_session,
+    failed_sign_ins_since,
+    open_staff_session,
+    prune_staff_sessions,
+    signed_in,
+    staff_by_username,
+)
 
 __all__ = [
     "accept_request",
@@ -85,7 +95,15 @@ __all__ = [
     "classification_of",
     "count_unanswered_distress",
     "climb_escalation",
+    "all_staff",
     "count_staff",
+    "end_sessions_of",
+    "end_staff_session",
+    "failed_sign_ins_since",
+    "open_staff_session",
+    "prune_staff_sessions",
+    "signed_in",
+    "staff_by_username",
     "enqueue",
     "escalation_of",
     "find_call",

@@ -1,0 +1,25 @@
+"""The staff side of the web app: sign-in, the pages, their static files. Each page module
+registers its own routes; this one lists them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from bot.web import admin, home, signin
+
+STATIC = Path(__file__).parent / "static"
+
+
+def setup_staff(app: web.Application) -> None:
+    if aiohttp_jinja2.APP_KEY not in app:
+        aiohttp_jinja2.setup(
+            app, loader=jinja2.PackageLoader("bot.web", "templates"), autoescape=True
+        )
+    app.router.add_static("/staff/static", STATIC)
+    signin.setup(app)
+    home.setup(app)
+    admin.setup(app)
