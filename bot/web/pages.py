@@ -39,6 +39,7 @@ NAV = (
     NavItem("/staff/queue", texts.NAV_QUEUE, ()),
     NavItem("/staff/contacts", texts.NAV_CONTACTS, (Role.SUPERVISOR, Role.ADMIN)),
     NavItem("/staff/reports", texts.NAV_REPORTS, (Role.SUPERVISOR, Role.ADMIN)),
+    NavItem("/staff/audit", texts.NAV_AUDIT, (Role.SUPERVISOR, Role.ADMIN)),
     NavItem("/staff/admin", texts.NAV_ADMIN, (Role.ADMIN,)),
 )
 

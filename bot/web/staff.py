@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, home, signin
+from bot.web import admin, api, audit_log, home, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,3 +23,5 @@ def setup_staff(app: web.Application) -> None:
     signin.setup(app)
     home.setup(app)
     admin.setup(app)
+    audit_log.setup(app)
+    api.setup(app)  # the OpenAPI description of every endpoint added above

@@ -12,7 +12,7 @@ from storage.queries.accepted_requests import (
 )
 from storage.queries.ack_links import ack_link_use, handed_back, handed_back_by, use_ack_link
 from storage.queries.api_tokens import store_api_token, stored_api_token
-from storage.queries.audit import audit, history_of, last_event, schema_revision
+from storage.queries.audit import audit, audit_log, history_of, last_event, schema_revision
 from storage.queries.calls import (
     add_segment,
     call_of_escalation,
@@ -85,6 +85,7 @@ __all__ = [
     "add_segment",
     "attempts_for",
     "audit",
+    "audit_log",
     "call_of_escalation",
     "call_of_message",
     "cancel_pending",

@@ -71,3 +71,29 @@ async def last_event(
         .order_by(AuditEvent.id.desc())  # type: ignore[union-attr]
         .limit(1)
     )
+
+
+async def audit_log(
+    session: AsyncSession,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> Sequence[AuditEvent]:
+    """Newest first, a page at a time: the next page starts before the last id shown."""
+    query = select(AuditEvent)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)  # type: ignore[operator]
+    order = AuditEvent.id.desc()  # type: ignore[union-attr]
+    return (await session.scalars(query.order_by(order).limit(limit))).all()

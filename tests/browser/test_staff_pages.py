@@ -46,3 +46,17 @@ async def test_the_navigation_follows_the_role(staff_client: StaffSite, browser_
     await check_accessibility(page)
     await page.get_by_role("button", name="退出登录").click()
     await page.wait_for_url("**/staff/sign-in")
+
+
+async def test_the_audit_log_on_a_phone(staff_client: StaffSite, browser_page: Any) -> None:
+    page = browser_page
+    await sign_in(page, staff_client.base, "sup-liang", staff_client.passwords["sup-liang"])
+    await page.goto(staff_client.base + "/staff/audit")
+    rows = page.get_by_role("row")
+    assert await rows.count() >= 2, "the sign-in itself is in the log"
+    assert "staff.sign_in" in await page.get_by_role("table").inner_text()
+    await page.get_by_label("操作", exact=True).fill("staff.sign_in")
+    await page.get_by_role("button", name="筛选").click()
+    await page.wait_for_url("**action=staff.sign_in**")
+    await check_accessibility(page)
+    assert await fits_the_width(page)

@@ -1,0 +1,183 @@
+"""The JSON staff API: each endpoint declared once, with its roles and its models, so the
+route, the access check, the input validation and the OpenAPI description cannot drift apart.
+
+Query strings and bodies are parsed by pydantic models (a bad value is a 400 naming the
+field); responses are pydantic models too. ``GET /staff/api/openapi.json`` describes every
+endpoint from those declarations (OpenAPI 3.1, whose schemas are JSON Schema, as pydantic
+writes them). Pages and API share one view-model function per resource, so both show the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bot.web import access, texts
+from storage.models import Role
+
+__all__ = ["Endpoint", "add_endpoint", "json_body", "ok", "query_model", "setup"]
+
+PREFIX = "/staff/api/v1"
+ENDPOINTS = web.AppKey("staff_api_endpoints", list)
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str  # below PREFIX, aiohttp style: /escalations/{id}/acknowledge
+    summary: str
+    roles: tuple[Role, ...]
+    response: type[BaseModel]
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+
+
+def add_endpoint(
+    app: web.Application,
+    endpoint: Endpoint,
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> None:
+    """Route it behind its roles (writes also behind the CSRF header) and describe it."""
+
+    async def checked(request: web.Request) -> web.StreamResponse:
+        if request.method != "GET":
+            await access.verify_csrf(request)
+        return await handler(request)
+
+    app.router.add_route(
+        endpoint.method, PREFIX + endpoint.path, access.require(*endpoint.roles)(checked)
+    )
+    app.setdefault(ENDPOINTS, []).append(endpoint)
+
+
+def query_model(request: web.Request, model: type[M]) -> M:
+    """The query string as the model; an empty field (a form's blank filter) is no value."""
+    given = {name: value for name, value in request.query.items() if value != ""}
+    try:
+        return model.model_validate(given)
+    except ValidationError as error:
+        raise bad_request(error, page=not access.is_api(request)) from None
+
+
+async def json_body(request: web.Request, model: type[M]) -> M:
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as error:
+        raise bad_request(error) from None
+
+
+def bad_request(error: ValidationError, *, page: bool = False) -> web.HTTPBadRequest:
+    fields = [
+        {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()
+    ]
+    if page:
+        names = "、".join(f["field"] for f in fields)
+        return web.HTTPBadRequest(text=texts.BAD_FILTER.format(fields=names))
+    return web.HTTPBadRequest(
+        text=ErrorBody(error="invalid input", fields=fields).model_dump_json(),
+        content_type="application/json",
+    )
+
+
+def ok(model: BaseModel, *, status: int = 200) -> web.Response:
+    return web.Response(
+        text=model.model_dump_json(), status=status, content_type="application/json"
+    )
+
+
+class ErrorBody(BaseModel):
+    error: str
+    fields: list[dict[str, str]] = []
+
+
+def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
+    schemas: dict[str, Any] = {"Error": _schema(ErrorBody, {})}
+    paths: dict[str, Any] = {}
+    for endpoint in endpoints:
+        operation: dict[str, Any] = {
+            "summary": endpoint.summary,
+            "description": _roles_text(endpoint.roles),
+            "responses": {
+                "200": _content(_ref(endpoint.response, schemas)),
+                "400": _content(_ref(ErrorBody, schemas), "invalid input"),
+                "401": {"description": "not signed in"},
+                "403": {"description": "another role, or no CSRF token on a write"},
+            },
+        }
+        parameters = [
+            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            for name in _path_names(endpoint.path)
+        ]
+        if endpoint.query is not None:
+            query_schema = endpoint.query.model_json_schema()
+            required = set(query_schema.get("required", []))
+            parameters += [
+                {"name": name, "in": "query", "required": name in required, "schema": schema}
+                for name, schema in query_schema.get("properties", {}).items()
+            ]
+        if parameters:
+            operation["parameters"] = parameters
+        if endpoint.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(endpoint.body, schemas)}},
+            }
+        if endpoint.method != "GET":
+            operation["security"] = [{"session": [], "csrf": []}]
+        paths.setdefault(PREFIX + endpoint.path, {})[endpoint.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Careline staff API",
+            "version": "1",
+            "description": "Sign in at /staff/sign-in; the session cookie authenticates. "
+            "Writes carry the session's CSRF token in the X-CSRF-Token header.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": access.COOKIE},
+                "csrf": {"type": "apiKey", "in": "header", "name": access.CSRF_HEADER},
+            },
+        },
+        "security": [{"session": []}],
+    }
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(request.app.get(ENDPOINTS, [])))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/staff/api/openapi.json", access.require()(openapi))
+
+
+def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    name = model.__name__
+    if name not in schemas:
+        schemas[name] = _schema(model, schemas)
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
+def _content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _path_names(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+
+
+def _roles_text(roles: tuple[Role, ...]) -> str:
+    return "Roles: " + (", ".join(r.value for r in roles) if roles else "any signed-in staff")
