@@ -79,7 +79,7 @@ from storage.queries.people import (
     get_person,
     identity_of_kind,
 )
-from storage.queries.queue import Holder, QueueRow, queue_rows, queue_version
+from storage.queries.queue import Holder, QueueRow, queue_row, queue_rows, queue_version
 from storage.queries.staff import (
     all_staff,
     count_staff,
@@ -105,6 +105,7 @@ __all__ = [
     "notes_of",
     "Holder",
     "QueueRow",
+    "queue_row",
     "queue_rows",
     "queue_version",
     "accept_request",

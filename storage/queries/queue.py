@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Classification, Escalation, EscalationStatus, Message
+from storage.models import Classification, Escalation, EscalationStatus, Message, Person
 from storage.queries.escalations import UNRESOLVED, UNTAKEN
 
 
@@ -25,6 +25,7 @@ class Holder:
 @dataclass(frozen=True, slots=True)
 class QueueRow:
     escalation: Escalation
+    pseudonym: str
     channel: str
     risk_reasons: tuple[str, ...]
 
@@ -35,6 +36,10 @@ def held_by(holder: Holder):  # type: ignore[no-untyped-def]
     if holder.staff_id is not None:
         own = or_(own, Escalation.assignee_id == holder.staff_id)
     return own
+
+
+async def queue_row(session: AsyncSession, escalation: Escalation) -> QueueRow:
+    return (await _with_messages(session, [escalation]))[0]
 
 
 async def queue_rows(
@@ -79,8 +84,22 @@ async def _with_messages(
             channels[opening_of[message_id]] = channel
         seen = reasons.setdefault(owner, [])
         seen.extend(r for r in risk_reasons or () if r not in seen)
+    people = dict(
+        (
+            await session.execute(
+                select(Person.id, Person.pseudonym).where(
+                    Person.id.in_({e.person_id for e in escalations})  # type: ignore[union-attr]
+                )
+            )
+        ).all()
+    )
     return [
-        QueueRow(e, channels.get(e.id, ""), tuple(reasons.get(e.id, ())))  # type: ignore[arg-type]
+        QueueRow(
+            e,
+            people.get(e.person_id, ""),
+            channels.get(e.id, ""),  # type: ignore[arg-type]
+            tuple(reasons.get(e.id, ())),  # type: ignore[arg-type]
+        )
         for e in escalations
     ]
 

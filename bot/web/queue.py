@@ -1,0 +1,189 @@
+"""The escalation queue: ``GET /staff/queue`` (the page, or ``?fragment=1`` the queue alone
+for live updates), its actions (take, resolve, each with an optional note), and the JSON twins
+under ``/staff/api/v1/escalations``. One data path: ``load_queue`` and ``queue_actions`` serve
+the page and the API alike."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.web import queue_actions, queue_events, texts
+from bot.web.access import StaffMember, current_staff, require, verify_csrf
+from bot.web.keys import SERVICES
+from bot.web.pages import render
+from bot.web.queue_actions import Refused
+from bot.web.queue_view import QueueItem, holder, queue_item, roster_names
+from storage import queries
+from storage.queries import QueueRow
+
+PAGE = "/staff/queue"
+FRAGMENT = f"{PAGE}?fragment=1"
+STATIC = "/staff/static/"
+API = "/staff/api/v1/escalations"
+QUEUE_WATCH = web.AppKey("queue_watch", queue_events.QueueWatch)
+DONE = {"acknowledged": texts.DONE_ACKNOWLEDGED, "resolved": texts.DONE_RESOLVED}
+
+
+def setup(app: web.Application) -> None:
+    services = app[SERVICES]
+    app[QUEUE_WATCH] = queue_events.QueueWatch(
+        services.db, interval=services.config.dashboard.live_poll_seconds
+    )
+    app.on_shutdown.append(_stop_watching)
+    app.router.add_get(PAGE, show)
+    app.router.add_get(queue_events.PATH, events)
+    app.router.add_post(PAGE + "/{id:\\d+}/acknowledge", acknowledge)
+    app.router.add_post(PAGE + "/{id:\\d+}/resolve", resolve)
+    app.router.add_get(API, api_list)
+    app.router.add_post(API + "/{id:\\d+}/acknowledge", api_acknowledge)
+    app.router.add_post(API + "/{id:\\d+}/resolve", api_resolve)
+
+
+async def _stop_watching(app: web.Application) -> None:
+    await app[QUEUE_WATCH].close()  # every open stream ends, so the server can stop
+
+
+async def load_queue(request: web.Request, staff: StaffMember) -> list[QueueItem]:
+    """The queue as this staff member may see it, P1 first, then the longest waiting."""
+    services = request.app[SERVICES]
+    visible_to = None if staff.is_supervisor else holder(staff)
+    async with services.db.session() as session:
+        rows = await queries.queue_rows(session, visible_to=visible_to)
+    return _items(request, staff, rows)
+
+
+def _items(request: web.Request, staff: StaffMember, rows: list[QueueRow]) -> list[QueueItem]:
+    services = request.app[SERVICES]
+    names = roster_names(services.config)
+    now, zone = services.clock.now(), services.config.zone
+    return [queue_item(row, staff, now=now, zone=zone, names=names) for row in rows]
+
+
+@require()
+async def show(request: web.Request) -> web.StreamResponse:
+    staff = current_staff(request)
+    message = _done_message(request)
+    return await _page(request, staff, message=message)
+
+
+async def _page(
+    request: web.Request,
+    staff: StaffMember,
+    *,
+    message: str | None = None,
+    refused: bool = False,
+    status: int = 200,
+) -> web.StreamResponse:
+    # Read before the queue: a change in between makes the page fetch again, never miss it.
+    version = await request.app[QUEUE_WATCH].current()
+    items = await load_queue(request, staff)
+    if request.query.get("fragment") == "1":
+        response = await render(request, "staff/queue_items.html", {"items": items})
+    else:
+        response = await render(
+            request,
+            "staff/queue.html",
+            {
+                "items": items,
+                "version": version,
+                "message": message,
+                "refused": refused,
+                "fragment_url": FRAGMENT,
+                "events_url": queue_events.PATH,
+                "static_url": STATIC,
+            },
+            status=status,
+        )
+    response.headers["X-Queue-Version"] = version
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _done_message(request: web.Request) -> str | None:
+    """After a move the page is fetched again (post/redirect/get); the query names the move
+    and the escalation, never free text."""
+    template = DONE.get(request.query.get("done", ""))
+    escalation_id = request.query.get("id", "")
+    if template is None or not escalation_id.isdigit():
+        return None
+    return template.format(id=int(escalation_id))
+
+
+@require()
+async def events(request: web.Request) -> web.StreamResponse:
+    heartbeat = request.app[SERVICES].config.dashboard.heartbeat_seconds
+    return await queue_events.stream(request, request.app[QUEUE_WATCH], heartbeat)
+
+
+@require()
+async def acknowledge(request: web.Request) -> web.StreamResponse:
+    return await _act(request, queue_actions.take, "acknowledged")
+
+
+@require()
+async def resolve(request: web.Request) -> web.StreamResponse:
+    return await _act(request, queue_actions.resolve, "resolved")
+
+
+async def _act(request: web.Request, move, done: str) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    await verify_csrf(request)
+    staff = current_staff(request)
+    escalation_id = int(request.match_info["id"])
+    form = await request.post()
+    try:
+        await move(
+            request.app[SERVICES], staff, escalation_id, queue_actions.clean_note(form.get("note"))
+        )
+    except Refused as refused:
+        return await _page(
+            request, staff, message=refused.message, refused=True, status=refused.status
+        )
+    raise web.HTTPSeeOther(f"{PAGE}?done={done}&id={escalation_id}#escalation-{escalation_id}")
+
+
+# --- the JSON twins ---------------------------------------------------------------------------
+
+
+@require()
+async def api_list(request: web.Request) -> web.StreamResponse:
+    items = await load_queue(request, current_staff(request))
+    return web.json_response({"escalations": [item.as_json() for item in items]})
+
+
+@require()
+async def api_acknowledge(request: web.Request) -> web.StreamResponse:
+    return await _api_act(request, queue_actions.take)
+
+
+@require()
+async def api_resolve(request: web.Request) -> web.StreamResponse:
+    return await _api_act(request, queue_actions.resolve)
+
+
+async def _api_act(request: web.Request, move) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    await verify_csrf(request)
+    staff = current_staff(request)
+    escalation_id = int(request.match_info["id"])
+    note = await _json_note(request)
+    try:
+        escalation = await move(
+            request.app[SERVICES], staff, escalation_id, queue_actions.clean_note(note)
+        )
+    except Refused as refused:
+        return web.json_response({"error": refused.message}, status=refused.status)
+    async with request.app[SERVICES].db.session() as session:
+        row = await queries.queue_row(session, escalation)
+    return web.json_response({"escalation": _items(request, staff, [row])[0].as_json()})
+
+
+async def _json_note(request: web.Request) -> object:
+    """The note of a JSON body ``{"note": "..."}``; none without a body."""
+    if not request.can_read_body:
+        return None
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error": "the body is not JSON"}', content_type="application/json"
+        ) from None
+    return body.get("note") if isinstance(body, dict) else None
