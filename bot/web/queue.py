@@ -18,7 +18,6 @@ from storage.queries import QueueRow
 
 PAGE = "/staff/queue"
 FRAGMENT = f"{PAGE}?fragment=1"
-STATIC = "/staff/static/"
 API = "/staff/api/v1/escalations"
 QUEUE_WATCH = web.AppKey("queue_watch", queue_events.QueueWatch)
 DONE = {"acknowledged": texts.DONE_ACKNOWLEDGED, "resolved": texts.DONE_RESOLVED}
@@ -90,7 +89,6 @@ async def _page(
                 "refused": refused,
                 "fragment_url": FRAGMENT,
                 "events_url": queue_events.PATH,
-                "static_url": STATIC,
             },
             status=status,
         )
