@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, home, signin
+from bot.web import admin, case, home, queue, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,3 +23,5 @@ def setup_staff(app: web.Application) -> None:
     signin.setup(app)
     home.setup(app)
     admin.setup(app)
+    queue.setup(app)  # the escalation queue, its live updates, its JSON twin
+    case.setup(app)  # a mother's case, notes and callbacks, its JSON twin
