@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.case_rows import schedule_follow_up
 from bot.services import Services
 from bot.web import texts
+from bot.web.access import StaffMember
 from bot.web.queue_actions import Refused, clean_note
 from handlers.turn import ScheduleFollowUp
 from storage import queries
 from storage.models import FollowUp, FollowUpKind
-
-if TYPE_CHECKING:
-    from bot.web.access import StaffMember
 
 log = logging.getLogger("careline.web.case")
 

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.services import Services
 from bot.web import texts
+from bot.web.access import StaffMember
 from bot.web.ack_view import local_time
 from bot.web.masking import mask_identity
 from bot.web.queue_view import holder, roster_names
 from storage import queries
 from storage.models import AuditEvent, Escalation
-
-if TYPE_CHECKING:
-    from bot.web.access import StaffMember
 
 MESSAGES_SHOWN = 200
 CONTACTS_SHOWN = 100

@@ -5,8 +5,11 @@ the page and the API alike."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
+from bot.services import Services
 from bot.web import queue_actions, queue_events, texts
 from bot.web.access import StaffMember, current_staff, require, verify_csrf
 from bot.web.keys import SERVICES
@@ -14,12 +17,15 @@ from bot.web.pages import render
 from bot.web.queue_actions import Refused
 from bot.web.queue_view import QueueItem, holder, queue_item, roster_names
 from storage import queries
+from storage.models import Escalation
 from storage.queries import QueueRow
 
 PAGE = "/staff/queue"
 FRAGMENT = f"{PAGE}?fragment=1"
 API = "/staff/api/v1/escalations"
 QUEUE_WATCH = web.AppKey("queue_watch", queue_events.QueueWatch)
+# A move on an escalation (``queue_actions.take`` or ``resolve``): the same for page and API.
+Move = Callable[[Services, StaffMember, int, str], Awaitable[Escalation]]
 DONE = {"acknowledged": texts.DONE_ACKNOWLEDGED, "resolved": texts.DONE_RESOLVED}
 
 
@@ -123,7 +129,7 @@ async def resolve(request: web.Request) -> web.StreamResponse:
     return await _act(request, queue_actions.resolve, "resolved")
 
 
-async def _act(request: web.Request, move, done: str) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+async def _act(request: web.Request, move: Move, done: str) -> web.StreamResponse:
     await verify_csrf(request)
     staff = current_staff(request)
     escalation_id = int(request.match_info["id"])
@@ -158,7 +164,7 @@ async def api_resolve(request: web.Request) -> web.StreamResponse:
     return await _api_act(request, queue_actions.resolve)
 
 
-async def _api_act(request: web.Request, move) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+async def _api_act(request: web.Request, move: Move) -> web.StreamResponse:
     await verify_csrf(request)
     staff = current_staff(request)
     escalation_id = int(request.match_info["id"])

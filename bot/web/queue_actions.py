@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalations
 from bot.services import Services
 from bot.web import texts
+from bot.web.access import StaffMember
 from bot.web.ack_view import local_time
 from bot.web.queue_view import is_own
 from storage import queries
 from storage.models import Escalation, EscalationStatus
-
-if TYPE_CHECKING:
-    from bot.web.access import StaffMember
 
 log = logging.getLogger("careline.web.queue")
 

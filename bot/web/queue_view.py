@@ -8,19 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.web import texts
+from bot.web.access import StaffMember
 from bot.web.ack_view import local_time
 from handlers.escalation import can_move
 from storage.models import Escalation, EscalationStatus
 from storage.queries import Holder, QueueRow
 from storage.queries.escalations import UNTAKEN
-
-if TYPE_CHECKING:
-    from bot.web.access import StaffMember
 
 
 def roster_names(config: Config) -> dict[str, str]:
@@ -38,11 +36,6 @@ def is_own(staff: StaffMember, escalation: Escalation) -> bool:
     )
 
 
-def may_see(staff: StaffMember, escalation: Escalation) -> bool:
-    """Supervisors see every escalation; a social worker her own and the untaken ones."""
-    return staff.is_supervisor or escalation.status in UNTAKEN or is_own(staff, escalation)
-
-
 def may_take(escalation: Escalation) -> bool:
     """Anyone who sees an untaken escalation may take it. Taking is claiming: the model has
     one move for both (``taken_by`` and ``assignee_id`` are set together), and the state
@@ -51,10 +44,11 @@ def may_take(escalation: Escalation) -> bool:
 
 
 def may_resolve(staff: StaffMember, escalation: Escalation) -> bool:
-    """Its taker or a supervisor closes a case; a worker takes an untaken one first."""
+    """Its taker or a supervisor closes a case; a worker takes an untaken one first. (Who may
+    see which escalation is the queue's query: ``queries.queue_rows``.)"""
     if not can_move(escalation.status, EscalationStatus.RESOLVED):
         return False
-    return staff.is_supervisor or (escalation.status not in UNTAKEN and is_own(staff, escalation))
+    return staff.is_supervisor or is_own(staff, escalation)
 
 
 @dataclass(frozen=True, slots=True)
