@@ -236,6 +236,9 @@ class FollowUp(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    # A case page reads the history of her escalations; the ack page who took one.
+    __table_args__ = (Index("ix_auditevent_object", "object_type", "object_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _when(index=True)
     actor: str = Field(max_length=64)  # "careline", "scheduler" or a staff username

@@ -70,7 +70,11 @@ async def _with_messages(
     rows = await session.execute(
         select(Message.id, Message.escalation_id, Message.channel, Classification.risk_reasons)
         .outerjoin(Classification, Classification.message_id == Message.id)
-        .where(or_(Message.escalation_id.in_(ids), Message.id.in_(openings)))  # type: ignore[union-attr]
+        .where(
+            # Through her messages (indexed by person): message.escalation_id has no index.
+            Message.person_id.in_({e.person_id for e in escalations}),  # type: ignore[attr-defined]
+            or_(Message.escalation_id.in_(ids), Message.id.in_(openings)),  # type: ignore[union-attr]
+        )
         .order_by(Message.id)
     )
     opening_of = {e.message_id: e.id for e in escalations}

@@ -1,4 +1,4 @@
-"""case notes: what staff write down about a mother's case
+"""case notes: what staff write down about a mother's case; audit events found by object
 
 Revision ID: 0012
 Revises: 0011
@@ -40,7 +40,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("case_note", schema=None) as batch_op:
         batch_op.create_index("ix_case_note_person_id", ["person_id"], unique=False)
+    # The history of an object (her escalations on the case page) without reading the whole
+    # audit log, which every case view makes longer.
+    with op.batch_alter_table("auditevent", schema=None) as batch_op:
+        batch_op.create_index("ix_auditevent_object", ["object_type", "object_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("auditevent", schema=None) as batch_op:
+        batch_op.drop_index("ix_auditevent_object")
     op.drop_table("case_note")
