@@ -110,20 +110,20 @@ async def _with_messages(
 
 async def queue_version(session: AsyncSession) -> str:
     """Changes whenever an escalation is opened or moves (taken, resolved, raised, climbed,
-    joined): every such write sets ``updated_at``. The counts tell apart two moves stamped
-    with the same moment (a fixed clock, a coarse one). One scan, no lock: any replica's
-    write shows in the next call."""
-    unresolved = Escalation.status.in_(UNRESOLVED)  # type: ignore[attr-defined]
+    joined): every such write sets ``updated_at``, and the counts tell apart two moves stamped
+    with the same moment (a fixed clock, a coarse one). Only unresolved rows are read (by the
+    status index): one that is resolved leaves them, which changes their count. No lock: any
+    replica's write shows in the next call."""
     taken = Escalation.status == EscalationStatus.ACKNOWLEDGED
     row = (
         await session.execute(
             select(
+                func.count(),
                 func.max(Escalation.id),
                 func.max(Escalation.updated_at),
-                func.sum(case((unresolved, 1), else_=0)),
                 func.sum(case((taken, 1), else_=0)),
-                func.sum(case((unresolved, Escalation.level), else_=0)),
-            )
+                func.sum(Escalation.level),
+            ).where(Escalation.status.in_(UNRESOLVED))  # type: ignore[attr-defined]
         )
     ).one()
     return ".".join("-" if value is None else str(value) for value in row)
