@@ -51,6 +51,16 @@ class ServiceSettings(_Strict):
         return value
 
 
+class DashboardSettings(_Strict):
+    """The staff dashboard's live queue (bot/web/queue_events)."""
+
+    # How often each process asks the database whether the queue changed: a change made by
+    # any replica reaches an open page within about this long.
+    live_poll_seconds: float = Field(1.0, ge=0.05, le=30)
+    # A comment line on a quiet stream, so proxies and phones keep it open.
+    heartbeat_seconds: float = Field(15.0, ge=1, le=300)
+
+
 class DatabaseSettings(_Strict):
     url: str = "sqlite+aiosqlite:///var/careline.db"
 
@@ -162,6 +172,8 @@ class Config(_Strict):
     roster: RosterConfig = RosterConfig()
     # How staff are told (bot/notifiers): senders per person and priority, their settings.
     notifications: NotificationsConfig = NotificationsConfig()
+    # The staff dashboard's live updates.
+    dashboard: DashboardSettings = DashboardSettings()
 
     @model_validator(mode="after")
     def _notified_people_are_on_the_roster(self) -> Config:

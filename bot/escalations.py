@@ -20,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.staff_work import enqueue_taken_notices
 from handlers.escalation import can_move
 from storage import queries
 from storage.db import Database
@@ -55,11 +56,43 @@ async def acknowledge(
     )
 
 
+# Work written with a take, once the others are told (how many were).
+AlsoTold = Callable[[AsyncSession, Escalation, int], Awaitable[None]]
+
+
+async def take(
+    db: Database,
+    escalation_id: int,
+    *,
+    by: str,
+    at: datetime,
+    staff_id: int | None = None,
+    also: AlsoTold | None = None,
+) -> Escalation:
+    """Acknowledge it, and tell everyone a notice of it reached (but ``by``) that it is taken,
+    in one transaction: the one-tap link and the staff pages take a case the same way."""
+
+    async def and_tell_the_others(session: AsyncSession, escalation: Escalation) -> None:
+        told = await enqueue_taken_notices(session, escalation, taken_by=by, now=at)
+        if also is not None:
+            await also(session, escalation, told)
+
+    return await acknowledge(
+        db, escalation_id, by=by, at=at, staff_id=staff_id, also=and_tell_the_others
+    )
+
+
 async def resolve(
-    db: Database, escalation_id: int, *, by: str, at: datetime, staff_id: int | None = None
+    db: Database,
+    escalation_id: int,
+    *,
+    by: str,
+    at: datetime,
+    staff_id: int | None = None,
+    also: Also | None = None,
 ) -> Escalation:
     return await _move(
-        db, escalation_id, EscalationStatus.RESOLVED, by=by, at=at, staff_id=staff_id
+        db, escalation_id, EscalationStatus.RESOLVED, by=by, at=at, staff_id=staff_id, also=also
     )
 
 

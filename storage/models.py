@@ -236,6 +236,9 @@ class FollowUp(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    # A case page reads the history of her escalations; the ack page who took one.
+    __table_args__ = (Index("ix_auditevent_object", "object_type", "object_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _when(index=True)
     actor: str = Field(max_length=64)  # "careline", "scheduler" or a staff username
@@ -463,3 +466,21 @@ class StaffSession(SQLModel, table=True):
     created_at: datetime = _when()
     last_seen_at: datetime = _when()
     expires_at: datetime = _when(index=True)
+
+
+class CaseNote(SQLModel, table=True):
+    """What a worker wrote down about a mother's case (with a move on an escalation, or alone).
+
+    Her words stay in her messages; a note is staff's, read by staff only."""
+
+    __tablename__ = "case_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = _fk("person.id", nullable=False)
+    escalation_id: int | None = _fk("escalation.id", index=False)
+    author: str = Field(max_length=64)  # a staff username (a roster worker id)
+    author_id: int | None = _fk("staffuser.id", index=False)
+    # What the note went with: "note", or the move it explains ("acknowledged", "resolved").
+    kind: str = Field(default="note", max_length=16)
+    text: str
+    created_at: datetime = _when()

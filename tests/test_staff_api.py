@@ -37,6 +37,15 @@ async def test_the_openapi_description_is_valid_and_lists_the_api(
     names = {p["name"] for p in audit["parameters"]}
     assert {"actor", "action", "from", "to", "before"} <= names
     assert "supervisor" in audit["description"] and "social_worker" not in audit["description"]
+    take = document["paths"]["/staff/api/v1/escalations/{id}/acknowledge"]["post"]
+    assert take["parameters"] == [
+        {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    ]
+    assert take["security"] == [{"session": [], "csrf": []}]
+    case = document["paths"]["/staff/api/v1/cases/{person_id}"]["get"]
+    schema = case["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/CaseView"}
+    assert "messages" in document["components"]["schemas"]["CaseView"]["properties"]
     anonymous = staff_client.anonymous()
     refused = await anonymous.get(staff_client.base + "/staff/api/openapi.json")
     assert refused.status == 401

@@ -20,7 +20,7 @@ from bot import escalations
 from bot.config import Config
 from bot.escalations import NotAllowed
 from bot.roster import people_at_level
-from bot.staff_work import enqueue_escalation_notice, enqueue_taken_notices
+from bot.staff_work import enqueue_escalation_notice
 from bot.web.ack_tokens import AckClaims
 from handlers.escalation import on_sla_missed
 from storage import queries
@@ -39,11 +39,8 @@ class HandedBack(Exception):
 
 
 async def take(db: Database, claims: AckClaims, *, at: datetime) -> Escalation:
-    async def with_the_acknowledgement(session: AsyncSession, escalation: Escalation) -> None:
+    async def with_the_link(session: AsyncSession, escalation: Escalation, told: int) -> None:
         await _use(session, claims, AckLinkAction.ACKNOWLEDGED, at)
-        told = await enqueue_taken_notices(
-            session, escalation, taken_by=claims.recipient_id, now=at
-        )
         await queries.audit(
             session,
             actor=claims.recipient_id,
@@ -54,8 +51,8 @@ async def take(db: Database, claims: AckClaims, *, at: datetime) -> Escalation:
             detail={"token_id": claims.token_id, "others_told": told},
         )
 
-    return await escalations.acknowledge(
-        db, claims.escalation_id, by=claims.recipient_id, at=at, also=with_the_acknowledgement
+    return await escalations.take(
+        db, claims.escalation_id, by=claims.recipient_id, at=at, also=with_the_link
     )
 
 

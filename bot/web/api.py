@@ -2,19 +2,22 @@
 route, the access check, the input validation and the OpenAPI description cannot drift apart.
 
 Query strings and bodies are parsed by pydantic models (a bad value is a 400 naming the
-field); responses are pydantic models too. ``GET /staff/api/openapi.json`` describes every
-endpoint from those declarations (OpenAPI 3.1, whose schemas are JSON Schema, as pydantic
-writes them). Pages and API share one view-model function per resource, so both show the same.
+field); a response is a pydantic model or a dataclass (the view model the page renders),
+serialised and described by pydantic's ``TypeAdapter``. ``GET /staff/api/openapi.json``
+describes every endpoint from those declarations (OpenAPI 3.1, whose schemas are JSON Schema,
+as pydantic writes them). Pages and API share one view-model function per resource, so
+both show the same.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from bot.web import access, texts
 from storage.models import Role
@@ -32,7 +35,7 @@ class Endpoint:
     path: str  # below PREFIX, aiohttp style: /escalations/{id}/acknowledge
     summary: str
     roles: tuple[Role, ...]
-    response: type[BaseModel]
+    response: type
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
 
@@ -84,9 +87,13 @@ def bad_request(error: ValidationError, *, page: bool = False) -> web.HTTPBadReq
     )
 
 
-def ok(model: BaseModel, *, status: int = 200) -> web.Response:
+def ok(value: Any, *, status: int = 200) -> web.Response:
+    body = TypeAdapter(type(value)).dump_json(value)
     return web.Response(
-        text=model.model_dump_json(), status=status, content_type="application/json"
+        body=body,
+        status=status,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -105,13 +112,15 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
             "responses": {
                 "200": _content(_ref(endpoint.response, schemas)),
                 "400": _content(_ref(ErrorBody, schemas), "invalid input"),
+                "404": _content(_ref(ErrorBody, schemas), "no such object"),
+                "409": _content(_ref(ErrorBody, schemas), "refused: the state does not allow it"),
                 "401": {"description": "not signed in"},
                 "403": {"description": "another role, or no CSRF token on a write"},
             },
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _path_names(endpoint.path)
+            {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+            for name, kind in _path_names(endpoint.path)
         ]
         if endpoint.query is not None:
             query_schema = endpoint.query.model_json_schema()
@@ -129,7 +138,8 @@ def openapi_document(endpoints: list[Endpoint]) -> dict[str, Any]:
             }
         if endpoint.method != "GET":
             operation["security"] = [{"session": [], "csrf": []}]
-        paths.setdefault(PREFIX + endpoint.path, {})[endpoint.method.lower()] = operation
+        path = PREFIX + _PATH_PATTERN.sub(r"{\1}", endpoint.path)
+        paths.setdefault(path, {})[endpoint.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {
@@ -158,15 +168,15 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/staff/api/openapi.json", access.require()(openapi))
 
 
-def _ref(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+def _ref(model: type, schemas: dict[str, Any]) -> dict[str, str]:
     name = model.__name__
     if name not in schemas:
         schemas[name] = _schema(model, schemas)
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+def _schema(model: type, schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(schema.pop("$defs", {}))
     return schema
 
@@ -175,8 +185,17 @@ def _content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _path_names(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+_PATH_PATTERN = re.compile(r"\{(\w+):[^}]+\}")  # aiohttp's {id:\d+}; OpenAPI names it {id}
+
+
+def _path_names(path: str) -> list[tuple[str, str]]:
+    """Each path parameter, an integer when its pattern is digits."""
+    names = []
+    for part in path.split("/"):
+        if part.startswith("{"):
+            name, _, pattern = part[1:-1].partition(":")
+            names.append((name, "integer" if pattern == r"\d+" else "string"))
+    return names
 
 
 def _roles_text(roles: tuple[Role, ...]) -> str:

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, api, audit_log, home, signin
+from bot.web import admin, api, audit_log, case, home, queue, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,5 +23,7 @@ def setup_staff(app: web.Application) -> None:
     signin.setup(app)
     home.setup(app)
     admin.setup(app)
+    queue.setup(app)  # the escalation queue, its live updates, its JSON twin
+    case.setup(app)  # a mother's case, notes and callbacks, its JSON twin
     audit_log.setup(app)
     api.setup(app)  # the OpenAPI description of every endpoint added above

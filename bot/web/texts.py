@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from bot.notifiers.texts import CHANNEL_LABELS, PRIORITY_LABELS
 from bot.texts import STATUS_LABELS
-from handlers.texts import RISK_LABELS
+from handlers.texts import INTENT_LABELS, RISK_LABELS
 
 __all__ = [
     "CHANNEL_LABELS",
+    "INTENT_LABELS",
     "PRIORITY_LABELS",
     "RISK_LABELS",
     "STATUS_LABELS",
@@ -129,3 +130,101 @@ AUDIT_ACTOR = "操作人"
 AUDIT_ACTION = "操作"
 AUDIT_OBJECT = "对象"
 AUDIT_DETAIL = "详情"
+
+# --- the staff dashboard: the escalation queue ----------------------------------------------
+QUEUE_TITLE = "求助队列"
+QUEUE_EMPTY = "目前没有待处理的求助。"
+QUEUE_LIVE = "队列会自动更新，无需刷新页面。"
+QUEUE_OFFLINE = "实时更新已中断，正在重新连接…"
+QUEUE_UPDATED = "队列已更新"
+WAITING = "已等待"
+SLA = "处理时限"
+SLA_LEFT = "剩余 {duration}"
+SLA_OVERDUE = "已超时 {duration}"
+TAKEN_BY = "接手人"
+NOBODY_YET = "尚无人接手"
+YOU = "你"
+MINUTES = "{n} 分钟"
+HOURS_MINUTES = "{h} 小时 {m} 分钟"
+DAYS_HOURS = "{d} 天 {h} 小时"
+NOTE_OPTIONAL = "备注（可选）"
+NOTE = "备注"
+RESOLVE = "结案"
+OPEN_CASE = "查看个案"
+RISK_REASONS = "风险原因"
+
+# After an action on the queue.
+DONE_ACKNOWLEDGED = "你已接手求助 #{id}。系统已停止继续通知，并告知其他同事。"
+DONE_RESOLVED = "求助 #{id} 已结案。"
+REFUSED_TAKEN = "求助 #{id} 已由 {name} 于 {when} 接手，本次操作未作任何更改。"
+REFUSED_RESOLVED = "求助 #{id} 已于 {when} 结案，本次操作未作任何更改。"
+REFUSED_NOT_YOURS = "求助 #{id} 不是由你接手的，只有接手人或督导可以结案。本次操作未作任何更改。"
+REFUSED_NOT_TAKEN = "求助 #{id} 尚无人接手，请先点“我来处理”接手后再结案。本次操作未作任何更改。"
+REFUSED_NOT_FOUND = "找不到求助 #{id}，本次操作未作任何更改。"
+NOTE_TOO_LONG = "备注不能超过 {n} 个字，本次操作未作任何更改。"
+
+# --- the staff dashboard: a mother's case ----------------------------------------------------
+CASE_TITLE = "个案 {pseudonym}"
+CASE_NOT_FOUND = "找不到此个案。"
+IDENTITIES = "联系方式"
+IDENTITY_KIND_LABELS: dict[str, str] = {
+    "wechat_openid": "微信",
+    "wecom_userid": "企业微信",
+    "group_member": "关爱群成员",
+    "phone": "电话",
+    "withheld_caller": "未显示号码的来电",
+    "api": "接口",
+    "terminal": "终端",
+}
+MASKED_HINT = "你未接手此个案的求助，姓名与号码已隐去。"
+MESSAGES = "消息记录"
+NO_MESSAGES = "没有消息。"
+INBOUND = "求助人"
+OUTBOUND = "Careline 回复"
+INTENT = "意图"
+CONTACTS = "服务记录"
+NO_CONTACTS = "没有服务记录。"
+SERVICE_TYPE = "服务类型"
+MESSAGE_COUNT = "消息数"
+STARTED = "开始"
+ENDED = "结束"
+HANDLED_BY = "处理人"
+ESCALATIONS = "求助升级"
+NO_ESCALATIONS = "没有升级记录。"
+HISTORY = "处理经过"
+FOLLOW_UPS = "回访"
+NO_FOLLOW_UPS = "没有回访。"
+FOLLOW_UP_KIND_LABELS: dict[str, str] = {"check_in": "关怀回访", "callback": "回电"}
+FOLLOW_UP_STATUS_LABELS: dict[str, str] = {
+    "scheduled": "已安排",
+    "firing": "进行中",
+    "sending": "发送中",
+    "done": "已完成",
+    "failed": "失败",
+    "cancelled": "已取消",
+}
+DUE_AT = "时间"
+OUTCOME = "结果"
+NOTES = "个案备注"
+NO_NOTES = "还没有备注。"
+ADD_NOTE = "添加备注"
+NOTE_KIND_LABELS: dict[str, str] = {"note": "备注", "acknowledged": "接手时", "resolved": "结案时"}
+NOTE_ADDED = "备注已保存。"
+NOTE_EMPTY = "备注不能为空，本次操作未作任何更改。"
+SCHEDULE_CALLBACK = "安排回电"
+CALLBACK_AT = "回电时间"
+CALLBACK_SCHEDULED = "回电已安排，到时会通知负责的社工。"
+CALLBACK_BAD_TIME = "请填写正确的回电时间，本次操作未作任何更改。"
+CALLBACK_IN_PAST = "回电时间不能早于现在，本次操作未作任何更改。"
+CALLBACK_NO_CHANNEL = "此求助人没有可用的联系渠道，无法安排回电。"
+AUDIT_ACTION_LABELS: dict[str, str] = {
+    "escalation.opened": "升级",
+    "escalation.raised": "提高优先级",
+    "escalation.notified": "已通知",
+    "escalation.acknowledged": "接手",
+    "escalation.resolved": "结案",
+    "escalation.handed_back": "转给其他人",
+    "escalation.sla_missed": "超时未接手，通知上一级",
+    "ack_link.acknowledged": "通过链接接手",
+    "ack_link.refused": "链接操作被拒绝",
+}

@@ -21,6 +21,18 @@ from storage.queries.calls import (
     note_call,
     segments_of,
 )
+from storage.queries.cases import (
+    add_note,
+    case_contacts,
+    case_escalations,
+    case_follow_ups,
+    case_messages,
+    histories_of,
+    holds_open_escalation,
+    identities_of,
+    latest_channel,
+    notes_of,
+)
 from storage.queries.contacts import ongoing_contacts
 from storage.queries.escalations import (
     climb_escalation,
@@ -67,6 +79,7 @@ from storage.queries.people import (
     get_person,
     identity_of_kind,
 )
+from storage.queries.queue import Holder, QueueRow, queue_row, queue_rows, queue_version
 from storage.queries.staff import (
     all_staff,
     count_staff,
@@ -80,6 +93,21 @@ from storage.queries.staff import (
 )
 
 __all__ = [
+    "add_note",
+    "case_contacts",
+    "case_escalations",
+    "case_follow_ups",
+    "case_messages",
+    "histories_of",
+    "holds_open_escalation",
+    "identities_of",
+    "latest_channel",
+    "notes_of",
+    "Holder",
+    "QueueRow",
+    "queue_row",
+    "queue_rows",
+    "queue_version",
     "accept_request",
     "ack_link_use",
     "add_segment",
