@@ -1,8 +1,8 @@
 """Counts for the programme's reports, aggregated by the database (never rows into Python).
 
-A period is cut into buckets by boundaries the caller computes (local month or day starts,
-in UTC): a CASE over the boundaries puts each row in its bucket, so the same SQL serves
-SQLite and PostgreSQL and any time zone, daylight saving included.
+A period is cut into buckets by boundaries the caller computes (local month or day starts):
+each bucket is a range of an indexed time column, so the same SQL serves SQLite and
+PostgreSQL and any time zone, daylight saving included.
 
 The median time to acknowledge is taken portably: count the acknowledged escalations, then
 read the one or two middle durations with ORDER BY ... LIMIT/OFFSET.
@@ -14,46 +14,44 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import Contact, Escalation, FollowUp
 
 
-def _bucket(column, bounds: Sequence[datetime]) -> ColumnElement[int]:  # type: ignore[no-untyped-def]
-    """The index of the bucket [bounds[i], bounds[i + 1]) the column falls in."""
-    return case(*((column < bound, i) for i, bound in enumerate(bounds[1:])), else_=None)
-
-
-def _within(column, bounds: Sequence[datetime]) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
-    return (column >= bounds[0]) & (column < bounds[-1])
-
-
 async def _count_by_bucket(
     session: AsyncSession,
-    when,
-    key,
-    bounds: Sequence[datetime],  # type: ignore[no-untyped-def]
+    when,  # type: ignore[no-untyped-def]
+    key,  # type: ignore[no-untyped-def]
+    keys: Sequence[str],
+    bounds: Sequence[datetime],
 ) -> dict[tuple[int, str], int]:
-    # Grouped outside a subquery: PostgreSQL would not take the CASE in GROUP BY as the one in
-    # SELECT (each renders its own bind parameters).
-    rows = (
-        select(_bucket(when, bounds).label("bucket"), key.label("key"))
-        .where(_within(when, bounds))
-        .subquery()
-    )
-    counted = await session.execute(
-        select(rows.c.bucket, rows.c.key, func.count()).group_by(rows.c.bucket, rows.c.key)
-    )
-    return {(bucket, k): n for bucket, k, n in counted.all()}
+    """Rows per (bucket, key): one index range count per pair, in one statement. Grouping the
+    whole period instead sorts every row of it (a CASE per row, then a temporary B-tree),
+    several times slower at 100,000 contacts."""
+    counts = [
+        select(literal(i), literal(k), func.count()).where(
+            key == k, when >= bounds[i], when < bounds[i + 1]
+        )
+        for i in range(len(bounds) - 1)
+        for k in keys
+    ]
+    if not counts:
+        return {}
+    rows = await session.execute(union_all(*counts))
+    return {(int(bucket), k): n for bucket, k, n in rows.all() if n}
 
 
 async def services_by_bucket(
-    session: AsyncSession, bounds: Sequence[datetime]
+    session: AsyncSession, bounds: Sequence[datetime], service_types: Sequence[str]
 ) -> dict[tuple[int, str], int]:
-    """Contacts (人次) per (bucket, service type), by when they started."""
-    return await _count_by_bucket(session, Contact.started_at, Contact.service_type, bounds)
+    """Contacts (人次) per (bucket, service type), by when they started; the buckets are
+    [bounds[i], bounds[i + 1])."""
+    return await _count_by_bucket(
+        session, Contact.started_at, Contact.service_type, service_types, bounds
+    )
 
 
 async def people_by_service(
@@ -69,10 +67,12 @@ async def people_by_service(
 
 
 async def escalations_by_bucket(
-    session: AsyncSession, bounds: Sequence[datetime]
+    session: AsyncSession, bounds: Sequence[datetime], priorities: Sequence[str]
 ) -> dict[tuple[int, str], int]:
     """Escalations opened per (bucket, priority)."""
-    return await _count_by_bucket(session, Escalation.created_at, Escalation.priority, bounds)
+    return await _count_by_bucket(
+        session, Escalation.created_at, Escalation.priority, priorities, bounds
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +118,10 @@ async def acknowledgement(
             .limit(1 if acknowledged % 2 else 2)
         )
     ).all()
-    return AckFigures(opened, acknowledged, sum(float(s) for s in middle) / len(middle))
+    # To the millisecond, the precision the times are kept at (julianday's floating point
+    # leaves microseconds of noise).
+    median = round(sum(float(s) for s in middle) / len(middle), 3)
+    return AckFigures(opened, acknowledged, median)
 
 
 async def follow_ups_by_status(

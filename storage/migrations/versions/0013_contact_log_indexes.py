@@ -1,4 +1,5 @@
-"""indexes for the staff contact log: keyset pages newest first, and one worker's contacts
+"""indexes for the staff contact log (keyset pages newest first, one worker's contacts) and the
+reports (each service type's contacts by time)
 
 Revision ID: 0013
 Revises: 0010
@@ -20,8 +21,15 @@ def upgrade() -> None:
     op.create_index(
         "ix_contact_worker_started", "contact", ["handled_by", "started_at", "id"], unique=False
     )
+    op.create_index(
+        "ix_contact_service_started",
+        "contact",
+        ["service_type", "started_at", "person_id"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_service_started", table_name="contact")
     op.drop_index("ix_contact_worker_started", table_name="contact")
     op.drop_index("ix_contact_started_id", table_name="contact")
