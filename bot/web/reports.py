@@ -1,0 +1,86 @@
+"""``GET /staff/reports?year=2026[&month=3]`` for supervisors, and its JSON twin
+``GET /staff/api/v1/reports`` (the same view model, without the charts)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from aiohttp import web
+
+from bot.web import texts
+from bot.web.access import require
+from bot.web.charts import Chart, bar_chart
+from bot.web.keys import SERVICES
+from bot.web.pages import render
+from bot.web.report_view import Report, build_report, parse_period
+from storage.models import Role
+
+
+def charts(report: Report) -> dict[str, Chart]:
+    period = report.title
+    unit = texts.UNIT_MONTH if report.month is None else texts.UNIT_DAY
+    categories = [row.label for row in report.services]
+    return {
+        "services": bar_chart(
+            "chart-services",
+            texts.SERVICES_CHART.format(period=period, unit=unit),
+            categories,
+            [(s, [row.counts[s] for row in report.services]) for s in report.service_types],
+        ),
+        "escalations": bar_chart(
+            "chart-escalations",
+            texts.ESCALATIONS_CHART.format(period=period),
+            [row.label for row in report.escalations],
+            [
+                (texts.ESC_OPENED, [row.opened for row in report.escalations]),
+                (texts.ESC_ACKNOWLEDGED, [row.acknowledged for row in report.escalations]),
+            ],
+        ),
+        "follow_ups": bar_chart(
+            "chart-follow-ups",
+            texts.FOLLOW_UPS_CHART.format(period=period),
+            [row.label for row in report.follow_ups],
+            [
+                (texts.FU_DUE, [row.due for row in report.follow_ups]),
+                (texts.FU_DONE, [row.done for row in report.follow_ups]),
+            ],
+        ),
+    }
+
+
+@require(Role.SUPERVISOR, Role.ADMIN)
+async def reports_page(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    zone = services.config.zone
+    today = services.clock.now().astimezone(zone).date()
+    period, invalid = parse_period(request.query, today)
+    report = await build_report(services, period)
+    return await render(
+        request,
+        "staff/reports.html",
+        {
+            "title": report.title,
+            "report": report,
+            "charts": charts(report),
+            "invalid": invalid,
+            "years": list(range(today.year, today.year - 6, -1)),
+            "zone": services.config.service.timezone,
+        },
+    )
+
+
+@require(Role.SUPERVISOR, Role.ADMIN)
+async def reports_api(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    today = services.clock.now().astimezone(services.config.zone).date()
+    period, invalid = parse_period(request.query, today)
+    headers = {"Cache-Control": "no-store"}
+    if invalid:
+        return web.json_response({"error": "year or month"}, status=400, headers=headers)
+    report = await build_report(services, period)
+    return web.json_response(asdict(report), headers=headers)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/staff/reports", reports_page)
+    app.router.add_get("/staff/api/v1/reports", reports_api)
