@@ -72,7 +72,8 @@ def _download_headers(request: web.Request, extension: str, content_type: str) -
 async def _audited(
     request: web.Request, kind: str, write: Callable[[ParsedFilters, Counter], Awaitable[None]]
 ) -> None:
-    """Run one export and record it, finished or cut off (a client gone mid-way)."""
+    """Run one export and record it, finished or cut off (a client gone mid-way). The record
+    is written before the response ends, so whoever has the whole file finds it audited."""
     services = request.app[SERVICES]
     staff = current_staff(request)
     parsed = parse_filters(request.query, services.config.zone)
@@ -113,9 +114,9 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         async for batch in contact_batches(services, parsed):
             await response.write(_csv_lines(csv_record(r) for r in batch).encode())
             counted["rows"] += len(batch)
-        await response.write_eof()
 
     await _audited(request, "csv", write)
+    await response.write_eof()
     return response
 
 
@@ -146,9 +147,9 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
             with path.open("rb") as file:
                 while chunk := await asyncio.to_thread(file.read, CHUNK):
                     await response.write(chunk)
-            await response.write_eof()
 
     await _audited(request, "xlsx", write)
+    await response.write_eof()
     return response
 
 
