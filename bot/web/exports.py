@@ -142,7 +142,8 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
                     counted["rows"] += len(batch)
             finally:
                 await asyncio.to_thread(sheet.close)
-            response.content_length = path.stat().st_size
+            # Sent chunked, not with a Content-Length: the client then reads the end only
+            # once the export is audited.
             await response.prepare(request)
             with path.open("rb") as file:
                 while chunk := await asyncio.to_thread(file.read, CHUNK):

@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, home, signin
+from bot.web import admin, contacts, exports, home, reports, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -23,3 +23,6 @@ def setup_staff(app: web.Application) -> None:
     signin.setup(app)
     home.setup(app)
     admin.setup(app)
+    contacts.setup(app)  # the contact log for supervisors, and its JSON twin
+    exports.setup(app)  # its CSV / XLSX exports
+    reports.setup(app)  # the programme's monthly and annual counts
