@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from bot.web.export_rows import HEADERS, csv_record, safe_text
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.web.export_rows import HEADERS, csv_record, record, safe_text
+from storage.queries.contact_log import ContactRow
 
 
 def test_text_starting_like_a_formula_gets_a_leading_quote() -> None:
@@ -12,22 +16,22 @@ def test_text_starting_like_a_formula_gets_a_leading_quote() -> None:
         assert safe_text(plain) == plain
 
 
-def test_a_csv_record_has_every_column_and_guards_its_text() -> None:
-    row = {
-        "id": 7,
-        "started_at": "2026-03-08T09:00:00+08:00",
-        "ended_at": "2026-03-08T09:05:30+08:00",
-        "pseudonym": "M-ABC123",
-        "channel_label": "关爱热线",
-        "service_type": "陪伴式",
-        "intent_label": "情绪困扰",
-        "risk_label": "中",
-        "message_count": 3,
-        "handled_by": "=cmd|' /C calc'!A0",
-        "summary": "情绪困扰；风险：中",
-    }
-    record = csv_record(row)
-    assert len(record) == len(HEADERS)
-    assert record[:3] == [7, "2026-03-08 09:00:00", "2026-03-08 09:05:30"]
-    assert record[9] == "'=cmd|' /C calc'!A0"
-    assert record[8] == 3 and record[3] == "M-ABC123"
+def test_a_csv_record_has_every_column_in_local_time_and_guards_its_text() -> None:
+    row = ContactRow(
+        id=7,
+        started_at=datetime(2026, 3, 8, 1, 0, tzinfo=UTC),
+        ended_at=datetime(2026, 3, 8, 1, 5, 30, tzinfo=UTC),
+        pseudonym="M-ABC123",
+        channel="hotline",
+        service_type="陪伴式",
+        intent="emotional_distress",
+        risk="medium",
+        message_count=3,
+        handled_by="=cmd|' /C calc'!A0",
+        summary="情绪困扰；风险：中",
+    )
+    cells = csv_record(record(row, ZoneInfo("Asia/Shanghai")))
+    assert len(cells) == len(HEADERS)
+    assert cells[:3] == [7, "2026-03-08 09:00:00", "2026-03-08 09:05:30"]
+    assert cells[3:8] == ["M-ABC123", "关爱热线", "陪伴式", "情绪困扰", "中"]
+    assert cells[8:] == [3, "'=cmd|' /C calc'!A0", "情绪困扰；风险：中"]

@@ -4,9 +4,8 @@ same filters, for supervisors, every export in the audit log (who, filters, rows
 Memory stays flat whatever the size: contacts are read in keyset batches (a short read
 session each, so a slow download never holds a transaction open) and written out batch by
 batch. CSV streams straight to the client, UTF-8 with a BOM so Excel reads the Chinese.
-XLSX is a zip whose directory comes last: xlsxwriter in ``constant_memory`` mode writes each
-row to a temporary file as it comes, the workbook is closed, then the file is streamed. The
-writing runs in a thread, off the event loop.
+XLSX is a zip whose directory comes last: the workbook is written as the batches come, in a
+worker process (``bot/web/xlsx_sheet.py``), closed, then streamed from its temporary file.
 """
 
 from __future__ import annotations
@@ -21,38 +20,37 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from aiohttp import web
 
 from bot.services import Services
 from bot.web import texts
 from bot.web.access import current_staff, require
 from bot.web.contact_filters import RISK_ORDER, ParsedFilters, parse_filters
-from bot.web.contact_view import present
-from bot.web.export_rows import HEADERS, cells, csv_record
+from bot.web.export_rows import HEADERS, KINDS, csv_record, record
 from bot.web.keys import SERVICES
+from bot.web.xlsx_sheet import XlsxSheet
 from storage import queries
 from storage.models import Role
 from storage.queries.contact_log import Cursor, contact_page
 
 log = logging.getLogger("careline.web.exports")
 
-BATCH = 2_000
+BATCH = 5_000
 CHUNK = 64 * 1024
 BOM = "\ufeff"
 
 
 async def contact_batches(
     services: Services, parsed: ParsedFilters, batch: int = BATCH
-) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every contact under the filters, newest first, presented, ``batch`` at a time."""
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """Every contact under the filters, newest first, as export cells, ``batch`` at a time."""
     zone = services.config.zone
     after: Cursor | None = None
     while True:
         async with services.db.session() as session:
             page = await contact_page(session, parsed.filters, RISK_ORDER, after=after, limit=batch)
         if page.rows:
-            yield [present(row, zone) for row in page.rows]
+            yield [record(row, zone) for row in page.rows]
         if page.next is None:
             return
         after = page.next
@@ -135,13 +133,14 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
     async def write(parsed: ParsedFilters, counted: Counter) -> None:
         with tempfile.TemporaryDirectory(prefix="careline-export-") as directory:
             path = Path(directory) / "contacts.xlsx"
-            sheet = XlsxSheet(path, directory)
+            sheet = XlsxSheet()
             try:
+                await sheet.open(str(path), directory, texts.EXPORT_SHEET, HEADERS, KINDS)
                 async for batch in contact_batches(services, parsed):
-                    await asyncio.to_thread(sheet.add, batch)
+                    await sheet.add(batch)
                     counted["rows"] += len(batch)
             finally:
-                await asyncio.to_thread(sheet.close)
+                await sheet.close()
             # Sent chunked, not with a Content-Length: the client then reads the end only
             # once the export is audited.
             await response.prepare(request)
@@ -152,38 +151,6 @@ async def export_xlsx(request: web.Request) -> web.StreamResponse:
     await _audited(request, "xlsx", write)
     await response.write_eof()
     return response
-
-
-class XlsxSheet:
-    """One worksheet of contacts, written row by row (``constant_memory``: each row goes to a
-    temporary file as soon as the next begins)."""
-
-    def __init__(self, path: Path, tmpdir: str) -> None:
-        self.book = xlsxwriter.Workbook(
-            str(path), {"constant_memory": True, "tmpdir": tmpdir, "strings_to_formulas": False}
-        )
-        self.sheet = self.book.add_worksheet(texts.EXPORT_SHEET)
-        self.when = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        bold = self.book.add_format({"bold": True})
-        for col, header in enumerate(HEADERS):
-            self.sheet.write_string(0, col, header, bold)
-        self.sheet.set_column(1, 2, 17)
-        self.sheet.set_column(len(HEADERS) - 1, len(HEADERS) - 1, 50)
-        self.row = 1
-
-    def add(self, batch: list[dict[str, Any]]) -> None:
-        for presented in batch:
-            for col, (kind, value) in enumerate(cells(presented)):
-                if kind == "time":
-                    self.sheet.write_datetime(self.row, col, value, self.when)
-                elif kind == "number":
-                    self.sheet.write_number(self.row, col, value)
-                else:
-                    self.sheet.write_string(self.row, col, value)
-            self.row += 1
-
-    def close(self) -> None:
-        self.book.close()
 
 
 def setup(app: web.Application) -> None:

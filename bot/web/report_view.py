@@ -42,6 +42,12 @@ class Period:
             return texts.REPORT_YEAR_TITLE.format(year=self.year)
         return texts.REPORT_MONTH_TITLE.format(year=self.year, month=self.month)
 
+    @property
+    def label(self) -> str:
+        if self.month is None:
+            return texts.PERIOD_YEAR.format(year=self.year)
+        return texts.PERIOD_MONTH.format(year=self.year, month=self.month)
+
     def bounds(self, zone: ZoneInfo) -> tuple[list[datetime], list[str]]:
         """The starts of its buckets (months of a year, days of a month) and the end, local,
         with each bucket's label."""
@@ -101,6 +107,7 @@ class Report:
     year: int
     month: int | None
     title: str
+    period: str  # "2026年", "2026年3月"
     service_types: tuple[str, ...]
     services: list[ServiceRow]  # one per bucket
     service_totals: ServiceRow
@@ -134,6 +141,7 @@ async def build_report(services: Services, period: Period) -> Report:
         year=period.year,
         month=period.month,
         title=period.title,
+        period=period.label,
         service_types=SERVICE_TYPES,
         services=rows,
         service_totals=ServiceRow(texts.SERVICE_TOTAL, totals, sum(totals.values())),

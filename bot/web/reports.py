@@ -17,7 +17,7 @@ from storage.models import Role
 
 
 def charts(report: Report) -> dict[str, Chart]:
-    period = report.title
+    period = report.period
     unit = texts.UNIT_MONTH if report.month is None else texts.UNIT_DAY
     categories = [row.label for row in report.services]
     return {

@@ -195,6 +195,6 @@ async def contact_page(
 
 
 def _row(record, order: list[str]) -> ContactRow:  # type: ignore[no-untyped-def]
-    values = record._asdict()
-    rank = int(values.pop("risk_rank") or 0)
-    return ContactRow(risk=order[min(rank, len(order) - 1)], **values)
+    # By position (the columns of ``contact_page``): an export builds 100,000 of these.
+    rank = min(int(record[7] or 0), len(order) - 1)
+    return ContactRow(*record[:7], order[rank], *record[8:])  # type: ignore[arg-type]
