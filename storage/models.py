@@ -107,9 +107,14 @@ class Identity(SQLModel, table=True):
 class Contact(SQLModel, table=True):
     """One emotional-support or service contact (one 人次)."""
 
-    # Every message looks up her ongoing contact of a service type on a channel.
+    # Every message looks up her ongoing contact of a service type on a channel. The staff
+    # contact log pages by (started_at, id), over all contacts or one worker's; the reports
+    # count each service type's contacts (and mothers) by time from the index alone.
     __table_args__ = (
         Index("ix_contact_ongoing", "person_id", "service_type", "channel", "ended_at"),
+        Index("ix_contact_started_id", "started_at", "id"),
+        Index("ix_contact_worker_started", "handled_by", "started_at", "id"),
+        Index("ix_contact_service_started", "service_type", "started_at", "person_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

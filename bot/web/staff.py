@@ -9,7 +9,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, api, audit_log, case, home, queue, signin
+from bot.web import admin, api, audit_log, case, contacts, exports, home, queue, reports, signin
 
 STATIC = Path(__file__).parent / "static"
 
@@ -26,4 +26,7 @@ def setup_staff(app: web.Application) -> None:
     queue.setup(app)  # the escalation queue, its live updates, its JSON twin
     case.setup(app)  # a mother's case, notes and callbacks, its JSON twin
     audit_log.setup(app)
+    contacts.setup(app)  # the contact log for supervisors, and its JSON twin
+    exports.setup(app)  # its CSV / XLSX exports
+    reports.setup(app)  # the programme's monthly and annual counts
     api.setup(app)  # the OpenAPI description of every endpoint added above

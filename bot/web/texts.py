@@ -7,11 +7,12 @@ from where they are named, so a worker reads the same word on the page and in th
 from __future__ import annotations
 
 from bot.notifiers.texts import CHANNEL_LABELS, PRIORITY_LABELS
-from bot.texts import STATUS_LABELS
+from bot.texts import FOLLOW_UP_LABELS, STATUS_LABELS
 from handlers.texts import INTENT_LABELS, RISK_LABELS
 
 __all__ = [
     "CHANNEL_LABELS",
+    "FOLLOW_UP_LABELS",
     "INTENT_LABELS",
     "PRIORITY_LABELS",
     "RISK_LABELS",
@@ -228,3 +229,94 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "ack_link.acknowledged": "通过链接接手",
     "ack_link.refused": "链接操作被拒绝",
 }
+
+# --- The contact log, its exports and the reports (supervisors). ----------------------------
+CONTACTS_TITLE = "服务记录"
+CONTACTS_LIST = "服务记录列表"
+CONTACTS_INTRO = "每条记录是一次服务（一人次）。风险为该次服务中消息的最高风险等级。"
+FILTERS = "筛选"
+FILTER_FROM = "开始日期"
+FILTER_TO = "结束日期"
+FILTER_CHANNEL = "渠道"
+FILTER_SERVICE = "服务类型"
+FILTER_INTENT = "事由"
+FILTER_WORKER = "处理人"
+FILTER_RISK = "风险"
+FILTER_SEARCH = "搜索摘要"
+FILTER_ANY = "全部"
+FILTER_APPLY = "筛选"
+FILTER_CLEAR = "清除筛选"
+FILTER_INVALID = "筛选条件有误，已忽略：{fields}"
+WORKER_CARELINE = "系统自动"
+COL_ID = "编号"
+COL_STARTED = "开始时间"
+COL_ENDED = "结束时间"
+COL_PSEUDONYM = "求助人代号"
+COL_CHANNEL = "渠道"
+COL_SERVICE = "服务类型"
+COL_INTENT = "事由"
+COL_RISK = "风险"
+COL_MESSAGES = "消息数"
+COL_WORKER = "处理人"
+COL_SUMMARY = "摘要"
+NO_CONTACTS = "没有符合条件的服务记录。"
+PAGES = "翻页"
+PAGE_NEWER = "← 较新的记录"
+PAGE_OLDER = "较早的记录 →"
+PAGE_FIRST = "回到最新"
+EXPORT = "导出（当前筛选条件）"
+EXPORT_CSV = "导出 CSV"
+EXPORT_XLSX = "导出 Excel"
+EXPORT_HINT = "导出内容只含求助人代号，不含姓名和电话；每次导出都会记入审计日志。"
+EXPORT_SHEET = "服务记录"
+EXPORT_FILENAME = "careline-contacts-{stamp}"
+
+REPORTS_TITLE = "统计报表"
+REPORT_YEAR_TITLE = "{year}年 年度统计"
+REPORT_MONTH_TITLE = "{year}年{month}月 月度统计"
+PERIOD_YEAR = "{year}年"
+PERIOD_MONTH = "{year}年{month}月"
+REPORT_PERIOD = "统计期间"
+REPORT_YEAR = "年份"
+REPORT_MONTH = "月份"
+REPORT_WHOLE_YEAR = "全年"
+REPORT_SHOW = "查看"
+REPORT_BAD_PERIOD = "年份或月份无效，已显示今年的统计。"
+REPORT_NOTE = "人次：一次服务记为一人次；人数：同一求助人只计一次。时间按{zone}计。"
+SERVICES_HEADING = "服务人次（按服务类型）"
+SERVICES_CHART = "{period}各{unit}服务人次"
+SERVICE_TOTAL = "合计"
+SERVICE_PEOPLE = "服务人数"
+SERVICE_VISITS = "人次"
+UNIT_MONTH = "月"
+UNIT_DAY = "日"
+MONTH_LABEL = "{month}月"
+DAY_LABEL = "{day}日"
+ESCALATIONS_HEADING = "升级求助（按优先级）"
+ESCALATIONS_CHART = "{period}各优先级升级求助数"
+ESC_OPENED = "升级数"
+ESC_ACKNOWLEDGED = "已确认"
+ESC_MEDIAN = "确认用时中位数"
+ESC_MEDIAN_NOTE = "确认用时：从升级到有人确认接手；未确认的不计入中位数。"
+ESC_NONE = "—"
+FOLLOW_UPS_HEADING = "回访完成情况（已到期）"
+FOLLOW_UPS_CHART = "{period}已到期回访的完成数与到期数"
+FU_KIND = "类型"
+FU_DUE = "已到期"
+FU_DONE = "已完成"
+FU_FAILED = "未能完成"
+FU_OPEN = "进行中"
+FU_RATE = "完成率"
+TABLE_DATA = "图表数据"
+
+
+def duration(seconds: float | None) -> str:
+    """A median time to acknowledge, as a worker reads it."""
+    if seconds is None:
+        return ESC_NONE
+    minutes = seconds / 60
+    if minutes < 1:
+        return f"{seconds:.0f} 秒"
+    if minutes < 120:
+        return f"{minutes:.1f} 分钟"
+    return f"{minutes / 60:.1f} 小时"
