@@ -327,7 +327,8 @@ class Pipeline:
             if first.call is not None  # the call's latest facts, once for its segments
             else None
         )
-        written: list[_Decided | _Stored] = []
+        written: list[_Decided | _Stored | None] = []
+        new: list[tuple[int, Message]] = []
         for index, inbound in enumerate(inbounds):
             message = await queries.insert_inbound(
                 session, self._inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
@@ -337,17 +338,31 @@ class Pipeline:
                 continue
             if call is not None and inbound.call is not None and inbound.call.segment:
                 call_rows.file_segment(session, call, message, inbound.call.segment)
+            written.append(None)
+            new.append((index, message))
+        # Someone created just now has no case to read yet.
+        earlier = Case(person=person, message=new[0][1]) if new and new_person else None
+        for index, message in new:
             if parses is None:
                 history = await self._history(session, message)
-                written.append(_Stored(message, person, "new", history))
+                written[index] = _Stored(message, person, "new", history)
                 continue
-            # Someone created just now has no case to read yet.
-            blank = new_person and not any(isinstance(w, _Decided) for w in written)
-            effects = await self._decide(
-                session, person, message, parses[index], now, call=call, blank=blank
+            fresh = new_person and (call is not None or index == new[0][0])
+            case, effects = await self._decide(
+                session,
+                person,
+                message,
+                parses[index],
+                now,
+                call=call,
+                earlier=earlier,
+                fresh=fresh,
             )
-            written.append(_Decided(message, person, parses[index], effects))
-        return written
+            written[index] = _Decided(message, person, parses[index], effects)
+            # A call's next segment finds her case as this decision left it (her row is
+            # locked: nobody else changed it meanwhile); other messages read it again.
+            earlier = _case_after(case, effects) if call is not None else None
+        return written  # type: ignore[return-value]
 
     async def _stored_before(
         self, session: AsyncSession, inbound: InboundMessage, person: Person, now: datetime
@@ -420,7 +435,7 @@ class Pipeline:
                     if message.channel == CALL_CHANNEL
                     else None
                 )
-                effects = await self._decide(session, person, message, parse, now, call=call)
+                _, effects = await self._decide(session, person, message, parse, now, call=call)
         if handled_elsewhere:
             return await self.replay(message_id)
         return await self._announce(
@@ -437,19 +452,17 @@ class Pipeline:
         now: datetime,
         *,
         call: HotlineCall | None,
-        blank: bool = False,
-    ) -> Effects:
-        """Read her case, decide by policy and write the decision: the one way a message is
-        decided, in the caller's transaction (her row locked)."""
-        case = (
-            Case(person=person, message=message, call=call)
-            if blank
-            else await self._case(session, person, message, parse, now, call)
-        )
+        earlier: Case | None = None,
+        fresh: bool = False,
+    ) -> tuple[Case, Effects]:
+        """Read her case (or take it from ``earlier``), decide by policy and write the
+        decision: the one way a message is decided, in the caller's transaction, her row
+        locked."""
+        case = await self._case(session, person, message, parse, now, call, earlier, fresh)
         decision = decide(
             Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
         )
-        return await self._persist(session, case, parse, decision, now)
+        return case, await self._persist(session, case, parse, decision, now)
 
     async def _case(
         self,
@@ -459,10 +472,15 @@ class Pipeline:
         parse: ParseResult,
         now: datetime,
         call: HotlineCall | None,
+        earlier: Case | None,
+        fresh: bool,
     ) -> Case:
-        since = now - timedelta(minutes=self.policy.contact_gap_minutes)
+        """Her case for this message: read, or, given ``earlier`` (her case as it stands in
+        this transaction), taken from it. The distress count is read whenever it counts,
+        unless she is ``fresh`` (created in this transaction, and this message is her first,
+        or in her first call, which the count leaves out)."""
         recent_distress = 0
-        if shows_distress(parse):  # the policy counts only then
+        if shows_distress(parse) and not fresh:  # the policy counts only then
             recent_distress = await queries.count_unanswered_distress(
                 session,
                 person.id,  # type: ignore[arg-type]
@@ -475,11 +493,28 @@ class Pipeline:
                 if message.channel == CALL_CHANNEL
                 else None,
             )
+        call_contact = (
+            await session.get(Contact, call.contact_id)  # in the session once decided upon
+            if call is not None and call.contact_id is not None
+            else None
+        )
+        if earlier is not None:
+            return replace(
+                earlier,
+                message=message,
+                recent_distress=recent_distress,
+                call=call,
+                call_contact=call_contact,
+            )
+        since = now - timedelta(minutes=self.policy.contact_gap_minutes)
         return Case(
             person=person,
             message=message,
             open_escalation=await queries.unresolved_escalation(session, person.id),  # type: ignore[arg-type]
-            ongoing_contacts=tuple(
+            # A call is one contact (``call_contact``): her other contacts do not matter to it.
+            ongoing_contacts=()
+            if call is not None
+            else tuple(
                 await queries.ongoing_contacts(session, person.id, message.channel, since)  # type: ignore[arg-type]
             ),
             next_check_in=await queries.pending_follow_up_of_kind(
@@ -489,11 +524,7 @@ class Pipeline:
             ),
             recent_distress=recent_distress,
             call=call,
-            call_contact=(
-                await session.get(Contact, call.contact_id)
-                if call is not None and call.contact_id is not None
-                else None
-            ),
+            call_contact=call_contact,
         )
 
     async def _persist(
@@ -534,7 +565,8 @@ class Pipeline:
         message.claimed_until = None
         if decision.reply is not None:
             session.add(_outbound(message, decision.reply, now))
-        await session.flush()
+        # No flush here: the commit (or the next query) writes what is left, a call's
+        # segments' rows of one kind together.
         return effects
 
     async def _write_escalation(
@@ -685,6 +717,22 @@ class _Delivery:
             self.fail(task.exception())
         else:
             self.outcome.set_result(task.result())
+
+
+def _case_after(case: Case, effects: Effects) -> Case:
+    """Her case once ``effects`` are written: what ``Pipeline._case`` would read next in the
+    same transaction for another message of the same call (whose contact is the call's)."""
+    check_ins = [
+        f
+        for f in (case.next_check_in, *(effects.follow_ups or ()))
+        if f is not None and f.kind == FollowUpKind.CHECK_IN
+    ]
+    return replace(
+        case,
+        # The escalation a decision wrote is unresolved: opened, raised or joined.
+        open_escalation=effects.escalation or case.open_escalation,
+        next_check_in=min(check_ins, key=lambda f: f.due_at) if check_ins else None,
+    )
 
 
 def _consume_exception(future: asyncio.Future) -> None:  # type: ignore[type-arg]

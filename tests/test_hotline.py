@@ -188,6 +188,8 @@ async def test_a_calls_new_segments_are_classified_in_order_and_decided_in_one_t
         answer = await post(client, services, transcript)
     assert answer["new_segments"] == 3
     assert log.write_transactions == 1, "her segments, the call and the decisions together"
+    # Her case is read once for the call, not once per segment.
+    assert len(log.statements) <= 34, " ".join(log.kinds())
     async with services.db.session() as session:
         reasons = (
             await session.scalars(

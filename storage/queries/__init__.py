@@ -60,7 +60,15 @@ from storage.queries.messages import (
     wrote_since,
 )
 from storage.queries.notices import attempts_for, notified_recipients, record_attempt
-from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
+from storage.queries.outbox import (
+    cancel_pending,
+    claim_due,
+    enqueue,
+    enqueue_all,
+    finish,
+    outbox_row,
+    retry_later,
+)
 from storage.queries.people import (
     find_or_add_person,
     find_or_create_person,
@@ -88,6 +96,7 @@ __all__ = [
     "climb_escalation",
     "count_staff",
     "enqueue",
+    "enqueue_all",
     "escalation_of",
     "find_call",
     "find_message",
@@ -120,6 +129,7 @@ __all__ = [
     "note_call",
     "notified_recipients",
     "ongoing_contacts",
+    "outbox_row",
     "pending_follow_up_of_kind",
     "prune_accepted_requests",
     "recent_inbound_texts",
