@@ -1,11 +1,13 @@
-"""Handling one message: de-duplicate → store → classify → decide by policy → store → reply.
+"""Handling one message: de-duplicate → read her recent texts → classify → one transaction:
+store it, read her case, decide by policy, write the decision → reply.
 
-The inbound message is committed before anything else happens, so an accepted message is
-never lost. Whoever stores it holds a lease on it (``claimed_by`` / ``claimed_until``) while
-handling it; a message still unhandled when its lease runs out (the process stopped, or lost
-its database mid-way) is taken up by ``handle_stale``, which the scheduler leader runs
-continuously. The outcome is written in one transaction, with the outbox rows for the staff;
-nothing outside the database is done inside a mother's request.
+The message is stored in the transaction that decides it, and ``submit`` returns (the channel
+acknowledges) only once that is committed, so an accepted message is never lost. When the
+decision cannot be written, the message is stored alone, with a lease (``claimed_by`` /
+``claimed_until``) held by this process while it tries again; a message still unhandled when
+its lease runs out (the process stopped, or lost its database mid-way) is taken up by
+``handle_stale``, which the scheduler leader runs continuously. Nothing outside the database
+is done inside a mother's request: the staff are told through outbox rows.
 """
 
 from __future__ import annotations
@@ -670,12 +672,12 @@ class Pipeline:
 
 @dataclass
 class _Stored:
-    """A stored inbound message, its sender and her recent texts, as ``_store`` read them."""
+    """A message stored but not decided, its sender and her texts before it (its history)."""
 
     message: Message
     person: Person
-    # "new", "unhandled" (left by a run that stopped; now ours), "elsewhere" (another
-    # process holds its lease) or "handled"
+    # "new" (stored alone: its decision could not be written), "unhandled" (left by a run
+    # that stopped; now ours), "elsewhere" (another process holds its lease) or "handled"
     state: str
     history: list[str]
 
