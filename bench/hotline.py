@@ -236,7 +236,7 @@ async def batch_import(args: argparse.Namespace, workdir: Path) -> None:
 
     before = rss_mb()
     sampler = asyncio.ensure_future(sample())
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         summary = await import_file(
             services.pipeline,
@@ -246,6 +246,7 @@ async def batch_import(args: argparse.Namespace, workdir: Path) -> None:
         )
     finally:
         took = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started  # every thread's (aiosqlite's included)
         sampler.cancel()
         await services.close()
     quarter = max(1, len(samples) // 4)
@@ -254,6 +255,10 @@ async def batch_import(args: argparse.Namespace, workdir: Path) -> None:
         f"{len(summary.contacts):,} contacts, {len(summary.escalations)} escalations, "
         f"{summary.refused_count} refused) in {took:.1f} s: {args.calls / took:.0f} calls/s, "
         f"{segments / took:.0f} segments/s"
+    )
+    print(
+        f"  CPU {cpu:.1f} s: {1000 * cpu / max(1, summary.new_segments):.1f} ms per segment of "
+        f"hers, {1000 * cpu / args.calls:.1f} ms per call"
     )
     scaled = took * 10_000 / args.calls
     print(

@@ -11,21 +11,16 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import PhoneCall
+from bot.message import PhoneCall, SpokenSegment
 from intents import ParseResult, RiskLevel
 from storage import queries
 from storage.models import Contact, Escalation, HotlineCall, HotlineSegment, Message
 
 
 async def note_call(
-    session: AsyncSession,
-    call: PhoneCall,
-    *,
-    person_id: int,
-    new_message: Message | None,
-    now: datetime,
+    session: AsyncSession, call: PhoneCall, *, person_id: int, now: datetime
 ) -> HotlineCall:
-    """The call as its latest transcript says; a segment newly stored is filed under it."""
+    """The call as its latest transcript says (its contact's times follow it)."""
     row = await queries.note_call(
         session,
         call_id=call.call_id,
@@ -37,25 +32,29 @@ async def note_call(
         final=call.final,
         now=now,
     )
-    if new_message is not None and call.segment is not None:
-        segment = call.segment
-        queries.add_segment(
-            session,
-            HotlineSegment(
-                hotline_call_id=row.id,  # type: ignore[arg-type]
-                message_id=new_message.id,  # type: ignore[arg-type]
-                position=segment.position,
-                speaker=segment.speaker,
-                start_seconds=segment.start_seconds,
-                end_seconds=segment.end_seconds,
-                confidence=segment.confidence,
-            ),
-        )
     if row.contact_id is not None:
         contact = await session.get(Contact, row.contact_id)
         if contact is not None:
             follow_the_call(contact, row)
     return row
+
+
+def file_segment(
+    session: AsyncSession, call: HotlineCall, message: Message, segment: SpokenSegment
+) -> None:
+    """Where in the call a message newly stored was said."""
+    queries.add_segment(
+        session,
+        HotlineSegment(
+            hotline_call_id=call.id,  # type: ignore[arg-type]
+            message_id=message.id,  # type: ignore[arg-type]
+            position=segment.position,
+            speaker=segment.speaker,
+            start_seconds=segment.start_seconds,
+            end_seconds=segment.end_seconds,
+            confidence=segment.confidence,
+        ),
+    )
 
 
 def after_decision(

@@ -9,6 +9,7 @@ with what comes back (``Outcome``); outbound work it owes (a late WeChat reply) 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.clock import Clock
@@ -20,6 +21,14 @@ class Gateway(Protocol):
 
     async def submit(self, inbound: InboundMessage) -> asyncio.Future[Outcome]:
         """Store the message; the future of its outcome (stored once this returns)."""
+        ...
+
+    async def submit_together(
+        self, inbounds: Sequence[InboundMessage]
+    ) -> list[asyncio.Future[Outcome]]:
+        """``submit`` for messages of one sender said together (a call's new segments):
+        each classified with the ones before it as history, all stored and decided in one
+        transaction (stored once this returns)."""
         ...
 
     async def handle(self, inbound: InboundMessage) -> Outcome: ...

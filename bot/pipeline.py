@@ -1,11 +1,13 @@
-"""Handling one message: de-duplicate → store → classify → decide by policy → store → reply.
+"""Handling one message: de-duplicate → read her recent texts → classify → one transaction:
+store it, read her case, decide by policy, write the decision → reply.
 
-The inbound message is committed before anything else happens, so an accepted message is
-never lost. Whoever stores it holds a lease on it (``claimed_by`` / ``claimed_until``) while
-handling it; a message still unhandled when its lease runs out (the process stopped, or lost
-its database mid-way) is taken up by ``handle_stale``, which the scheduler leader runs
-continuously. The outcome is written in one transaction, with the outbox rows for the staff;
-nothing outside the database is done inside a mother's request.
+The message is stored in the transaction that decides it, and ``submit`` returns (the channel
+acknowledges) only once that is committed, so an accepted message is never lost. When the
+decision cannot be written, the message is stored alone, with a lease (``claimed_by`` /
+``claimed_until``) held by this process while it tries again; a message still unhandled when
+its lease runs out (the process stopped, or lost its database mid-way) is taken up by
+``handle_stale``, which the scheduler leader runs continuously. Nothing outside the database
+is done inside a mother's request: the staff are told through outbox rows.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,7 @@ from storage.models import (
     Escalation,
     FollowUp,
     FollowUpKind,
+    HotlineCall,
     Message,
     MessageStatus,
     Person,
@@ -111,41 +114,59 @@ class Pipeline:
         return await (await self.submit(inbound))
 
     async def submit(self, inbound: InboundMessage) -> asyncio.Future[Outcome]:
-        """Store the message, then return the future of its outcome.
+        """Classify, store and decide the message, then return the future of its outcome.
 
-        When this returns, the message is durably stored and may be acknowledged, even if the
-        outcome is still being worked out (WeChat's 5-second deadline answers before that).
-        A delivery of a message already stored or in flight gets the first outcome again.
+        When this returns, the message is durably stored and may be acknowledged; nearly
+        always its outcome is ready too (stored and decided in one transaction). A delivery
+        of a message already stored or in flight gets the first outcome again.
         """
-        key = (inbound.channel, inbound.external_id) if inbound.external_id else None
-        if key is not None and (first := self._deliveries.get(key)) is not None:
-            # A retry while the first delivery is being handled, or soon after: same answer.
-            await asyncio.shield(first.stored)
-            return asyncio.ensure_future(_as_duplicate(first.outcome))
-        delivery = _Delivery.new()
-        if key is not None:
-            self._remember(key, delivery)
-        try:
-            stored = await self._store(inbound)
-        except BaseException as exc:
-            delivery.fail(exc)
-            raise
-        delivery.stored.set_result(None)
-        if stored.state == "handled":
-            work = self.replay(stored.message.id)
-        elif stored.state == "elsewhere":
-            work = self._outcome_from_elsewhere(stored.message.id)
-        else:
-            work = self._process(stored)
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(delivery.settle)
-        return (
-            delivery.outcome
-            if stored.state == "new"
-            else asyncio.ensure_future(_as_duplicate(delivery.outcome))
-        )
+        return (await self.submit_together([inbound]))[0]
+
+    async def submit_together(
+        self, inbounds: Sequence[InboundMessage]
+    ) -> list[asyncio.Future[Outcome]]:
+        """``submit`` for messages of one sender that arrived together (a call's new segments):
+        classified in order, each with the ones before it as history, then stored and decided
+        in one transaction; one future per message, in their order."""
+        if not inbounds:
+            return []
+        together = {(i.sender_kind, i.sender_id, i.call and i.call.call_id) for i in inbounds}
+        assert len(together) == 1, "one sender, one call"
+        futures: list[asyncio.Future[Outcome] | None] = [None] * len(inbounds)
+        in_flight: list[asyncio.Future[None]] = []
+        fresh: list[tuple[int, _Delivery]] = []
+        for index, inbound in enumerate(inbounds):
+            key = (inbound.channel, inbound.external_id) if inbound.external_id else None
+            if key is not None and (first := self._deliveries.get(key)) is not None:
+                # A retry while the first delivery is being handled, or soon after: same answer.
+                in_flight.append(asyncio.shield(first.stored))
+                futures[index] = asyncio.ensure_future(_as_duplicate(first.outcome))
+                continue
+            delivery = _Delivery.new()
+            if key is not None:
+                self._remember(key, delivery)
+            fresh.append((index, delivery))
+        if fresh:
+            try:
+                taken = await self._take([inbounds[index] for index, _ in fresh])
+            except BaseException as exc:
+                for _, delivery in fresh:
+                    delivery.fail(exc)
+                raise
+            for (index, delivery), (work, new) in zip(fresh, taken, strict=True):
+                delivery.stored.set_result(None)
+                task = asyncio.ensure_future(work)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+                task.add_done_callback(delivery.settle)
+                futures[index] = (
+                    delivery.outcome
+                    if new
+                    else asyncio.ensure_future(_as_duplicate(delivery.outcome))
+                )
+        for stored in in_flight:
+            await stored
+        return futures  # type: ignore[return-value]
 
     def _remember(self, key: tuple[str, str], delivery: _Delivery) -> None:
         self._deliveries[key] = delivery
@@ -228,39 +249,137 @@ class Pipeline:
             row = self._inbound_row(inbound, person.id, MessageStatus.HANDLED, now)
             stored = await queries.insert_inbound(session, row) is not None
             if inbound.call is not None:  # a call's own record: it ended
-                await call_rows.note_call(
-                    session, inbound.call, person_id=person.id, new_message=None, now=now
-                )
+                await call_rows.note_call(session, inbound.call, person_id=person.id, now=now)  # type: ignore[arg-type]
             return stored
 
-    async def _store(self, inbound: InboundMessage) -> _Stored:
-        """Store the message (or find it stored before), with what the classifier needs."""
+    async def _take(self, inbounds: list[InboundMessage]) -> list[tuple[Awaitable[Outcome], bool]]:
+        """Each message's outcome to come (and whether it is new), once all are stored.
+
+        Classified first, then stored and decided in one write transaction. When that
+        transaction fails, the messages are stored alone, leased to this process, and handled
+        as a message left by a stopped run is: should that fail too, the sweep takes them once
+        their lease runs out. Raises only when nothing could be stored.
+        """
+        parses = await self._classify_all(inbounds)
         now = self.clock.now()
-        async with self.db.write() as session:
-            person, first_contact = await queries.find_or_add_person(
-                session, self.cipher, inbound.sender_kind, inbound.sender_id
+        try:
+            async with self.db.write() as session:
+                written = await self._write(session, inbounds, parses, now)
+        except Exception as exc:
+            log.warning("decision not written (%s): storing alone", type(exc).__name__)
+            async with self.db.write() as session:
+                written = await self._write(session, inbounds, None, now)
+        decided = [w for w in written if isinstance(w, _Decided)]
+        wake = any(d.effects.notified_staff or d.effects.follow_ups for d in decided)
+        return [(self._work(w, wake), isinstance(w, _Decided) or w.state == "new") for w in written]
+
+    def _work(self, written: _Decided | _Stored, wake: bool) -> Awaitable[Outcome]:
+        if isinstance(written, _Decided):
+            return self._announce(written, wake)
+        if written.state == "handled":
+            return self.replay(written.message.id)  # type: ignore[arg-type]
+        if written.state == "elsewhere":
+            return self._outcome_from_elsewhere(written.message.id)  # type: ignore[arg-type]
+        return self._process(written)
+
+    async def _announce(self, decided: _Decided, wake: bool) -> Outcome:
+        if wake:
+            self.on_committed()
+        return _outcome(
+            decided.message, decided.person, decided.parse, decided.effects, duplicate=False
+        )
+
+    async def _classify_all(self, inbounds: list[InboundMessage]) -> list[ParseResult]:
+        """Each message classified with her recent texts before it as history (the texts
+        stored before, read in one query, then the ones before it here)."""
+        first = inbounds[0]
+        since = self.clock.now() - timedelta(minutes=self.history.minutes)
+        async with self.db.session() as session:
+            history = await queries.recent_texts_of_identity(
+                session,
+                kind=first.sender_kind,
+                lookup_hash=self.cipher.lookup_hash(first.sender_kind, first.sender_id),
+                since=since,
+                limit=self.history.messages,
             )
+        parses = []
+        for inbound in inbounds:
+            parses.append(await self._classify(inbound.text, history))
+            if inbound.text and self.history.messages > 0:
+                history = [*history, inbound.text][-self.history.messages :]
+        return parses
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        inbounds: list[InboundMessage],
+        parses: list[ParseResult] | None,
+        now: datetime,
+    ) -> list[_Decided | _Stored]:
+        """Store the messages (or find them stored before) and, with ``parses``, decide each
+        new one; without, leave them leased to this process for ``_process``."""
+        first = inbounds[0]
+        # Her row locked: two of her messages decided at once (PostgreSQL, two replicas)
+        # would each see no open escalation and open two.
+        person, new_person = await queries.find_or_add_person(
+            session, self.cipher, first.sender_kind, first.sender_id, lock=True
+        )
+        call = (
+            await call_rows.note_call(session, first.call, person_id=person.id, now=now)  # type: ignore[arg-type]
+            if first.call is not None  # the call's latest facts, once for its segments
+            else None
+        )
+        written: list[_Decided | _Stored | None] = []
+        new: list[tuple[int, Message]] = []
+        for index, inbound in enumerate(inbounds):
             message = await queries.insert_inbound(
                 session, self._inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
             )
-            if inbound.call is not None:  # a segment of a call: the call's latest facts too
-                await call_rows.note_call(
-                    session, inbound.call, person_id=person.id, new_message=message, now=now
-                )
-            if message is not None:
-                # Her first message has no history: the person did not exist before it.
-                history = [] if first_contact else await self._history(session, message)
-                return _Stored(message, person, "new", history)
-            message = await queries.find_message(session, inbound.channel, inbound.external_id)
-            assert message is not None
-            if message.status != MessageStatus.RECEIVED:
-                return _Stored(message, person, "handled", [])
-            lease_over = message.claimed_until is None or message.claimed_until < now
-            if not lease_over and message.claimed_by != self.owner:
-                return _Stored(message, person, "elsewhere", [])
-            # Stored by a run that stopped (or by this process, which forgot it): take it.
-            message.claimed_by, message.claimed_until = self.owner, now + MESSAGE_LEASE
-            return _Stored(message, person, "unhandled", await self._history(session, message))
+            if message is None:
+                written.append(await self._stored_before(session, inbound, person, now))
+                continue
+            if call is not None and inbound.call is not None and inbound.call.segment:
+                call_rows.file_segment(session, call, message, inbound.call.segment)
+            written.append(None)
+            new.append((index, message))
+        # Someone created just now has no case to read yet.
+        earlier = Case(person=person, message=new[0][1]) if new and new_person else None
+        for index, message in new:
+            if parses is None:
+                history = await self._history(session, message)
+                written[index] = _Stored(message, person, "new", history)
+                continue
+            fresh = new_person and (call is not None or index == new[0][0])
+            case, effects = await self._decide(
+                session,
+                person,
+                message,
+                parses[index],
+                now,
+                call=call,
+                earlier=earlier,
+                fresh=fresh,
+            )
+            written[index] = _Decided(message, person, parses[index], effects)
+            # A call's next segment finds her case as this decision left it (her row is
+            # locked: nobody else changed it meanwhile); other messages read it again.
+            earlier = _case_after(case, effects) if call is not None else None
+        return written  # type: ignore[return-value]
+
+    async def _stored_before(
+        self, session: AsyncSession, inbound: InboundMessage, person: Person, now: datetime
+    ) -> _Stored:
+        """A message stored by an earlier delivery: handled, held elsewhere, or now ours."""
+        message = await queries.find_message(session, inbound.channel, inbound.external_id)  # type: ignore[arg-type]
+        assert message is not None
+        if message.status != MessageStatus.RECEIVED:
+            return _Stored(message, person, "handled", [])
+        lease_over = message.claimed_until is None or message.claimed_until < now
+        if not lease_over and message.claimed_by != self.owner:
+            return _Stored(message, person, "elsewhere", [])
+        # Stored by a run that stopped (or by this process, which forgot it): take it.
+        message.claimed_by, message.claimed_until = self.owner, now + MESSAGE_LEASE
+        return _Stored(message, person, "unhandled", await self._history(session, message))
 
     def _inbound_row(
         self, inbound: InboundMessage, person_id: int | None, status: str, now: datetime
@@ -292,13 +411,13 @@ class Pipeline:
         )
 
     async def _process(self, stored: _Stored) -> Outcome:
+        """Classify and decide a message stored before (left by a stopped run, or stored
+        alone when its decision could not be written)."""
         message_id = stored.message.id
         assert message_id is not None
         parse = await self._classify(stored.message.text, stored.history)
         now = self.clock.now()
         async with self.db.write() as session:
-            # Her row locked: two of her messages decided at once (PostgreSQL, two replicas)
-            # would each see no open escalation and open two.
             person = await session.scalar(
                 select(Person).where(Person.id == stored.person.id).with_for_update()
             )
@@ -313,16 +432,39 @@ class Pipeline:
                 handled_elsewhere = True  # its lease ran out and another process handled it
             else:
                 handled_elsewhere = False
-                case = await self._case(session, person, message, parse, now)
-                decision = decide(
-                    Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
+                call = (
+                    await queries.call_of_message(session, message_id)
+                    if message.channel == CALL_CHANNEL
+                    else None
                 )
-                effects = await self._persist(session, case, parse, decision, now)
+                _, effects = await self._decide(session, person, message, parse, now, call=call)
         if handled_elsewhere:
             return await self.replay(message_id)
-        if effects.notified_staff or effects.follow_ups:
-            self.on_committed()
-        return _outcome(message, person, parse, effects, duplicate=False)
+        return await self._announce(
+            _Decided(message, person, parse, effects),
+            wake=effects.notified_staff or bool(effects.follow_ups),
+        )
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        person: Person,
+        message: Message,
+        parse: ParseResult,
+        now: datetime,
+        *,
+        call: HotlineCall | None,
+        earlier: Case | None = None,
+        fresh: bool = False,
+    ) -> tuple[Case, Effects]:
+        """Read her case (or take it from ``earlier``), decide by policy and write the
+        decision: the one way a message is decided, in the caller's transaction, her row
+        locked."""
+        case = await self._case(session, person, message, parse, now, call, earlier, fresh)
+        decision = decide(
+            Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
+        )
+        return case, await self._persist(session, case, parse, decision, now)
 
     async def _case(
         self,
@@ -331,10 +473,16 @@ class Pipeline:
         message: Message,
         parse: ParseResult,
         now: datetime,
+        call: HotlineCall | None,
+        earlier: Case | None,
+        fresh: bool,
     ) -> Case:
-        since = now - timedelta(minutes=self.policy.contact_gap_minutes)
+        """Her case for this message: read, or, given ``earlier`` (her case as it stands in
+        this transaction), taken from it. The distress count is read whenever it counts,
+        unless she is ``fresh`` (created in this transaction, and this message is her first,
+        or in her first call, which the count leaves out)."""
         recent_distress = 0
-        if shows_distress(parse):  # the policy counts only then
+        if shows_distress(parse) and not fresh:  # the policy counts only then
             recent_distress = await queries.count_unanswered_distress(
                 session,
                 person.id,  # type: ignore[arg-type]
@@ -347,16 +495,28 @@ class Pipeline:
                 if message.channel == CALL_CHANNEL
                 else None,
             )
-        call = (
-            await queries.call_of_message(session, message.id)  # type: ignore[arg-type]
-            if message.channel == CALL_CHANNEL
+        call_contact = (
+            await session.get(Contact, call.contact_id)  # in the session once decided upon
+            if call is not None and call.contact_id is not None
             else None
         )
+        if earlier is not None:
+            return replace(
+                earlier,
+                message=message,
+                recent_distress=recent_distress,
+                call=call,
+                call_contact=call_contact,
+            )
+        since = now - timedelta(minutes=self.policy.contact_gap_minutes)
         return Case(
             person=person,
             message=message,
             open_escalation=await queries.unresolved_escalation(session, person.id),  # type: ignore[arg-type]
-            ongoing_contacts=tuple(
+            # A call is one contact (``call_contact``): her other contacts do not matter to it.
+            ongoing_contacts=()
+            if call is not None
+            else tuple(
                 await queries.ongoing_contacts(session, person.id, message.channel, since)  # type: ignore[arg-type]
             ),
             next_check_in=await queries.pending_follow_up_of_kind(
@@ -366,11 +526,7 @@ class Pipeline:
             ),
             recent_distress=recent_distress,
             call=call,
-            call_contact=(
-                await session.get(Contact, call.contact_id)
-                if call is not None and call.contact_id is not None
-                else None
-            ),
+            call_contact=call_contact,
         )
 
     async def _persist(
@@ -411,7 +567,8 @@ class Pipeline:
         message.claimed_until = None
         if decision.reply is not None:
             session.add(_outbound(message, decision.reply, now))
-        await session.flush()
+        # No flush here: the commit (or the next query) writes what is left, a call's
+        # segments' rows of one kind together.
         return effects
 
     async def _write_escalation(
@@ -515,14 +672,24 @@ class Pipeline:
 
 @dataclass
 class _Stored:
-    """A stored inbound message, its sender and her recent texts, as ``_store`` read them."""
+    """A message stored but not decided, its sender and her texts before it (its history)."""
 
     message: Message
     person: Person
-    # "new", "unhandled" (left by a run that stopped; now ours), "elsewhere" (another
-    # process holds its lease) or "handled"
+    # "new" (stored alone: its decision could not be written), "unhandled" (left by a run
+    # that stopped; now ours), "elsewhere" (another process holds its lease) or "handled"
     state: str
     history: list[str]
+
+
+@dataclass
+class _Decided:
+    """A message stored and decided in one transaction, and what its decision wrote."""
+
+    message: Message
+    person: Person
+    parse: ParseResult
+    effects: Effects
 
 
 @dataclass
@@ -552,6 +719,22 @@ class _Delivery:
             self.fail(task.exception())
         else:
             self.outcome.set_result(task.result())
+
+
+def _case_after(case: Case, effects: Effects) -> Case:
+    """Her case once ``effects`` are written: what ``Pipeline._case`` would read next in the
+    same transaction for another message of the same call (whose contact is the call's)."""
+    check_ins = [
+        f
+        for f in (case.next_check_in, *(effects.follow_ups or ()))
+        if f is not None and f.kind == FollowUpKind.CHECK_IN
+    ]
+    return replace(
+        case,
+        # The escalation a decision wrote is unresolved: opened, raised or joined.
+        open_escalation=effects.escalation or case.open_escalation,
+        next_check_in=min(check_ins, key=lambda f: f.due_at) if check_ins else None,
+    )
 
 
 def _consume_exception(future: asyncio.Future) -> None:  # type: ignore[type-arg]

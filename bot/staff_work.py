@@ -95,22 +95,25 @@ async def enqueue_escalation_notice(  # type: ignore[no-untyped-def]
     session, escalation: Escalation, now: datetime, *, notify_at: datetime | None = None
 ) -> None:
     """The notice to its current level (now, or at ``notify_at``), and the SLA check at its
-    deadline."""
-    await queries.enqueue(
+    deadline (one statement)."""
+    await queries.enqueue_all(
         session,
-        kind=OutboxKind.STAFF_NOTICE,
-        key=notice_key(escalation),
-        due_at=notify_at or now,
-        now=now,
-        escalation_id=escalation.id,
-    )
-    await queries.enqueue(
-        session,
-        kind=OutboxKind.SLA_CHECK,
-        key=sla_key(escalation),
-        due_at=escalation.sla_deadline,
-        now=now,
-        escalation_id=escalation.id,
+        [
+            queries.outbox_row(
+                kind=OutboxKind.STAFF_NOTICE,
+                key=notice_key(escalation),
+                due_at=notify_at or now,
+                now=now,
+                escalation_id=escalation.id,
+            ),
+            queries.outbox_row(
+                kind=OutboxKind.SLA_CHECK,
+                key=sla_key(escalation),
+                due_at=escalation.sla_deadline,
+                now=now,
+                escalation_id=escalation.id,
+            ),
+        ],
     )
 
 

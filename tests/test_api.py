@@ -20,6 +20,7 @@ from bot.secrets import Secrets
 from bot.services import Services
 from storage.models import Escalation, Message
 from tests.conftest import make_config
+from tests.refusing_db import refuse_decisions
 
 URL = "/api/v1/messages"
 
@@ -232,7 +233,7 @@ class GatedNLU:
         return None
 
 
-async def test_a_database_outage_after_storing_is_no_503_and_the_message_is_handled_later(
+async def test_a_database_outage_while_classifying_is_a_503_with_nothing_stored(
     sqlite_url, model_dir, nlu, secrets: Secrets, clock, auth: dict[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
     gated = GatedNLU(nlu)
@@ -246,23 +247,38 @@ async def test_a_database_outage_after_storing_is_no_503_and_the_message_is_hand
             request = asyncio.ensure_future(
                 client.post(URL, json={"sender": "m", "text": "我真的不想活了"}, headers=auth)
             )
-            await gated.called.wait()  # stored: now the database goes away
+            await gated.called.wait()  # classified before it is stored: the database goes away
             await services.db.close()
             shutil.move(path, path.with_suffix(".away"))
             path.mkdir()
             gated.gate.set()
             response = await request
-            assert response.status == 202
-            assert await response.json() == {"stored": True, "status": "processing"}
+            assert response.status == 503, "nothing was stored: send it again"
             path.rmdir()
             shutil.move(path.with_suffix(".away"), path)
-            clock.advance(seconds=31)  # its lease runs out; the leader's sweep takes it up
-            assert await services.pipeline.handle_stale() == 1
-        async with services.db.session() as session:
-            escalations = (await session.scalars(select(Escalation))).all()
-        assert [e.priority for e in escalations] == ["P1"]
+            assert await stored_messages(services) == 0
+            again = await client.post(
+                URL, json={"sender": "m", "text": "我真的不想活了"}, headers=auth
+            )
+            assert again.status == 200 and (await again.json())["escalation"]["priority"] == "P1"
     finally:
         if path.is_dir():
             path.rmdir()
             shutil.move(path.with_suffix(".away"), path)
         await services.close()
+
+
+async def test_a_decision_that_cannot_be_written_is_no_503_and_the_message_is_handled_later(
+    client: TestClient, services: Services, clock, auth: dict[str, str]
+) -> None:  # type: ignore[no-untyped-def]
+    await refuse_decisions(services.db)
+    response = await client.post(URL, json={"sender": "m", "text": "我真的不想活了"}, headers=auth)
+    assert response.status == 202
+    assert await response.json() == {"stored": True, "status": "processing"}
+    assert await stored_messages(services) == 1
+    await refuse_decisions(services.db, refuse=False)
+    clock.advance(seconds=31)  # its lease runs out; the leader's sweep takes it up
+    assert await services.pipeline.handle_stale() == 1
+    async with services.db.session() as session:
+        escalations = (await session.scalars(select(Escalation))).all()
+    assert [e.priority for e in escalations] == ["P1"]

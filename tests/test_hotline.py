@@ -28,6 +28,7 @@ from bot.services import Services
 from intents import NLU
 from storage.models import (
     CallStatus,
+    Classification,
     Contact,
     Direction,
     Escalation,
@@ -38,6 +39,7 @@ from storage.models import (
 from tests.conftest import make_config, make_secrets
 from tests.fakes.staff_receiver import StaffReceiver
 from tests.roster_fixture import ROSTER_YAML
+from tests.statements import statement_log
 
 URL = "/hotline/transcripts"
 SECRET = "hotline-call-system-secret-for-tests"
@@ -171,6 +173,37 @@ async def test_in_progress_then_final_is_one_call_one_contact_and_only_new_segme
     assert contact.channel == "hotline" and contact.message_count == 2
     assert contact.handled_by == "agent-017", "a person answered"
     assert contact.ended_at - contact.started_at == timedelta(minutes=5), "the call's duration"
+
+
+async def test_a_calls_new_segments_are_classified_in_order_and_decided_in_one_transaction(
+    client: TestClient, services: Services
+) -> None:
+    building_up = ["我好累 带孩子睡不好", "每天都睡不着", "不想再撑了"]
+    transcript = call(
+        services,
+        segment("ivr", IVR_WELCOME, 0),
+        *(segment("caller", text, 10 * (n + 1)) for n, text in enumerate(building_up)),
+    )
+    with statement_log() as log:
+        answer = await post(client, services, transcript)
+    assert answer["new_segments"] == 3
+    assert log.write_transactions == 1, "her segments, the call and the decisions together"
+    # Her case is read once for the call, not once per segment.
+    assert len(log.statements) <= 34, " ".join(log.kinds())
+    async with services.db.session() as session:
+        reasons = (
+            await session.scalars(
+                select(Classification.risk_reasons)
+                .join(Message, Message.id == Classification.message_id)
+                .order_by(Message.id)
+            )
+        ).all()
+    assert len(reasons) == 3
+    # Her last words were weighed with the two before them in the same transcript.
+    assert any("近期消息" in reason for reason in reasons[2])
+    assert not any("近期消息" in reason for reason in reasons[0]), "nothing before them"
+    stored = await stored_call(services, transcript["call_id"])
+    assert stored.escalation_id == answer["escalation_id"] and stored.contact_id is not None
 
 
 async def test_distress_said_again_and_again_in_one_call_is_one_call_not_repeated_distress(

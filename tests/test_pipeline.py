@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot import escalations
 from bot.clock import FixedClock
 from bot.message import IdentityKind, InboundMessage
+from bot.pipeline import CLASSIFIER_FAILED
 from bot.services import Services
 from intents import ParseResult
 from storage import queries
@@ -25,6 +26,8 @@ from storage.models import (
     OutboxItem,
 )
 from tests.conftest import make_config
+from tests.refusing_db import refuse_decisions
+from tests.statements import statement_log
 
 CRISIS = "我真的不想活了"
 
@@ -262,6 +265,81 @@ async def test_submit_returns_once_stored_before_the_outcome(services: Services)
     assert stored is not None  # acknowledged only after this point
     outcome = await pending
     assert outcome.message_id == stored.id and not outcome.duplicate
+
+
+async def test_a_message_is_stored_and_decided_in_one_write_transaction(
+    services: Services,
+) -> None:
+    await services.pipeline.handle(inbound("你好", sender="known"))  # she is known, with a case
+    with statement_log() as log:
+        pending = await services.pipeline.submit(inbound(CRISIS, sender="known", external_id="o-1"))
+    assert log.write_transactions == 1
+    # The history read, then one transaction: her row, the message, her case (escalation,
+    # contacts, check-in) and the decision's rows. Whatever is added here must be worth it.
+    assert len(log.statements) <= 17, " ".join(log.kinds())
+    async with services.db.session() as session:
+        message = await queries.find_message(session, "api", "o-1")
+    # Stored when submit returned (the channel acknowledges then), and decided with it.
+    assert message.status == MessageStatus.HANDLED and message.claimed_until is None
+    outcome = await pending
+    assert outcome.escalation["priority"] == "P1" and outcome.follow_ups
+    assert message.escalation_id == outcome.escalation["id"]
+
+
+async def test_a_first_message_reads_no_case_and_an_ordinary_one_costs_few_statements(
+    services: Services,
+) -> None:
+    with statement_log() as log:
+        await services.pipeline.handle(inbound("谢谢", sender="new-here"))
+    assert log.write_transactions == 1
+    # History read; begin; look her up, add her, her identity and the message; the
+    # classification, the message's update and the reply.
+    assert len(log.statements) <= 9, " ".join(log.kinds())
+
+
+async def test_classifier_failure_is_stored_escalated_and_decided_in_one_transaction(
+    db_url, model_dir, secrets, clock: FixedClock
+) -> None:
+    services = await Services.start(
+        make_config(db_url, model_dir), secrets, clock=clock, nlu=BrokenNLU(), run_jobs=False
+    )
+    try:
+        with statement_log() as log:
+            outcome = await services.pipeline.handle(inbound("随便说点什么", external_id="b-1"))
+        async with services.db.session() as session:
+            message = await queries.find_message(session, "api", "b-1")
+            stored = await queries.classification_of(session, message.id)
+    finally:
+        await services.close()
+    assert log.write_transactions == 1
+    assert message.status == MessageStatus.HANDLED
+    assert outcome.escalation["priority"] == "P2"
+    assert stored.model_version == "unavailable" and CLASSIFIER_FAILED in stored.risk_reasons
+
+
+async def test_a_decision_that_cannot_be_written_leaves_the_message_stored_for_the_sweep(
+    services: Services, clock: FixedClock
+) -> None:
+    await refuse_decisions(services.db)
+    pending = await services.pipeline.submit(inbound(CRISIS, external_id="w-1"))
+    async with services.db.session() as session:
+        stored = await queries.find_message(session, "api", "w-1")
+    assert stored is not None and stored.status == MessageStatus.RECEIVED, "stored alone"
+    try:
+        await pending
+    except Exception:
+        pass  # handling it again right away met the same refusal
+    else:
+        raise AssertionError("the decision should not have been written")
+    assert await count(services, Escalation) == 0
+    await refuse_decisions(services.db, refuse=False)
+    assert await services.pipeline.handle_stale() == 0, "still leased to this process"
+    clock.advance(seconds=31)
+    assert await services.pipeline.handle_stale() == 1
+    async with services.db.session() as session:
+        message = await queries.get_message(session, stored.id)
+        escalation = await queries.escalation_of(session, message)
+    assert message.status == MessageStatus.HANDLED and escalation.priority == "P1"
 
 
 async def test_a_retry_after_a_failed_delivery_gets_an_answer_not_the_failure(

@@ -66,12 +66,21 @@ from storage.queries.messages import (
     last_inbound,
     last_inbound_at,
     recent_inbound_texts,
+    recent_texts_of_identity,
     reply_to,
     take_over_message,
     wrote_since,
 )
 from storage.queries.notices import attempts_for, notified_recipients, record_attempt
-from storage.queries.outbox import cancel_pending, claim_due, enqueue, finish, retry_later
+from storage.queries.outbox import (
+    cancel_pending,
+    claim_due,
+    enqueue,
+    enqueue_all,
+    finish,
+    outbox_row,
+    retry_later,
+)
 from storage.queries.people import (
     find_or_add_person,
     find_or_create_person,
@@ -134,6 +143,7 @@ __all__ = [
     "signed_in",
     "staff_by_username",
     "enqueue",
+    "enqueue_all",
     "escalation_of",
     "find_call",
     "find_message",
@@ -166,9 +176,11 @@ __all__ = [
     "note_call",
     "notified_recipients",
     "ongoing_contacts",
+    "outbox_row",
     "pending_follow_up_of_kind",
     "prune_accepted_requests",
     "recent_inbound_texts",
+    "recent_texts_of_identity",
     "record_attempt",
     "release_leader_lock",
     "reply_to",

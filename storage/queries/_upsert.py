@@ -23,6 +23,16 @@ async def insert_unless_duplicate(
     return await session.scalar(statement)  # type: ignore[no-any-return]
 
 
+async def insert_all_unless_duplicate(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]]
+) -> None:
+    """Several rows in one statement, each skipped when a unique constraint already holds
+    such a row."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    module = postgresql if dialect == "postgresql" else sqlite
+    await session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
+
+
 async def insert_or_replace(
     session: AsyncSession,
     table: Table,

@@ -9,7 +9,14 @@ from sqlalchemy import String, case, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from storage.models import Classification, Direction, Escalation, Message, MessageStatus
+from storage.models import (
+    Classification,
+    Direction,
+    Escalation,
+    Identity,
+    Message,
+    MessageStatus,
+)
 from storage.queries._upsert import insert_unless_duplicate
 
 
@@ -54,6 +61,29 @@ async def recent_inbound_texts(
             Message.direction == Direction.IN,
             Message.text != "",  # a picture or an untranscribed voice message says nothing here
             Message.id < before_id,
+            Message.received_at >= since,
+        )
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(texts.all()))
+
+
+async def recent_texts_of_identity(
+    session: AsyncSession, *, kind: str, lookup_hash: str, since: datetime, limit: int
+) -> list[str]:
+    """The inbound texts in the window of whoever holds this identity, oldest first (none
+    for someone unknown): one query, without reading her row first."""
+    if limit <= 0:
+        return []
+    texts = await session.scalars(
+        select(Message.text)
+        .join(Identity, Identity.person_id == Message.person_id)
+        .where(
+            Identity.kind == kind,
+            Identity.lookup_hash == lookup_hash,
+            Message.direction == Direction.IN,
+            Message.text != "",
             Message.received_at >= since,
         )
         .order_by(Message.id.desc())

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxItem, OutboxStatus
-from storage.queries._upsert import insert_unless_duplicate
+from storage.queries._upsert import insert_all_unless_duplicate, insert_unless_duplicate
 
 
 async def enqueue(
@@ -34,19 +35,47 @@ async def enqueue(
     return await insert_unless_duplicate(
         session,
         OutboxItem.__table__,  # type: ignore[attr-defined]
-        {
-            "kind": kind,
-            "key": key,
-            "escalation_id": escalation_id,
-            "follow_up_id": follow_up_id,
-            "late_reply_id": late_reply_id,
-            "recipient": recipient,
-            "status": OutboxStatus.PENDING,
-            "due_at": due_at,
-            "attempts": 0,
-            "created_at": now,
-        },
+        outbox_row(
+            kind=kind,
+            key=key,
+            due_at=due_at,
+            now=now,
+            escalation_id=escalation_id,
+            follow_up_id=follow_up_id,
+            late_reply_id=late_reply_id,
+            recipient=recipient,
+        ),
     )
+
+
+async def enqueue_all(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Add ``outbox_row`` rows in one statement; a key enqueued before is left as it is."""
+    await insert_all_unless_duplicate(session, OutboxItem.__table__, rows)  # type: ignore[attr-defined]
+
+
+def outbox_row(
+    *,
+    kind: str,
+    key: str,
+    due_at: datetime,
+    now: datetime,
+    escalation_id: int | None = None,
+    follow_up_id: int | None = None,
+    late_reply_id: int | None = None,
+    recipient: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "key": key,
+        "escalation_id": escalation_id,
+        "follow_up_id": follow_up_id,
+        "late_reply_id": late_reply_id,
+        "recipient": recipient,
+        "status": OutboxStatus.PENDING,
+        "due_at": due_at,
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 async def claim_due(

@@ -34,12 +34,17 @@ async def find_person(
     return await _by_lookup(session, kind, cipher.lookup_hash(kind, value))
 
 
-async def _by_lookup(session: AsyncSession, kind: str, lookup: str) -> Person | None:
-    return await session.scalar(
+async def _by_lookup(
+    session: AsyncSession, kind: str, lookup: str, *, lock: bool = False
+) -> Person | None:
+    query = (
         select(Person)
         .join(Identity, Identity.person_id == Person.id)
         .where(Identity.kind == kind, Identity.lookup_hash == lookup)
     )
+    if lock:  # her row only (PostgreSQL; SQLite's one writer needs no row lock)
+        query = query.with_for_update(of=Person)
+    return await session.scalar(query)
 
 
 async def find_or_create_person(
@@ -56,15 +61,19 @@ async def find_or_add_person(
     value: str,
     *,
     pseudonyms: Callable[[], str] = new_pseudonym,
+    lock: bool = False,
 ) -> tuple[Person, bool]:
     """The person behind an identity, and whether this call created her (first contact).
+
+    ``lock`` locks her row until the transaction ends (two of her messages decided at once
+    then take turns); a person created here is locked by being new.
 
     Two first messages racing each other (on PostgreSQL, or from two processes) meet at the
     identity's unique constraint: the loser's identity is not inserted, so it drops the person
     it just created and takes the winner's (not created, then).
     """
     lookup = cipher.lookup_hash(kind, value)
-    if person := await _by_lookup(session, kind, lookup):
+    if person := await _by_lookup(session, kind, lookup, lock=lock):
         return person, False
     person = await _insert_person(session, pseudonyms)
     identity_id = await insert_unless_duplicate(
@@ -81,7 +90,7 @@ async def find_or_add_person(
     if identity_id is None:
         await session.execute(delete(Person).where(Person.id == person.id))
         session.expunge(person)
-        found = await _by_lookup(session, kind, lookup)
+        found = await _by_lookup(session, kind, lookup, lock=lock)
         assert found is not None, "the identity that won the race is there"
         return found, False
     return person, True

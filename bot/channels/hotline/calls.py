@@ -1,8 +1,9 @@
 """One call's transcript through the pipeline: the one data path of the webhook and the import.
 
 Each segment taken as the caller's words (``her_words``) becomes one message, in order, so her
-earlier words in the call reach the classifier as history; a crisis in a call still going on
-escalates as soon as its transcript arrives. The message's external id is the call id, the
+earlier words in the call reach the classifier as history; the transcript's new segments are
+handed over together, stored and decided in one transaction, so a crisis in a call still
+going on escalates as soon as its transcript arrives. The message's external id is the call id, the
 segment's position and a digest of its words: a transcript taken again (in progress, then
 final, resent, or imported twice) handles only segments not seen before, and a segment whose
 words speech recognition revised is heard again. A final transcript also records the call's
@@ -40,16 +41,16 @@ class CallTaken:
 
 
 async def take_call(gateway: Gateway, transcript: Transcript, prompts: IvrPrompts) -> CallTaken:
-    """Hand the call's new segments (and, once final, its end) to the pipeline.
+    """Hand the call's segments together (and, once final, its end) to the pipeline.
 
-    A segment that cannot be stored raises (nothing after it is taken: the call system, or a
-    rerun of the import, sends it again); one stored but not handled is counted in
-    ``unhandled`` and her later segments still go in.
+    When they cannot be stored this raises and nothing of them is kept (the call system, or a
+    rerun of the import, sends them again); one stored but not handled is counted in
+    ``unhandled``.
     """
     outcomes: list[Outcome] = []
     unhandled = 0
-    for utterance in her_words(transcript.segments, prompts):
-        outcome_future = await gateway.submit(_segment_message(transcript, utterance))
+    messages = [_segment_message(transcript, u) for u in her_words(transcript.segments, prompts)]
+    for outcome_future in await gateway.submit_together(messages):
         try:
             outcomes.append(await outcome_future)
         except Exception as exc:
