@@ -29,6 +29,7 @@ from intents.datasets import (
     read_training_data,
 )
 from intents.evaluation import (
+    MISS_COST,
     Rate,
     Report,
     by_family,
@@ -321,6 +322,7 @@ def _evaluate_calibration(settings: NLUSettings, config: CrisisConfig) -> int:
     for row in rows:
         name = "ranked first → medium" if row.threshold is None else f"{row.threshold:.2f}"
         print(f"{name:<26}{str(row.recall):>20}{str(row.false_alarms):>20}{str(row.hyperbole):>14}")
-    print(f"chosen (recall within 0.5 points of the rank rule): {choose_threshold(rows):.2f}")
+    chosen = choose_threshold(rows)
+    print(f"chosen (least misses × {MISS_COST:g} + false alarms): {chosen:.2f}")
     print(f"in use (crisis.yml model.medium): {config.model_medium:.2f}")
     return 0

@@ -38,6 +38,9 @@ from intents.taxonomy import CRISIS_INTENTS
 
 NO_CRISIS = "no_crisis"
 _KIND_OF = {intent: kind for kind, intent in CRISIS_INTENT.items()}
+# What choosing model.medium weighs a missed crisis at, in false alarms (a person reading a
+# message that needed no one): safety first.
+MISS_COST = 10.0
 
 
 def is_crisis_flag(result: ParseResult) -> bool:
@@ -370,11 +373,15 @@ def calibration_table(
     return [score(None)] + [score(threshold) for threshold in thresholds]
 
 
-def choose_threshold(rows: Sequence[ThresholdRow], tolerance: float = 0.005) -> float:
-    """The highest threshold whose recall is within ``tolerance`` of the replaced rule's (the
-    first row): fewer false alarms, bought with no crisis the old rule caught but a handful."""
-    floor = rows[0].recall.value - tolerance
-    kept = [row.threshold for row in rows[1:] if row.recall.value >= floor]
-    if not kept:
-        return min(row.threshold for row in rows[1:] if row.threshold is not None)
-    return max(threshold for threshold in kept if threshold is not None)
+def choose_threshold(rows: Sequence[ThresholdRow], miss_cost: float = MISS_COST) -> float:
+    """The threshold of least expected cost, a missed crisis costing ``miss_cost`` false alarms
+    (a tie goes to the lower threshold: when in doubt, a crisis escalates)."""
+    candidates = [row for row in rows if row.threshold is not None]
+
+    def cost(row: ThresholdRow) -> tuple[float, float]:
+        misses = row.recall.total - row.recall.hits
+        return (misses * miss_cost + row.false_alarms.hits, row.threshold or 0.0)
+
+    chosen = min(candidates, key=cost).threshold
+    assert chosen is not None
+    return chosen

@@ -66,12 +66,14 @@ def _row(threshold: float | None, recall: int, alarms: int) -> ThresholdRow:
     return ThresholdRow(threshold, Rate(recall, 1000), Rate(alarms, 3000), Rate(0, 100))
 
 
-def test_the_chosen_threshold_keeps_the_replaced_rules_recall() -> None:
-    rows = [_row(None, 970, 130), _row(0.3, 975, 160), _row(0.4, 968, 110), _row(0.5, 960, 90)]
-    # 0.5 would cut more false alarms, but at one point of recall: a regression.
+def test_the_chosen_threshold_weighs_a_miss_as_ten_false_alarms() -> None:
+    rows = [_row(None, 970, 130), _row(0.3, 975, 160), _row(0.4, 972, 110), _row(0.5, 965, 90)]
+    # Costs 0.3: 25·10 + 160 = 410; 0.4: 28·10 + 110 = 390; 0.5: 35·10 + 90 = 440.
     assert choose_threshold(rows) == 0.4
+    # Were misses cheap, fewer false alarms would win: the cost is what decides.
+    assert choose_threshold(rows, miss_cost=1.0) == 0.5
 
 
-def test_when_no_threshold_keeps_the_recall_the_lowest_is_chosen() -> None:
-    rows = [_row(None, 990, 130), _row(0.3, 975, 100), _row(0.4, 968, 80)]
+def test_a_tie_goes_to_the_lower_threshold() -> None:
+    rows = [_row(None, 990, 130), _row(0.3, 980, 100), _row(0.4, 979, 90)]
     assert choose_threshold(rows) == 0.3
