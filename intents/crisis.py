@@ -102,6 +102,9 @@ class CrisisConfig:
     model_medium: float
     model_high: float
     model_with_cue: float
+    # The calibrated probability from which the embedded model's first ranking gives medium
+    # (None: never; below it, or when None, its first ranking gives low).
+    model_ranked_first: float | None
     reported_factor: float
     reported: re.Pattern[str]
     hyperbole: re.Pattern[str]
@@ -156,6 +159,7 @@ class CrisisConfig:
             model_medium=float(raw["model"]["medium"]),
             model_high=float(raw["model"]["high"]),
             model_with_cue=float(raw["model"]["with_cue"]),
+            model_ranked_first=_optional_float(raw["model"].get("ranked_first")),
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
             hyperbole=_alternation(raw["hyperbole"]),
@@ -173,6 +177,10 @@ class CrisisConfig:
 
     def level_for(self, score: float) -> RiskLevel:
         return next((level for level, start in self.thresholds if score >= start), RiskLevel.NONE)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -276,8 +284,9 @@ class CrisisLayer:
         Every piece of evidence can only raise the level; none vetoes another. Context
         (negation, a resolved past, a story, another person) lowers a cue's own weight only.
         The embedded model speaks through its calibrated probability (``model.medium``); its
-        first ranking alone gives ``low``, shown, never silently dropped. A backend's first
-        ranking, whose probabilities nobody here calibrated, gives ``medium``.
+        first ranking gives ``medium`` from ``model.ranked_first`` on and ``low`` below, shown,
+        never silently dropped. A backend's first ranking, whose probabilities nobody here
+        calibrated, gives ``medium``.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
@@ -335,12 +344,14 @@ class CrisisLayer:
             evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
         raised = self._model_level(level, probability)
         if ranked_first or backend_first:
-            # The classifier's top answer is this crisis: never silently dropped. The embedded
-            # model's ranking is already in its calibrated probability (a crisis ranked first
-            # at 0.3 among fifteen intents is out of fold a crisis less often than not): shown,
-            # and counted as distress, but a person is called for by the probability.
+            # The classifier's top answer is this crisis: never silently dropped. On a family
+            # the model never saw, a first ranking at a low probability still tells (leave-one-
+            # family-out), so from a floor it calls a person; below it, it is shown and counted
+            # as distress: short ordinary messages the model has no other answer for.
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "意图模型首选", probability))
-            first = RiskLevel.MEDIUM if backend_first else RiskLevel.LOW
+            floor = config.model_ranked_first
+            trusted = backend_first or (floor is not None and probability >= floor)
+            first = RiskLevel.MEDIUM if trusted else RiskLevel.LOW
             raised = RiskLevel.highest(raised, first)
         qualified = current.model_context
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.

@@ -440,20 +440,19 @@ def test_the_writers_own_risk_stays_hers_without_punctuation(
 
 
 def test_the_embedded_models_first_ranking_alone_is_low_and_shown(crisis: CrisisLayer) -> None:
-    # Its calibrated probability decides; a ranking below it is not dropped in silence.
-    below = crisis.config.model_medium - 0.1
+    # Its calibrated probability decides; a ranking below the floor is not dropped in silence.
+    floor = crisis.config.model_ranked_first
+    assert floor is not None and floor < crisis.config.model_medium
     risk = crisis.assess(
-        "嗯", model_probabilities={"crisis_suicide": below}, ranked_first="suicide"
+        "嗯", model_probabilities={"crisis_suicide": floor - 0.05}, ranked_first="suicide"
     )
     assert risk.level is RiskLevel.LOW and not risk.crisis
     assert [item.source for item in risk.evidence] == ["model", "intent"]
     assert any("首选" in reason for reason in risk.reasons)
-    at = crisis.assess(
-        "嗯",
-        model_probabilities={"crisis_suicide": crisis.config.model_medium},
-        ranked_first="suicide",
-    )
+    # From the floor on, ranked first gives medium below model.medium; not ranked, it does not.
+    at = crisis.assess("嗯", model_probabilities={"crisis_suicide": floor}, ranked_first="suicide")
     assert at.crisis and at.level is RiskLevel.MEDIUM
+    assert not crisis.assess("嗯", model_probabilities={"crisis_suicide": floor}).crisis
 
 
 def test_a_backends_first_ranking_still_gives_medium(crisis: CrisisLayer) -> None:
