@@ -354,7 +354,9 @@ def calibration_table(
         if threshold is None:
             layer = CrisisLayer(config)
         else:
-            layer = CrisisLayer(dataclasses.replace(config, model_medium=threshold))
+            # The probability alone: a first ranking gives low here, whatever the floor.
+            changed = dataclasses.replace(config, model_medium=threshold, model_ranked_first=None)
+            layer = CrisisLayer(changed)
         flags = []
         for example, probabilities, kind in zip(examples, rows, first, strict=True):
             if threshold is None:
