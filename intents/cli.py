@@ -18,6 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from tqdm import tqdm
 
 from intents import embedded
+from intents.calibration import Calibration
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.datasets import (
     EXPLORATION_LABEL,
@@ -28,9 +29,12 @@ from intents.datasets import (
     read_training_data,
 )
 from intents.evaluation import (
+    MISS_COST,
     Rate,
     Report,
     by_family,
+    calibration_table,
+    choose_threshold,
     evaluate,
     families_of,
     holdout_nlu,
@@ -46,6 +50,8 @@ from intents.taxonomy import CRISIS_INTENTS, Intent
 
 GetSettings = Callable[[], NLUSettings]
 CV_FOLDS = 5
+# Candidates for crisis.yml's model.medium (`evaluate --calibration`).
+THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 
 
 def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
@@ -89,6 +95,11 @@ def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
         "--psyguard-cv",
         action="store_true",
         help="5-fold cross-validated scores on the PsyGUARD split the model trains on",
+    )
+    evaluate_cmd.add_argument(
+        "--calibration",
+        action="store_true",
+        help="out-of-fold crisis recall and false alarms for each model.medium threshold",
     )
     evaluate_cmd.set_defaults(run=lambda args: run_evaluate(args, get_settings()))
 
@@ -193,6 +204,8 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     config = CrisisConfig.load(settings.crisis_cues)
     if args.by_family:
         return await _evaluate_by_family(settings, config)
+    if args.calibration:
+        return _evaluate_calibration(settings, config)
     if args.psyguard_cv:
         project = read_training_data(settings.data_dir)
         corpus = crisis_corpus_files(settings.data_dir)
@@ -207,7 +220,7 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
                 settings,
                 config,
                 on_fold=lambda _: progress.update(1),
-                temperature=_current_temperature(settings),
+                calibration=_current_calibration(settings),
             )
         report = evaluate(test, results)
         print(report.to_text())
@@ -266,12 +279,13 @@ def _write_errors(path: Path, examples: Sequence[Example], results: Sequence[Any
     return path
 
 
-def _current_temperature(settings: NLUSettings) -> float | None:
-    """The trained model's temperature, reused by evaluations that fit many models."""
+def _current_calibration(settings: NLUSettings) -> Calibration | None:
+    """The trained model's calibration, reused by evaluations that fit many models."""
     meta = embedded.model_path(settings) / embedded.META_FILE
     if not meta.exists():
         return None
-    return float(json.loads(meta.read_text(encoding="utf-8"))["temperature"])
+    raw = json.loads(meta.read_text(encoding="utf-8"))
+    return Calibration.from_dict(raw.get("calibration") or {"temperature": raw["temperature"]})
 
 
 async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> int:
@@ -292,10 +306,23 @@ async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> in
         settings,
         config,
         on_family=show,
-        temperature=_current_temperature(settings),
+        calibration=_current_calibration(settings),
     )
     unseen = Rate(
         sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())
     )
     print(f"leave-one-family-out crisis recall: {unseen}")
+    return 0
+
+
+def _evaluate_calibration(settings: NLUSettings, config: CrisisConfig) -> int:
+    examples = read_training_data(settings.data_dir) + read_crisis_corpus(settings.data_dir)
+    rows = calibration_table(examples, settings, config, THRESHOLDS)
+    print(f"{'model.medium':<26}{'crisis recall':>20}{'false alarms':>20}{'hyperbole':>14}")
+    for row in rows:
+        name = "ranked first → medium" if row.threshold is None else f"{row.threshold:.2f}"
+        print(f"{name:<26}{str(row.recall):>20}{str(row.false_alarms):>20}{str(row.hyperbole):>14}")
+    chosen = choose_threshold(rows)
+    print(f"chosen (least misses × {MISS_COST:g} + false alarms): {chosen:.2f}")
+    print(f"in use (crisis.yml model.medium): {config.model_medium:.2f}")
     return 0

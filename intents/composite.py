@@ -75,17 +75,23 @@ class CompositeNLU:
     ) -> ParseResult:
         head = text[:MAX_CLASSIFIED_CHARS]
         probabilities = self.embedded.probabilities(head)
-        scores = await self._classify(head, classification(probabilities))
+        embedded_scores = classification(probabilities)
+        scores = await self._classify(head, embedded_scores)
         intent, confidence = scores.intent, scores.confidence
         ranking = tuple(scores.ranking)
         if intent == _RASA_FALLBACK or confidence < self.threshold:
             # As Rasa's FallbackClassifier: the fallback carries the threshold as confidence.
             intent, confidence = Intent.OUT_OF_SCOPE.value, self.threshold
-        # The classifier's own top answer, before the fallback: a crisis it ranks first is
+        # The classifiers' own top answers, before the fallback: a crisis ranked first is
         # evidence the crisis layer must weigh, never something to relabel quietly.
-        ranked_first = _KIND_OF_INTENT.get(scores.intent)
+        backend_first = None if scores is embedded_scores else _KIND_OF_INTENT.get(scores.intent)
         assess = partial(
-            self.crisis.assess, text, history, probabilities, ranked_first=ranked_first
+            self.crisis.assess,
+            text,
+            history,
+            self.embedded.crisis_probabilities(probabilities),
+            ranked_first=_KIND_OF_INTENT.get(embedded_scores.intent),
+            backend_ranked_first=backend_first,
         )
         if len(text) + sum(map(len, history)) > LONG_TEXT_CHARS:
             # ~25 ms per 1,000 characters of regex work: off the event loop for long texts.

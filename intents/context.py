@@ -11,8 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Clause breaks in folded, space-free text (speech-to-text without punctuation stays one clause).
+# Clause breaks in folded, space-free text.
 _BREAK = re.compile(r"[,，。.!！?？;；…~～、\n]+")
+# Speech-to-text has no punctuation: 她说她不想活了我很担心 is two clauses, hers and the
+# writer's reaction to it. A clause starts where the writer (我/俺) begins to say how she feels
+# about it or asks what to do; the reaction words are those of a worried bystander, not of a
+# risk statement, so 他打了我我好害怕 still keeps 他打了我 in a clause with the writer in it.
+_REACTION = re.compile(
+    r"(?<=[\u3400-\u9fff])(?=(我|俺)(心里|真的|是|现在|真是)?"
+    r"(很|好|真|非常|特别|挺|都|也|有点|超|太|快)?"
+    r"(担心|担忧|害怕|怕|着急|心疼|心慌|慌了|吓坏|不知道|不晓得|唔知|该怎么|应该怎么|怎么办|能做|能帮"
+    r"|想帮|想问|要不要(报警|告诉|陪)))"
+)
 # A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
 _NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
 _NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
@@ -83,7 +93,8 @@ FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom 
 def clauses(text: str) -> list[tuple[int, int]]:
     """[start, end) of each clause of ``text``."""
     spans, start = [], 0
-    for match in _BREAK.finditer(text):
+    breaks = sorted([*_BREAK.finditer(text), *_REACTION.finditer(text)], key=lambda m: m.start())
+    for match in breaks:
         if match.start() > start:
             spans.append((start, match.start()))
         start = match.end()

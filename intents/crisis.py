@@ -102,6 +102,9 @@ class CrisisConfig:
     model_medium: float
     model_high: float
     model_with_cue: float
+    # The calibrated probability from which the embedded model's first ranking gives medium
+    # (None: never; below it, or when None, its first ranking gives low).
+    model_ranked_first: float | None
     reported_factor: float
     reported: re.Pattern[str]
     hyperbole: re.Pattern[str]
@@ -156,6 +159,7 @@ class CrisisConfig:
             model_medium=float(raw["model"]["medium"]),
             model_high=float(raw["model"]["high"]),
             model_with_cue=float(raw["model"]["with_cue"]),
+            model_ranked_first=_optional_float(raw["model"].get("ranked_first")),
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
             hyperbole=_alternation(raw["hyperbole"]),
@@ -173,6 +177,10 @@ class CrisisConfig:
 
     def level_for(self, score: float) -> RiskLevel:
         return next((level for level, start in self.thresholds if score >= start), RiskLevel.NONE)
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
@@ -215,7 +223,9 @@ class CrisisLayer:
                 for qualifier in qualifiers:
                     weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
                 if best is None or weight > best.weight:
-                    best = CueHit(cue, match.group(0), weight, qualifiers)
+                    # The words as she wrote them (masking keeps lengths): 打扰, not __.
+                    words = compact[match.start() : match.end()]
+                    best = CueHit(cue, words, weight, qualifiers)
                 if not qualifiers:
                     break
             if best is not None:
@@ -264,19 +274,32 @@ class CrisisLayer:
         model_probabilities: Mapping[str, float] | None = None,
         *,
         ranked_first: str | None = None,
+        backend_ranked_first: str | None = None,
     ) -> Risk:
         """Risk of ``text`` given the same person's recent ``history`` (oldest first), the
-        embedded classifier's calibrated intent probabilities, and the kind whose crisis intent
-        the intent classifier ranked first (if it did).
+        embedded classifier's calibrated crisis probabilities, the kind whose crisis intent it
+        ranked first (if it did) and the kind an intent backend with probabilities of its own
+        (Rasa) ranked first.
 
         Every piece of evidence can only raise the level; none vetoes another. Context
         (negation, a resolved past, a story, another person) lowers a cue's own weight only.
+        The embedded model speaks through its calibrated probability (``model.medium``); its
+        first ranking gives ``medium`` from ``model.ranked_first`` on and ``low`` below, shown,
+        never silently dropped. A backend's first ranking, whose probabilities nobody here
+        calibrated, gives ``medium``.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
         earlier = [self.signal(message) for message in history]
         assessed = [
-            self._assess_kind(kind, current, earlier, probabilities, ranked_first == kind)
+            self._assess_kind(
+                kind,
+                current,
+                earlier,
+                probabilities,
+                ranked_first == kind,
+                backend_ranked_first == kind,
+            )
             for kind in KINDS
         ]
         best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
@@ -289,6 +312,7 @@ class CrisisLayer:
         earlier: Sequence[Signal],
         probabilities: Mapping[str, float],
         ranked_first: bool,
+        backend_first: bool,
     ) -> Risk:
         config = self.config
         evidence: list[Evidence] = []
@@ -319,10 +343,16 @@ class CrisisLayer:
         if probability > 0:
             evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
         raised = self._model_level(level, probability)
-        if ranked_first:
-            # The intent classifier's top answer is this crisis: never silently dropped.
+        if ranked_first or backend_first:
+            # The classifier's top answer is this crisis: never silently dropped. On a family
+            # the model never saw, a first ranking at a low probability still tells (leave-one-
+            # family-out), so from a floor it calls a person; below it, it is shown and counted
+            # as distress: short ordinary messages the model has no other answer for.
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "意图模型首选", probability))
-            raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
+            floor = config.model_ranked_first
+            trusted = backend_first or (floor is not None and probability >= floor)
+            first = RiskLevel.MEDIUM if trusted else RiskLevel.LOW
+            raised = RiskLevel.highest(raised, first)
         qualified = current.model_context
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.
         for_concern = raised if qualified else RiskLevel.NONE
@@ -334,7 +364,7 @@ class CrisisLayer:
             raised = RiskLevel.LOW
         if raised.rank > level.rank:
             level = raised
-            if ranked_first and probability < config.model_medium:
+            if (ranked_first or backend_first) and probability < config.model_medium:
                 reasons.append(texts.ranked_first_reason(kind, probability))
             else:
                 reasons.append(texts.model_reason(kind, probability))

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,11 +30,11 @@ import numpy as np
 import sklearn
 from pypinyin import Style, lazy_pinyin
 from scipy import sparse
-from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from intents.calibration import Calibration, fit_calibration, softmax
 from intents.datasets import (
     Example,
     crisis_corpus_files,
@@ -45,6 +45,7 @@ from intents.datasets import (
 from intents.normalize import fold_for_matching
 from intents.pinyin import warm as warm_pinyin
 from intents.settings import NLUSettings
+from intents.taxonomy import CRISIS_INTENTS
 
 log = logging.getLogger(__name__)
 # jieba logs "Building prefix dict..." at DEBUG to its own stderr handler on every load: noise
@@ -52,13 +53,13 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "6"  # 6: pinyin decoded, more Cantonese folded before featurising
+CODE_VERSION = "7"  # 7: crisis probabilities Platt-scaled out of fold
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
     "pinyin": {"sublinear_tf": True, "min_df": 1},
     "model": {"C": 100.0, "max_iter": 3000, "class_weight": "balanced"},
-    "calibration": {"method": "temperature", "folds": 3, "bounds": [0.2, 5.0]},
+    "calibration": {"method": "temperature, crisis platt", "folds": 3, "bounds": [0.2, 5.0]},
 }
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
@@ -126,13 +127,13 @@ def model_hash(settings: NLUSettings) -> str:
 def fit_model(
     examples: Sequence[Example], user_dictionary: Path | None, *, calibrate: bool = True
 ) -> FittedModel:
-    """Vectorizers (jieba words, characters, pinyin) and the fitted linear model, with its
-    confidences calibrated by a temperature fitted on cross-validated predictions."""
+    """Vectorizers (jieba words, characters, pinyin) and the fitted linear model, calibrated
+    (``calibration.py``) on cross-validated predictions."""
     texts = [fold_for_matching(example.text) for example in examples]
     labels = [example.intent for example in examples]
     fitted = _fit(texts, labels, user_dictionary)
     if calibrate:
-        fitted.temperature = _fit_temperature(texts, labels, user_dictionary)
+        fitted.calibration = _fit_calibration(texts, labels, user_dictionary)
     return fitted
 
 
@@ -153,32 +154,38 @@ def _fit(texts: Sequence[str], labels: Sequence[str], user_dictionary: Path | No
     return FittedModel(vectorizers, model)
 
 
-def _fit_temperature(
+def out_of_fold_logits(
     texts: Sequence[str], labels: Sequence[str], user_dictionary: Path | None
-) -> float:
-    """The temperature that minimises the log-loss of out-of-fold predictions: the linear
-    model is under-confident on this data (T ≈ 0.75), so too many right answers would fall
-    below the fallback threshold."""
+) -> tuple[np.ndarray, tuple[str, ...]] | None:
+    """Each example's logits from a model that did not train on it (3 folds), and the class
+    order of their columns; None when some intent has too few examples to cross-validate."""
     folds = int(TRAINING_CONFIG["calibration"]["folds"])
     y = np.asarray(labels)
     if min(Counter(labels).values()) < folds:
-        return 1.0  # too few examples of some intent to cross-validate
-    logits, gold = [], []
+        return None
+    classes = tuple(sorted(set(labels)))
+    logits = np.zeros((len(y), len(classes)))
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for train_index, test_index in splitter.split(np.zeros(len(y)), y):
         fold = _fit([texts[i] for i in train_index], y[train_index], user_dictionary)
-        logits.append(fold.logits_batch([texts[i] for i in test_index]))
-        gold += [fold.classes.index(label) for label in y[test_index]]
-    stacked, truth = np.vstack(logits), np.asarray(gold)
+        columns = [classes.index(name) for name in fold.classes]
+        logits[np.ix_(test_index, columns)] = fold.logits_batch([texts[i] for i in test_index])
+    return logits, classes
 
-    def log_loss(temperature: float) -> float:
-        scaled = stacked / temperature
-        scaled -= scaled.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(scaled).sum(axis=1))
-        return float(np.mean(log_norm - scaled[np.arange(len(truth)), truth]))
 
-    low, high = TRAINING_CONFIG["calibration"]["bounds"]
-    return float(minimize_scalar(log_loss, bounds=(low, high), method="bounded").x)
+def _fit_calibration(
+    texts: Sequence[str], labels: Sequence[str], user_dictionary: Path | None
+) -> Calibration:
+    """The temperature that minimises the log-loss of out-of-fold predictions (the linear model
+    is under-confident on this data, so too many right answers would fall below the fallback
+    threshold), and the crisis intents' Platt scalings on the same predictions."""
+    found = out_of_fold_logits(texts, labels, user_dictionary)
+    if found is None:
+        return Calibration()
+    logits, classes = found
+    crisis = sorted(str(intent) for intent in CRISIS_INTENTS)
+    bounds = TRAINING_CONFIG["calibration"]["bounds"]
+    return fit_calibration(logits, labels, classes, crisis, bounds)
 
 
 # One toneless Mandarin syllable: initial + final (Hanyu Pinyin's table), as typed in
@@ -250,22 +257,28 @@ class FittedModel:
         self,
         vectorizers: list[TfidfVectorizer],
         model: LogisticRegression,
-        temperature: float = 1.0,
+        calibration: Calibration | None = None,
     ) -> None:
         self.vectorizers = vectorizers
         self.model = model
-        self.temperature = temperature  # softmax(logits / temperature)
+        self.calibration = calibration or Calibration()
         self._prepare()
+
+    @property
+    def temperature(self) -> float:
+        """softmax(logits / temperature) are the intent probabilities."""
+        return self.calibration.temperature
 
     def __getstate__(self) -> dict[str, Any]:
         return {
             "vectorizers": self.vectorizers,
             "model": self.model,
-            "temperature": self.temperature,
+            "calibration": self.calibration.to_dict(),
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["vectorizers"], state["model"], state["temperature"])  # type: ignore[misc]
+        calibration = Calibration.from_dict(state["calibration"])
+        self.__init__(state["vectorizers"], state["model"], calibration)  # type: ignore[misc]
 
     @property
     def word(self) -> TfidfVectorizer:
@@ -325,13 +338,7 @@ class FittedModel:
         return logits if logits.ndim == 2 else np.column_stack([-logits, logits])
 
     def probabilities_batch(self, folded: Sequence[str]) -> np.ndarray:
-        return _softmax(self.logits_batch(folded) / self.temperature)
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
+        return softmax(self.logits_batch(folded) / self.temperature)
 
 
 class EmbeddedClassifier:
@@ -348,6 +355,13 @@ class EmbeddedClassifier:
     def probabilities(self, text: str) -> dict[str, float]:
         values = self.fitted.probabilities(fold_for_matching(text))
         return dict(zip(self.fitted.classes, values, strict=True))
+
+    def crisis_probabilities(self, probabilities: Mapping[str, float]) -> dict[str, float]:
+        """Each crisis intent's probability Platt-scaled out of fold: what the crisis layer
+        weighs (``probabilities`` as given by ``probabilities``)."""
+        # A model too small to cross-validate has no scaling: its crisis probabilities as they are.
+        crisis = {str(intent): probabilities.get(intent, 0.0) for intent in CRISIS_INTENTS}
+        return crisis | self.fitted.calibration.crisis_probabilities(probabilities)
 
     def classify_sync(self, text: str) -> Classification:
         return classification(self.probabilities(text))
@@ -389,6 +403,7 @@ def train(
             "examples": len(examples),
             "intents": sorted({example.intent for example in examples}),
             "temperature": round(fitted.temperature, 4),
+            "calibration": fitted.calibration.to_dict(),
             "trained_seconds": round(time.perf_counter() - started, 2),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,8 +13,9 @@ import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 
+from intents.calibration import Calibration, fit_calibration, softmax
 from intents.composite import CompositeNLU
-from intents.crisis import CrisisConfig, CrisisLayer
+from intents.crisis import CRISIS_INTENT, CrisisConfig, CrisisLayer
 from intents.datasets import (
     AGGRESSION_LABELS,
     EXPLORATION_LABEL,
@@ -21,14 +23,24 @@ from intents.datasets import (
     UNRELATED_LABEL,
     Example,
 )
-from intents.embedded import EmbeddedClassifier, fit_model
+from intents.embedded import (
+    TRAINING_CONFIG,
+    EmbeddedClassifier,
+    fit_model,
+    out_of_fold_logits,
+)
 from intents.entities import EntityExtractor
+from intents.normalize import fold_for_matching
 from intents.protocol import NLU
 from intents.result import ParseResult
 from intents.settings import NLUSettings
 from intents.taxonomy import CRISIS_INTENTS
 
 NO_CRISIS = "no_crisis"
+_KIND_OF = {intent: kind for kind, intent in CRISIS_INTENT.items()}
+# What choosing model.medium weighs a missed crisis at, in false alarms (a person reading a
+# message that needed no one): safety first.
+MISS_COST = 10.0
 
 
 def is_crisis_flag(result: ParseResult) -> bool:
@@ -225,7 +237,7 @@ async def by_family(
     settings: NLUSettings,
     config: CrisisConfig,
     on_family: Callable[[str, Rate, Rate], None] | None = None,
-    temperature: float | None = None,
+    calibration: Calibration | None = None,
 ) -> dict[str, tuple[Rate, Rate]]:
     """Leave-one-family-out: for each warning-sign family, a model trained without its
     examples and a crisis layer without its cues score its examples. Returns, per family, the
@@ -234,7 +246,7 @@ async def by_family(
     for family in families_of(examples):
         held = [example for example in examples if example.family == family]
         train = [example for example in examples if example.family != family] + list(corpus)
-        fitted = _fit(train, settings, temperature)
+        fitted = _fit(train, settings, calibration)
         rates = []
         for layer_config in (config.without_families({family}), config):
             nlu = CompositeNLU(
@@ -258,7 +270,7 @@ async def psyguard_cross_validated(
     config: CrisisConfig,
     folds: int = 5,
     on_fold: Callable[[int], None] | None = None,
-    temperature: float | None = None,
+    calibration: Calibration | None = None,
 ) -> tuple[list[Example], list[ParseResult]]:
     """PsyGUARD scored honestly once it is trained on: each fold is parsed by a model trained on
     the project's data and the other folds (training keeps ``read_crisis_corpus``'s mapping)."""
@@ -276,7 +288,7 @@ async def psyguard_cross_validated(
             for i in train_index
             if (trained := to_training_example(psyguard[i])) is not None
         ]
-        fitted = _fit([*project, *extra], settings, temperature)
+        fitted = _fit([*project, *extra], settings, calibration)
         nlu = CompositeNLU(
             embedded=EmbeddedClassifier(fitted, f"embedded-fold-{fold}"),
             crisis=CrisisLayer(config),
@@ -291,11 +303,87 @@ async def psyguard_cross_validated(
     return scored, results
 
 
-def _fit(train: Sequence[Example], settings: NLUSettings, temperature: float | None):  # noqa: ANN202
-    """A model on ``train``; with ``temperature`` given (the full model's, one scalar), the
-    three cross-validation fits that would refit it are skipped, a quarter of the time."""
-    if temperature is None:
+def _fit(train: Sequence[Example], settings: NLUSettings, calibration: Calibration | None):  # noqa: ANN202
+    """A model on ``train``; with ``calibration`` given (the full model's: a temperature and two
+    Platt scalings, five numbers), the three cross-validation fits that would refit it are
+    skipped, a quarter of the time."""
+    if calibration is None:
         return fit_model(train, settings.user_dictionary)
     fitted = fit_model(train, settings.user_dictionary, calibrate=False)
-    fitted.temperature = temperature
+    fitted.calibration = calibration
     return fitted
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """The whole layer out of fold with ``model.medium`` at ``threshold`` (None: the rule it
+    replaced, a crisis ranked first → medium on the tempered probability)."""
+
+    threshold: float | None
+    recall: Rate
+    false_alarms: Rate
+    hyperbole: Rate
+
+
+def calibration_table(
+    examples: Sequence[Example],
+    settings: NLUSettings,
+    config: CrisisConfig,
+    thresholds: Sequence[float],
+) -> list[ThresholdRow]:
+    """Out-of-fold crisis recall, false alarms and hyperbole flags of the whole crisis layer
+    (cues, context and the model) for each candidate ``model.medium``: every example's
+    probabilities come from a model that did not train on it (the calibration's own folds), and
+    are Platt-scaled as the trained model's are."""
+    texts = [fold_for_matching(example.text) for example in examples]
+    labels = [example.intent for example in examples]
+    found = out_of_fold_logits(texts, labels, settings.user_dictionary)
+    if found is None:
+        raise ValueError("too few examples of some intent to cross-validate")
+    logits, classes = found
+    bounds = TRAINING_CONFIG["calibration"]["bounds"]
+    crisis_intents = sorted(str(intent) for intent in CRISIS_INTENTS)
+    calibration = fit_calibration(logits, labels, classes, crisis_intents, bounds)
+    tempered = softmax(logits / calibration.temperature)
+    rows = [dict(zip(classes, row.tolist(), strict=True)) for row in tempered]
+    first = [_KIND_OF.get(classes[int(row.argmax())]) for row in tempered]
+    gold = [label in CRISIS_INTENTS for label in labels]
+    hyperbole = [example.negative == "hyperbole" for example in examples]
+
+    def score(threshold: float | None) -> ThresholdRow:
+        if threshold is None:
+            layer = CrisisLayer(config)
+        else:
+            # The probability alone: a first ranking gives low here, whatever the floor.
+            changed = dataclasses.replace(config, model_medium=threshold, model_ranked_first=None)
+            layer = CrisisLayer(changed)
+        flags = []
+        for example, probabilities, kind in zip(examples, rows, first, strict=True):
+            if threshold is None:
+                risk = layer.assess(example.text, (), probabilities, backend_ranked_first=kind)
+            else:
+                calibrated = calibration.crisis_probabilities(probabilities)
+                risk = layer.assess(example.text, (), calibrated, ranked_first=kind)
+            flags.append(risk.crisis)
+        return ThresholdRow(
+            threshold,
+            Rate(sum(f for f, g in zip(flags, gold, strict=True) if g), sum(gold)),
+            Rate(sum(f for f, g in zip(flags, gold, strict=True) if not g), len(gold) - sum(gold)),
+            Rate(sum(f for f, h in zip(flags, hyperbole, strict=True) if h), sum(hyperbole)),
+        )
+
+    return [score(None)] + [score(threshold) for threshold in thresholds]
+
+
+def choose_threshold(rows: Sequence[ThresholdRow], miss_cost: float = MISS_COST) -> float:
+    """The threshold of least expected cost, a missed crisis costing ``miss_cost`` false alarms
+    (a tie goes to the lower threshold: when in doubt, a crisis escalates)."""
+    candidates = [row for row in rows if row.threshold is not None]
+
+    def cost(row: ThresholdRow) -> tuple[float, float]:
+        misses = row.recall.total - row.recall.hits
+        return (misses * miss_cost + row.false_alarms.hits, row.threshold or 0.0)
+
+    chosen = min(candidates, key=cost).threshold
+    assert chosen is not None
+    return chosen

@@ -342,3 +342,40 @@ def test_a_risk_read_back_from_level_kind_and_reasons_is_the_same_risk() -> None
     )
     assert Risk(full.level, full.kind, full.reasons) == full
     assert Risk(RiskLevel.MEDIUM, "suicide", full.reasons) != full
+
+
+class _RankedEmbedded:
+    """The embedded model as the composite sees it, ranking a crisis first at a probability
+    its calibration puts below ``model.ranked_first``."""
+
+    version = "embedded-fixed"
+
+    def __init__(self, probabilities: dict[str, float]) -> None:
+        self._probabilities = probabilities
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        return dict(self._probabilities)
+
+    def crisis_probabilities(self, probabilities: dict[str, float]) -> dict[str, float]:
+        return {name: p for name, p in probabilities.items() if name.startswith("crisis_")}
+
+
+async def test_an_embedded_crisis_ranking_below_its_floor_is_low_and_shown() -> None:
+    from intents.crisis import CrisisLayer
+    from intents.entities import EntityExtractor
+
+    crisis = CrisisLayer()
+    assert crisis.config.model_ranked_first is not None
+    below = round(crisis.config.model_ranked_first - 0.05, 2)
+    probabilities = {"crisis_suicide": below, "emotional_distress": 0.15, "thanks": 0.1}
+    nlu = CompositeNLU(
+        embedded=_RankedEmbedded(probabilities),  # type: ignore[arg-type]
+        crisis=crisis,
+        entities=EntityExtractor("Asia/Shanghai"),
+        threshold=0.2,
+    )
+    result = await nlu.parse("嗯", now=NOW)
+    assert result.risk.level is RiskLevel.LOW and not result.risk.crisis
+    assert any(item.source == "intent" for item in result.risk.evidence)
+    # Not a crisis, so not printed as one: the best other answer, with its own probability.
+    assert (result.intent, result.confidence) == ("emotional_distress", 0.15)

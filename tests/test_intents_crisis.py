@@ -340,3 +340,124 @@ def test_violence_said_at_more_distance_is_found(crisis: CrisisLayer, text: str)
 def test_a_bare_denial_before_a_violence_word_qualifies_the_model(crisis: CrisisLayer) -> None:
     assert crisis.signal("他以前从不打人的").model_context
     assert not crisis.signal("他不打我就骂孩子 还打孩子").model_context
+
+
+# Farewells (AFSP/WHO "saying goodbye", "putting affairs in order"): finality, someone else to
+# look after those she looks after, what to do "after". Mandarin, Cantonese, traditional,
+# pinyin and speech-to-text form.
+FAREWELLS = [
+    "我走了以后你们别哭 好好生活",
+    "以后爸妈就交给你了 姐",
+    "以後阿媽就靠你照顧了",
+    "我走咗之後你哋唔好怪我",
+    "下辈子再报答你们的恩情",
+    "该安排的事我都安排好了",
+    "yi hou ba ma jiu tuo fu gei ni le",
+    "嗯就是最后再跟你们说一声谢谢吧",
+]
+# Giving belongings away (AFSP/WHO; C-SSRS preparatory acts): what, and that she will not need it.
+GIVING_AWAY = [
+    "我的首饰全部分给侄女了 以后也用不上了",
+    "存折里的钱都转给儿子了",
+    "我啲衫全部送晒俾人 以後都唔需要",
+    "我的衣服都捐出去了 反正以後也穿不著",
+    "我的狗就托付给你照顾了",
+    "wo de cun kuan dou liu gei nv er le yi hou yong bu zhao le",
+]
+# What they look like in an ordinary day: a hand-me-down, leaving a group, an errand.
+FAREWELL_LOOKALIKES = [
+    "这件外套小了 送给你吧 我用不着了",
+    "孩子的旧书都送人了 留着也没用",
+    "我去外地打工了 孩子麻烦你们照顾",
+    "这是最后一个问题 问完就不打扰了",
+    "今天先到这里 跟你说声再见",
+    "谢谢老师这些年对孩子的照顾",
+]
+
+
+@pytest.mark.parametrize("text", FAREWELLS)
+def test_farewells_escalate_and_name_their_family(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any("告别/交代后事" in reason for reason in risk.reasons)
+
+
+@pytest.mark.parametrize("text", GIVING_AWAY)
+def test_giving_belongings_away_escalates_and_names_its_family(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any("送走财物" in reason for reason in risk.reasons)
+
+
+@pytest.mark.parametrize("text", FAREWELL_LOOKALIKES)
+def test_ordinary_goodbyes_and_hand_me_downs_are_not_crises(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
+
+
+def test_a_polite_farewell_is_low_alone_and_medium_with_the_model(crisis: CrisisLayer) -> None:
+    # 以后不会再麻烦你了 also closes an ordinary request: a person sees it once something else
+    # (the model, her history) says the same.
+    text = "以后就不会再打扰你们了"
+    alone = crisis.assess(text)
+    assert alone.level is RiskLevel.LOW and not alone.crisis
+    assert any("打扰" in reason for reason in alone.reasons)  # her words, not the mask
+    with_model = crisis.assess(
+        text, model_probabilities={"crisis_suicide": crisis.config.model_with_cue}
+    )
+    assert with_model.crisis
+
+
+# Speech-to-text: no punctuation, or only the spaces removed before matching.
+UNPUNCTUATED_CONCERN = [
+    "她说她不想活了我很担心",
+    "我闺蜜说她想跳楼 我好害怕",
+    "我同事跟我说她活着没意思我不知道该怎么办",
+]
+
+
+@pytest.mark.parametrize("text", UNPUNCTUATED_CONCERN)
+def test_someone_elses_risk_without_punctuation_is_concern(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.kind == "concern_for_other" and not risk.crisis, (text, risk)
+    assert risk.level is RiskLevel.MEDIUM
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("他打了我我好害怕", "violence"),  # 我 is who was hit: her own
+        ("不想活了我不知道怎么办", "suicide"),  # no one else named
+        ("她说我怎么不去死我真的不想活了", "suicide"),
+    ],
+)
+def test_the_writers_own_risk_stays_hers_without_punctuation(
+    crisis: CrisisLayer, text: str, kind: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == kind, (text, risk)
+
+
+def test_the_embedded_models_first_ranking_alone_is_low_and_shown(crisis: CrisisLayer) -> None:
+    # Its calibrated probability decides; a ranking below the floor is not dropped in silence.
+    floor = crisis.config.model_ranked_first
+    assert floor is not None and floor < crisis.config.model_medium
+    risk = crisis.assess(
+        "嗯", model_probabilities={"crisis_suicide": floor - 0.05}, ranked_first="suicide"
+    )
+    assert risk.level is RiskLevel.LOW and not risk.crisis
+    assert [item.source for item in risk.evidence] == ["model", "intent"]
+    assert any("首选" in reason for reason in risk.reasons)
+    # From the floor on, ranked first gives medium below model.medium; not ranked, it does not.
+    at = crisis.assess("嗯", model_probabilities={"crisis_suicide": floor}, ranked_first="suicide")
+    assert at.crisis and at.level is RiskLevel.MEDIUM
+    assert not crisis.assess("嗯", model_probabilities={"crisis_suicide": floor}).crisis
+
+
+def test_a_backends_first_ranking_still_gives_medium(crisis: CrisisLayer) -> None:
+    # Rasa's probabilities are nobody's calibrated ones here: its ranking keeps the old rule.
+    risk = crisis.assess(
+        "嗯", model_probabilities={"crisis_violence": 0.1}, backend_ranked_first="violence"
+    )
+    assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM
