@@ -1,100 +1,96 @@
-"""An XLSX export written in a process of its own, while the service reads the next rows.
+"""An XLSX export written by a process of its own, while the service reads the next rows.
 
 xlsxwriter is pure Python: writing 100,000 rows costs more CPU than reading them, and in a
-thread it would hold the GIL the event loop needs. A worker process (spawned: a fork would
-copy the service's threads and model) owns the workbook; batches go to it as plain tuples,
-one at a time, so reading batch N + 1 overlaps writing batch N and at most two batches are in
-memory. ``constant_memory`` makes xlsxwriter flush each row to a temporary file as soon as
-the next begins. This module imports nothing of the service, so the worker starts fast.
+thread it would hold the GIL the event loop needs. So ``python -m bot.web.xlsx_sheet`` owns
+the workbook: it reads one JSON line per batch on stdin (the header line first), writes the
+rows (``constant_memory``: each row goes to a temporary file as soon as the next begins) and
+closes the workbook at the end of its input. The pipe's buffer is the back-pressure: the
+service reads batch N + 1 from the database while the writer writes batch N, and holds at
+most about two batches. A plain command, not multiprocessing: nothing of the service (its
+main module, its model) is imported or copied into the writer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import json
+import sys
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
 from typing import Any
 
-import xlsxwriter
-
-_sheet: _Sheet | None = None  # the worker process's workbook
-
-
-class _Sheet:
-    def __init__(
-        self, path: str, tmpdir: str, title: str, headers: Sequence[str], kinds: Sequence[str]
-    ) -> None:
-        self.book = xlsxwriter.Workbook(
-            path, {"constant_memory": True, "tmpdir": tmpdir, "strings_to_formulas": False}
-        )
-        self.sheet = self.book.add_worksheet(title)
-        self.when = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        self.kinds = tuple(kinds)
-        bold = self.book.add_format({"bold": True})
-        for col, header in enumerate(headers):
-            self.sheet.write_string(0, col, header, bold)
-        self.sheet.set_column(0, len(headers) - 1, 14)
-        self.row = 1
-
-    def add(self, batch: Sequence[tuple[Any, ...]]) -> None:
-        sheet, when = self.sheet, self.when
-        for cells in batch:
-            for col, (kind, value) in enumerate(zip(self.kinds, cells, strict=True)):
-                if kind == "text":
-                    sheet.write_string(self.row, col, value)
-                elif kind == "number":
-                    sheet.write_number(self.row, col, value)
-                else:
-                    sheet.write_datetime(self.row, col, value, when)
-            self.row += 1
-
-
-def _open(*args: Any) -> None:
-    global _sheet
-    _sheet = _Sheet(*args)
-
-
-def _add(batch: Sequence[tuple[Any, ...]]) -> None:
-    assert _sheet is not None
-    _sheet.add(batch)
-
-
-def _close() -> None:
-    global _sheet
-    assert _sheet is not None
-    _sheet.book.close()
-    _sheet = None
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 class XlsxSheet:
-    """One worksheet written by a worker process: ``await add(batch)`` returns once the
-    previous batch is written (the new one is then on its way)."""
+    """One worksheet, written by the writer process as batches are added."""
 
     def __init__(self) -> None:
-        self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
-        self._pending: asyncio.Future[None] | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._kinds: tuple[str, ...] = ()
 
     async def open(
         self, path: str, tmpdir: str, title: str, headers: Sequence[str], kinds: Sequence[str]
     ) -> None:
-        await self._run(_open, path, tmpdir, title, tuple(headers), tuple(kinds))
+        self._kinds = tuple(kinds)
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.web.xlsx_sheet",
+            stdin=asyncio.subprocess.PIPE,
+        )
+        header = {"path": path, "tmpdir": tmpdir, "title": title, "headers": list(headers)}
+        await self._send(header | {"kinds": list(kinds)})
 
     async def add(self, batch: list[tuple[Any, ...]]) -> None:
-        if self._pending is not None:
-            await self._pending
-        self._pending = asyncio.get_running_loop().run_in_executor(self._pool, _add, batch)
+        await self._send(
+            [[v.isoformat() if isinstance(v, datetime) else v for v in cells] for cells in batch]
+        )
 
     async def close(self) -> None:
-        """Write out the workbook and stop the worker (also after a failure)."""
-        try:
-            if self._pending is not None:
-                await self._pending
-            await self._run(_close)
-        finally:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        """End the input and wait for the workbook to be written."""
+        if self._process is None:
+            return
+        assert self._process.stdin is not None
+        self._process.stdin.close()
+        if await self._process.wait() != 0:
+            raise RuntimeError(f"the XLSX writer failed (exit {self._process.returncode})")
 
-    async def _run(self, function: Any, *args: Any) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+    async def _send(self, value: Any) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(json.dumps(value, ensure_ascii=False).encode() + b"\n")
+        await self._process.stdin.drain()
+
+
+def write(lines: Any) -> None:
+    """The writer: the header line, then one line per batch, until the input ends."""
+    import xlsxwriter
+
+    header = json.loads(next(lines))
+    kinds = header["kinds"]
+    book = xlsxwriter.Workbook(
+        header["path"],
+        {"constant_memory": True, "tmpdir": header["tmpdir"], "strings_to_formulas": False},
+    )
+    sheet = book.add_worksheet(header["title"])
+    when = book.add_format({"num_format": TIME_FORMAT})
+    bold = book.add_format({"bold": True})
+    for col, name in enumerate(header["headers"]):
+        sheet.write_string(0, col, name, bold)
+    sheet.set_column(0, len(kinds) - 1, 14)
+    row = 1
+    for line in lines:
+        for cells in json.loads(line):
+            for col, (kind, value) in enumerate(zip(kinds, cells, strict=True)):
+                if kind == "text":
+                    sheet.write_string(row, col, value)
+                elif kind == "number":
+                    sheet.write_number(row, col, value)
+                else:
+                    sheet.write_datetime(row, col, datetime.fromisoformat(value), when)
+            row += 1
+    book.close()
+
+
+if __name__ == "__main__":
+    write(iter(sys.stdin.buffer))
