@@ -4,6 +4,7 @@ with a clear 4xx. The real app on a loopback port (``staff_client``)."""
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import timedelta
 
@@ -106,6 +107,47 @@ async def test_error_pages_carry_the_security_headers(staff_client: StaffSite) -
         )
         assert response.headers.get("X-Frame-Options") == "DENY", response.url
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.url
+
+
+async def test_out_of_range_numbers_and_dates_get_a_clear_4xx(staff_client: StaffSite) -> None:
+    supervisor = await staff_client.signed_in("sup-liang")
+    failed = []
+    huge = "9" * 30
+    forged = base64.urlsafe_b64encode(f"2026-01-01T00:00:00+00:00|{huge}".encode()).decode()
+    for path in (
+        f"/staff/cases/{huge}",
+        f"/staff/api/v1/cases/{huge}",
+        f"/staff/audit?before={huge}",
+        f"/staff/api/v1/audit?before={huge}",
+        "/staff/audit?to=9999-12-31",
+        "/staff/api/v1/audit?to=9999-12-31",
+        "/staff/contacts?to=9999-12-31",
+        "/staff/api/v1/contacts?to=9999-12-31",
+        "/staff/contacts.csv?to=9999-12-31",
+        f"/staff/contacts?after={forged}",
+        f"/staff/api/v1/contacts?before={forged}",
+        "/staff/reports?year=99999",
+        "/staff/reports?year=-1&month=13",
+        "/staff/api/v1/reports?year=99999",
+        "/staff/reports?year=9999&month=12",
+        "/staff/reports?year=9999",
+        "/staff/api/v1/reports?year=9999&month=12",
+    ):
+        response = await supervisor.get(path)
+        if response.status >= 500:
+            failed.append(path)
+    for path in (f"/staff/queue/{huge}/acknowledge", f"/staff/cases/{huge}/notes"):
+        response = await supervisor.post_form(path, {"note": "x"})
+        if response.status >= 500:
+            failed.append(path)
+    response = await supervisor.session.post(
+        supervisor.url(f"/staff/api/v1/escalations/{huge}/resolve"),
+        headers={"X-CSRF-Token": supervisor.csrf},
+        json={},
+    )
+    if response.status >= 500:
+        failed.append("api resolve")
+    assert failed == []
 
 
 async def _state(site: StaffSite) -> tuple[int, ...]:

@@ -38,8 +38,8 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_stop_watching)
     app.router.add_get(PAGE, show)
     app.router.add_get(queue_events.PATH, events)
-    app.router.add_post(PAGE + "/{id:\\d+}/acknowledge", acknowledge)
-    app.router.add_post(PAGE + "/{id:\\d+}/resolve", resolve)
+    app.router.add_post(PAGE + "/{id:" + api.ROW_ID + "}/acknowledge", acknowledge)
+    app.router.add_post(PAGE + "/{id:" + api.ROW_ID + "}/resolve", resolve)
     for endpoint, handler in ENDPOINTS:
         api.add_endpoint(app, endpoint, handler)
 
@@ -221,7 +221,7 @@ ENDPOINTS = (
     (
         api.Endpoint(
             "POST",
-            "/escalations/{id:\\d+}/acknowledge",
+            "/escalations/{id:" + api.ROW_ID + "}/acknowledge",
             "Take an escalation (its climb stops, the others are told)",
             (),
             MovedOut,
@@ -232,7 +232,7 @@ ENDPOINTS = (
     (
         api.Endpoint(
             "POST",
-            "/escalations/{id:\\d+}/resolve",
+            "/escalations/{id:" + api.ROW_ID + "}/resolve",
             "Close an escalation you hold (supervisors: any)",
             (),
             MovedOut,
