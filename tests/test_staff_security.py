@@ -10,16 +10,18 @@ from datetime import timedelta
 
 from aiohttp import web
 from sqlalchemy import func, select
+from yarl import URL
 
 from storage.models import (
     AuditEvent,
     CaseNote,
     Escalation,
+    EscalationStatus,
     FollowUp,
     StaffSession,
 )
 from tests.escalation_rows import add_escalation
-from tests.staff_site import StaffSite
+from tests.staff_site import StaffSite, sign_in
 
 # What a social worker may reach; anything else under /staff/ is for supervisors or admins, so
 # a new route is refused to her until it is added here on purpose.
@@ -192,3 +194,60 @@ async def test_every_write_without_or_with_a_wrong_csrf_token_is_403_and_changes
                 assert response.status == 403, (pattern, attempt)
     assert await _state(staff_client) == before
     assert (await supervisor.get("/staff/queue")).status == 200, "still signed in"
+
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>javascript:alert(3)\u202e\u200b'
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+async def test_hostile_text_is_inert_on_every_page_fragment_and_the_json(
+    staff_client: StaffSite,
+) -> None:
+    escalation = await add_escalation(
+        staff_client.services.db,
+        staff_client.services.pipeline.cipher,
+        phone="13812340001",
+        at=staff_client.services.clock.now() - timedelta(minutes=5),
+        status=EscalationStatus.ACKNOWLEDGED,
+        taken_by=HOSTILE,  # a worker id from a call system, not on the roster
+        text=HOSTILE,
+        reason=HOSTILE,
+        risk_reasons=(HOSTILE,),
+    )
+    supervisor = await staff_client.signed_in("sup-liang")
+    case = f"/staff/cases/{escalation.person_id}"
+    assert (await supervisor.post_form(case + "/notes", {"note": HOSTILE})).status == 303
+    for path in ("/staff/queue", "/staff/queue?fragment=1", case, "/staff/audit"):
+        response = await supervisor.get(path)
+        page = await response.text()
+        assert response.status == 200 and response.content_type == "text/html", path
+        assert "<script>alert" not in page and "<img src=x" not in page, path
+        assert "&lt;script&gt;alert(1)" in page or path == "/staff/audit", path
+    for path in ("/staff/api/v1/escalations", f"/staff/api/v1/cases/{escalation.person_id}"):
+        response = await supervisor.get(path)
+        assert response.content_type == "application/json", path
+        # JSON carries her text as it is; the page that shows it must escape it.
+        assert HOSTILE in _strings(await response.json()), path
+
+
+async def test_a_cookie_planted_before_sign_in_never_becomes_the_session(
+    staff_client: StaffSite,
+) -> None:
+    planted = "attacker-chosen-token-" + "x" * 20
+    session = staff_client.anonymous()
+    session.cookie_jar.update_cookies({"careline_staff": planted}, URL(staff_client.base))
+    response = await sign_in(
+        session, staff_client.base, "sw-chen", staff_client.passwords["sw-chen"]
+    )
+    assert response.status == 303
+    assert response.cookies["careline_staff"].value != planted
+    other = staff_client.anonymous()
+    other.cookie_jar.update_cookies({"careline_staff": planted}, URL(staff_client.base))
+    async with other.get(staff_client.base + "/staff/queue", allow_redirects=False) as queue:
+        assert queue.status == 303
