@@ -385,3 +385,14 @@ async def test_a_refused_move_is_kept_in_the_audit_log_from_the_page_and_the_api
         ("sw-chen", lins.id, {"move": "take", "reason": "taken"}),
         ("sw-chen", untaken.id, {"move": "resolve", "reason": "not_taken"}),
     ]
+
+
+async def test_signing_out_ends_her_open_stream(site: StaffSite) -> None:
+    chen = await site.signed_in("sw-chen")
+    stream = await chen.get("/staff/queue/events")
+    await asyncio.wait_for(queue_event(stream), 5)
+    assert (await chen.post_form("/staff/sign-out", {})).status == 303
+    kind = "queue"
+    while kind != "end":  # the next heartbeat (1 s here) finds the session gone
+        kind, _ = await asyncio.wait_for(next_event(stream), 5)
+    assert kind == "end"

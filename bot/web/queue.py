@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.services import Services
 from bot.web import api, queue_actions, queue_events, texts
-from bot.web.access import StaffMember, current_staff, require, verify_csrf
+from bot.web.access import StaffMember, current_staff, require, still_signed_in, verify_csrf
 from bot.web.keys import SERVICES
 from bot.web.pages import render
 from bot.web.queue_actions import Refused
@@ -116,7 +116,9 @@ def _done_message(request: web.Request) -> str | None:
 @require()
 async def events(request: web.Request) -> web.StreamResponse:
     heartbeat = request.app[SERVICES].config.dashboard.heartbeat_seconds
-    return await queue_events.stream(request, request.app[QUEUE_WATCH], heartbeat)
+    return await queue_events.stream(
+        request, request.app[QUEUE_WATCH], heartbeat, lambda: still_signed_in(request)
+    )
 
 
 @require()
