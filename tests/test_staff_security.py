@@ -251,3 +251,26 @@ async def test_a_cookie_planted_before_sign_in_never_becomes_the_session(
     other.cookie_jar.update_cookies({"careline_staff": planted}, URL(staff_client.base))
     async with other.get(staff_client.base + "/staff/queue", allow_redirects=False) as queue:
         assert queue.status == 303
+
+
+async def test_no_get_route_changes_anything_but_the_audit_log(staff_client: StaffSite) -> None:
+    escalation = await add_escalation(
+        staff_client.services.db,
+        staff_client.services.pipeline.cipher,
+        phone="13812340001",
+        at=staff_client.services.clock.now() - timedelta(minutes=5),
+    )
+    ids = {"id": str(escalation.id), "person_id": str(escalation.person_id)}
+    admin = await staff_client.signed_in("admin")
+    before = (await _state(staff_client))[1:]  # all but the audit rows
+    reads = [
+        pattern
+        for method, pattern in staff_routes(staff_client.server.app)
+        if method == "GET" and pattern != "/staff/queue/events"  # a stream: never ends
+    ]
+    assert len(reads) >= 12
+    for pattern in reads:
+        response = await admin.get(_PARAMETER.sub(lambda m: ids[m.group(1)], pattern))
+        assert response.status == 200, pattern
+        await response.read()
+    assert (await _state(staff_client))[1:] == before
