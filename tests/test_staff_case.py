@@ -159,7 +159,9 @@ async def test_a_callback_is_scheduled_for_the_local_time_given(site: StaffSite)
     assert "回电" in await case_page(chen, person_id)
 
 
-@pytest.mark.parametrize("due", ["", "tomorrow", "2026-03-08T08:00", "2026-03-08T09:00+08:00"])
+@pytest.mark.parametrize(
+    "due", ["", "tomorrow", "2026-03-08T08:00", "2026-03-08T09:00+08:00", "0001-01-01T00:00"]
+)
 async def test_a_callback_without_a_usable_future_time_is_refused(
     site: StaffSite, due: str
 ) -> None:

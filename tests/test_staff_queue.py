@@ -17,6 +17,7 @@ from bot.clock import FixedClock
 from bot.web.queue_actions import NOTE_MAX_CHARS
 from storage.db import Database
 from storage.models import (
+    AuditEvent,
     CaseNote,
     Escalation,
     EscalationStatus,
@@ -352,5 +353,46 @@ async def test_stopping_the_server_ends_open_streams(site: StaffSite) -> None:
     await asyncio.wait_for(site.server.close(), 10)
     kind = "queue"
     while kind not in ("end",):
+        kind, _ = await asyncio.wait_for(next_event(stream), 5)
+    assert kind == "end"
+
+
+async def test_a_refused_move_is_kept_in_the_audit_log_from_the_page_and_the_api(
+    site: StaffSite,
+) -> None:
+    lins = await seed(
+        site, "13800000001", 30, status=EscalationStatus.ACKNOWLEDGED, taken_by="sw-lin"
+    )
+    untaken = await seed(site, "13800000002", 5)
+    chen = await site.signed_in("sw-chen")
+
+    assert (await chen.post_form(f"/staff/queue/{lins.id}/acknowledge", {})).status == 409
+    refused = await chen.session.post(
+        chen.url(f"/staff/api/v1/escalations/{untaken.id}/resolve"),
+        headers={"X-CSRF-Token": chen.csrf},
+    )
+    assert refused.status == 409
+
+    async with site.services.db.session() as session:
+        rows = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "escalation.refused")
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    assert [(r.actor, r.object_id, r.detail) for r in rows] == [
+        ("sw-chen", lins.id, {"move": "take", "reason": "taken"}),
+        ("sw-chen", untaken.id, {"move": "resolve", "reason": "not_taken"}),
+    ]
+
+
+async def test_signing_out_ends_her_open_stream(site: StaffSite) -> None:
+    chen = await site.signed_in("sw-chen")
+    stream = await chen.get("/staff/queue/events")
+    await asyncio.wait_for(queue_event(stream), 5)
+    assert (await chen.post_form("/staff/sign-out", {})).status == 303
+    kind = "queue"
+    while kind != "end":  # the next heartbeat (1 s here) finds the session gone
         kind, _ = await asyncio.wait_for(next_event(stream), 5)
     assert kind == "end"

@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from sqlalchemy import select
 
+from storage.models import AuditEvent
 from tests.records_data import make_contacts, newest_first, utc
 from tests.staff_site import StaffSite
 
@@ -113,3 +115,24 @@ async def test_a_social_worker_gets_403_on_the_log_exports_and_reports(
     for path in SUPERVISOR_ONLY:
         async with anonymous.get(staff_client.base + path, allow_redirects=False) as response:
             assert response.status == (401 if "/api/" in path else 303), path
+
+
+async def test_every_page_of_the_json_log_is_audited_as_an_export(
+    staff_client: StaffSite,
+) -> None:
+    made = await make_contacts(staff_client.services.db, 70, start=START)
+    client = await staff_client.signed_in("sup-liang")
+    risk = made[0].risk
+    ids = await _all_ids(client, f"risk={risk}")
+    async with staff_client.services.db.session() as session:
+        events = (
+            await session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "contacts.export")
+                .order_by(AuditEvent.id)
+            )
+        ).all()
+    assert [e.actor for e in events] == ["sup-liang"] * len(events) and events
+    assert {e.detail["format"] for e in events} == {"json"}
+    assert {tuple(e.detail["filters"].items()) for e in events} == {(("risk", risk),)}
+    assert sum(e.detail["rows"] for e in events) == len(ids)

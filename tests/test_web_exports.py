@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import openpyxl
+import pytest
 from sqlalchemy import select
 
 from bot.web.export_rows import HEADERS
@@ -119,3 +120,16 @@ async def test_every_export_is_audited_with_who_filters_and_rows(
     }
     assert xlsx_event.detail == {"format": "xlsx", "filters": {}, "rows": 30, "complete": True}
     assert xlsx_event.at == staff_client.services.clock.now()
+
+
+@pytest.mark.parametrize("path", ["/staff/contacts.csv", "/staff/contacts.xlsx"])
+async def test_an_export_with_a_filter_it_cannot_apply_is_refused_not_widened(
+    staff_client: StaffSite, path: str
+) -> None:
+    await make_contacts(staff_client.services.db, 5, start=START)
+    client = await staff_client.signed_in("sup-liang")
+    response = await client.get(f"{path}?risk=not-a-level&to=2026-02-30")
+    assert response.status == 400
+    body = await response.text()
+    assert "风险" in body and "结束日期" in body, body
+    assert await _exports(staff_client) == []

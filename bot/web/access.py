@@ -126,6 +126,18 @@ async def signed_in_staff(request: web.Request) -> StaffMember | None:
     return staff
 
 
+async def still_signed_in(request: web.Request) -> bool:
+    """Whether this request's session is still live now (not the answer cached when it began):
+    a long request, the queue's event stream, ends with the session."""
+    token = request.cookies.get(COOKIE)
+    if not token or len(token) > 128:
+        return False
+    services = request.app[SERVICES]
+    async with services.db.session() as session:
+        found = await queries.signed_in(session, token_hash(token), services.clock.now())
+    return found is not None
+
+
 def require(*roles: Role) -> Callable[[Handler], Handler]:
     """Let the handler run for a signed-in staff member of one of these roles (any if none)."""
 

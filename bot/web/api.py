@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,6 +26,13 @@ from storage.models import Role
 __all__ = ["Endpoint", "add_endpoint", "json_body", "ok", "query_model", "setup"]
 
 PREFIX = "/staff/api/v1"
+# A row's id in a path: 18 digits at most always fit the database's 64-bit integer, so a longer
+# number is the router's 404, never an overflow inside a query.
+ROW_ID = r"\d{1,18}"
+ROW_ID_MAX = 10**18 - 1  # the same bound for an id in a query string (a page cursor)
+# The days a filter may name: any record lies between; a day past them would overflow the
+# arithmetic on it (the day after 9999-12-31) or the conversion to UTC (0001-01-01).
+DAY_MIN, DAY_MAX = date(1900, 1, 1), date(9998, 12, 31)
 ENDPOINTS = web.AppKey("staff_api_endpoints", list)
 M = TypeVar("M", bound=BaseModel)
 
@@ -185,7 +193,8 @@ def _content(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-_PATH_PATTERN = re.compile(r"\{(\w+):[^}]+\}")  # aiohttp's {id:\d+}; OpenAPI names it {id}
+# aiohttp's {id:\d{1,18}} (a pattern may hold braces of its own); OpenAPI names it {id}
+_PATH_PATTERN = re.compile(r"\{(\w+):(?:[^{}]|\{[^{}]*\})+\}")
 
 
 def _path_names(path: str) -> list[tuple[str, str]]:
@@ -194,7 +203,7 @@ def _path_names(path: str) -> list[tuple[str, str]]:
     for part in path.split("/"):
         if part.startswith("{"):
             name, _, pattern = part[1:-1].partition(":")
-            names.append((name, "integer" if pattern == r"\d+" else "string"))
+            names.append((name, "integer" if pattern in (r"\d+", ROW_ID) else "string"))
     return names
 
 

@@ -26,9 +26,9 @@ class AuditQuery(BaseModel):
 
     actor: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=64)
-    date_from: date | None = Field(default=None, alias="from")
-    date_to: date | None = Field(default=None, alias="to")
-    before: int | None = Field(default=None, ge=1)
+    date_from: date | None = Field(default=None, alias="from", ge=api.DAY_MIN, le=api.DAY_MAX)
+    date_to: date | None = Field(default=None, alias="to", ge=api.DAY_MIN, le=api.DAY_MAX)
+    before: int | None = Field(default=None, ge=1, le=api.ROW_ID_MAX)
 
 
 class AuditEntry(BaseModel):

@@ -13,7 +13,7 @@ from bot.web.case_view import CaseView, load_case
 from bot.web.keys import SERVICES
 from bot.web.pages import render
 
-PAGE = "/staff/cases/{person_id:\\d+}"
+PAGE = "/staff/cases/{person_id:" + api.ROW_ID + "}"
 DONE = {"note": texts.NOTE_ADDED, "callback": texts.CALLBACK_SCHEDULED}
 
 
@@ -97,7 +97,7 @@ async def api_show(request: web.Request) -> web.StreamResponse:
 
 ENDPOINT = api.Endpoint(
     "GET",
-    "/cases/{person_id:\\d+}",
+    "/cases/{person_id:" + api.ROW_ID + "}",
     "A mother's case: messages, contacts, escalations, follow-ups, notes (the view is audited)",
     (),
     CaseView,

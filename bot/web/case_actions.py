@@ -65,7 +65,10 @@ def parse_local_time(raw: object, zone: ZoneInfo) -> datetime:
         raise Refused(texts.CALLBACK_BAD_TIME, 400) from None
     if local.tzinfo is not None:
         raise Refused(texts.CALLBACK_BAD_TIME, 400)
-    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    try:
+        return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    except OverflowError:  # 0001-01-01T00:00 east of UTC is before year 1
+        raise Refused(texts.CALLBACK_BAD_TIME, 400) from None
 
 
 async def schedule_callback(

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.web import texts
+from bot.web.api import DAY_MAX, DAY_MIN
 from intents import Intent, RiskLevel, ServiceType
 from storage.queries.contact_log import ContactFilter, Cursor
 
@@ -90,10 +91,10 @@ def _acceptable(name: str, raw: str) -> bool:
         return raw in _CHOICES[name]
     if name in ("from", "to"):
         try:
-            date.fromisoformat(raw)
+            day = date.fromisoformat(raw)
         except ValueError:
             return False
-        return len(raw) == 10
+        return len(raw) == 10 and DAY_MIN <= day <= DAY_MAX
     if name == "worker":
         return len(raw) <= WORKER_MAX
     return len(raw) <= SEARCH_MAX  # q

@@ -10,12 +10,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.web import api, texts
-from bot.web.access import require
+from bot.web.access import current_staff, require
 from bot.web.contact_filters import RISK_ORDER, SEARCH_MAX, WORKER_MAX, parse_filters
 from bot.web.contact_view import contact_log, worker_choices
 from bot.web.keys import SERVICES
 from bot.web.pages import render
 from intents import Intent, ServiceType
+from storage import queries
 from storage.models import Role
 
 SUPERVISORS = (Role.SUPERVISOR, Role.ADMIN)
@@ -88,6 +89,22 @@ async def contacts_api(request: web.Request) -> web.StreamResponse:
             status=400,
         )
     log = await contact_log(services, parsed)
+    # A script can page through the whole log here: each page is an export like the CSV's.
+    async with services.db.write() as session:
+        await queries.audit(
+            session,
+            actor=current_staff(request).username,
+            action="contacts.export",
+            object_type="contact",
+            object_id=None,
+            at=services.clock.now(),
+            detail={
+                "format": "json",
+                "filters": parsed.values,
+                "rows": len(log.rows),
+                "complete": True,
+            },
+        )
     return api.ok(
         ContactLogOut(rows=log.rows, next=log.next, previous=log.previous, filters=parsed.values)
     )

@@ -75,6 +75,9 @@ async def _audited(
     services = request.app[SERVICES]
     staff = current_staff(request)
     parsed = parse_filters(request.query, services.config.zone)
+    if parsed.invalid:
+        # Dropping a filter the page would name back would export more than she asked for.
+        raise web.HTTPBadRequest(text=texts.BAD_FILTER.format(fields="、".join(parsed.invalid)))
     counted = Counter()
     complete = False
     try:

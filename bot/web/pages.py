@@ -12,7 +12,7 @@ from bot.web import texts
 from bot.web.access import csrf_token, signed_in_staff
 from storage.models import Role
 
-__all__ = ["HEADERS", "NavItem", "render"]
+__all__ = ["HEADERS", "NavItem", "render", "secure_headers"]
 
 # No inline script or style runs, whatever a mother's text contains; pages are never cached
 # (they carry names and crises) and never framed.
@@ -26,6 +26,7 @@ HEADERS = {
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+STATIC_PREFIX = "/staff/static/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +58,15 @@ async def render(
     response = aiohttp_jinja2.render_template(template, request, page, status=status)
     response.headers.update(HEADERS)
     return response
+
+
+async def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """The same headers on every answer under /staff/: an error page (a 403, the router's
+    404), a fragment, the JSON API and the event stream carry them as a page does. A header a
+    handler set on purpose stays as it is; the static files may be cached."""
+    if not request.path.startswith("/staff"):
+        return
+    for name, value in HEADERS.items():
+        if name == "Cache-Control" and request.path.startswith(STATIC_PREFIX):
+            continue
+        response.headers.setdefault(name, value)

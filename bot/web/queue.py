@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bot.services import Services
 from bot.web import api, queue_actions, queue_events, texts
-from bot.web.access import StaffMember, current_staff, require, verify_csrf
+from bot.web.access import StaffMember, current_staff, require, still_signed_in, verify_csrf
 from bot.web.keys import SERVICES
 from bot.web.pages import render
 from bot.web.queue_actions import Refused
@@ -38,8 +38,8 @@ def setup(app: web.Application) -> None:
     app.on_shutdown.append(_stop_watching)
     app.router.add_get(PAGE, show)
     app.router.add_get(queue_events.PATH, events)
-    app.router.add_post(PAGE + "/{id:\\d+}/acknowledge", acknowledge)
-    app.router.add_post(PAGE + "/{id:\\d+}/resolve", resolve)
+    app.router.add_post(PAGE + "/{id:" + api.ROW_ID + "}/acknowledge", acknowledge)
+    app.router.add_post(PAGE + "/{id:" + api.ROW_ID + "}/resolve", resolve)
     for endpoint, handler in ENDPOINTS:
         api.add_endpoint(app, endpoint, handler)
 
@@ -116,7 +116,9 @@ def _done_message(request: web.Request) -> str | None:
 @require()
 async def events(request: web.Request) -> web.StreamResponse:
     heartbeat = request.app[SERVICES].config.dashboard.heartbeat_seconds
-    return await queue_events.stream(request, request.app[QUEUE_WATCH], heartbeat)
+    return await queue_events.stream(
+        request, request.app[QUEUE_WATCH], heartbeat, lambda: still_signed_in(request)
+    )
 
 
 @require()
@@ -221,7 +223,7 @@ ENDPOINTS = (
     (
         api.Endpoint(
             "POST",
-            "/escalations/{id:\\d+}/acknowledge",
+            "/escalations/{id:" + api.ROW_ID + "}/acknowledge",
             "Take an escalation (its climb stops, the others are told)",
             (),
             MovedOut,
@@ -232,7 +234,7 @@ ENDPOINTS = (
     (
         api.Endpoint(
             "POST",
-            "/escalations/{id:\\d+}/resolve",
+            "/escalations/{id:" + api.ROW_ID + "}/resolve",
             "Close an escalation you hold (supervisors: any)",
             (),
             MovedOut,

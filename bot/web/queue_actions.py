@@ -60,7 +60,7 @@ async def take(services: Services, staff: StaffMember, escalation_id: int, note:
             also=with_the_note,
         )
     except escalations.NotAllowed:
-        raise await _why_not(services, staff, escalation_id) from None
+        raise await _why_not(services, staff, escalation_id, "take") from None
     services.outbox.wake()  # the "taken" notices go now, not at the next sweep
     log.info("escalation #%s taken by %s on the dashboard", escalation_id, staff.username)
     return escalation
@@ -88,7 +88,7 @@ async def resolve(
             also=if_hers,
         )
     except (escalations.NotAllowed, _NotHers):
-        raise await _why_not(services, staff, escalation_id) from None
+        raise await _why_not(services, staff, escalation_id, "resolve") from None
     log.info("escalation #%s resolved by %s on the dashboard", escalation_id, staff.username)
     return escalation
 
@@ -123,22 +123,42 @@ async def _load(services: Services, escalation_id: int) -> Escalation | None:
         return await queries.get_escalation(session, escalation_id)
 
 
-async def _why_not(services: Services, staff: StaffMember, escalation_id: int) -> Refused:
-    """The sentence for a refused move, from the escalation as it is now."""
-    escalation = await _load(services, escalation_id)
+async def _why_not(
+    services: Services, staff: StaffMember, escalation_id: int, move: str
+) -> Refused:
+    """The sentence for a refused move, from the escalation as it is now. The refusal is kept
+    in the audit log, as the acknowledgement page keeps a refused tap."""
+    refused, reason = _refusal(services, staff, escalation_id, await _load(services, escalation_id))
+    async with services.db.write() as session:
+        await queries.audit(
+            session,
+            actor=staff.username,
+            action="escalation.refused",
+            object_type="escalation",
+            object_id=escalation_id,
+            at=services.clock.now(),
+            detail={"move": move, "reason": reason},
+        )
+    return refused
+
+
+def _refusal(
+    services: Services, staff: StaffMember, escalation_id: int, escalation: Escalation | None
+) -> tuple[Refused, str]:
     zone = services.config.zone
     if escalation is None:
-        return Refused(texts.REFUSED_NOT_FOUND.format(id=escalation_id), 404)
+        return Refused(texts.REFUSED_NOT_FOUND.format(id=escalation_id), 404), "not_found"
     if escalation.status == EscalationStatus.RESOLVED:
         when = local_time(escalation.resolved_at or escalation.updated_at, zone)
-        return Refused(texts.REFUSED_RESOLVED.format(id=escalation_id, when=when), 409)
+        return Refused(texts.REFUSED_RESOLVED.format(id=escalation_id, when=when), 409), "resolved"
     if escalation.status == EscalationStatus.ACKNOWLEDGED:
         when = local_time(escalation.acknowledged_at or escalation.updated_at, zone)
         own = is_own(staff, escalation)
         name = texts.YOU if own else worker_name(services, escalation.taken_by)
-        return Refused(texts.REFUSED_TAKEN.format(id=escalation_id, name=name, when=when), 409)
+        message = texts.REFUSED_TAKEN.format(id=escalation_id, name=name, when=when)
+        return Refused(message, 409), "taken"
     # Untaken, and she asked to close it: take it first.
-    return Refused(texts.REFUSED_NOT_TAKEN.format(id=escalation_id), 409)
+    return Refused(texts.REFUSED_NOT_TAKEN.format(id=escalation_id), 409), "not_taken"
 
 
 def worker_name(services: Services, worker_id: str | None) -> str:

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -93,7 +93,14 @@ def _opaque(version: str) -> str:
     return hashlib.sha256(version.encode()).hexdigest()[:16]
 
 
-async def stream(request: web.Request, watch: QueueWatch, heartbeat: float) -> web.StreamResponse:
+async def stream(
+    request: web.Request,
+    watch: QueueWatch,
+    heartbeat: float,
+    still_signed_in: Callable[[], Awaitable[bool]],
+) -> web.StreamResponse:
+    """The stream until the page goes, the server stops, or her session ends (asked at each
+    heartbeat: a signed-out or disabled account keeps no open line to the queue)."""
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",
@@ -111,6 +118,8 @@ async def stream(request: web.Request, watch: QueueWatch, heartbeat: float) -> w
                     async with asyncio.timeout(heartbeat):
                         version = await watch.change_from(seen)
                 except TimeoutError:
+                    if not await still_signed_in():
+                        break
                     await response.write(b": heartbeat\n\n")
                     continue
                 if version is not None:

@@ -9,7 +9,19 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot.web import admin, api, audit_log, case, contacts, exports, home, queue, reports, signin
+from bot.web import (
+    admin,
+    api,
+    audit_log,
+    case,
+    contacts,
+    exports,
+    home,
+    pages,
+    queue,
+    reports,
+    signin,
+)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -20,6 +32,7 @@ def setup_staff(app: web.Application) -> None:
             app, loader=jinja2.PackageLoader("bot.web", "templates"), autoescape=True
         )
     app.router.add_static("/staff/static", STATIC)
+    app.on_response_prepare.append(pages.secure_headers)
     signin.setup(app)
     home.setup(app)
     admin.setup(app)

@@ -228,6 +228,7 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "escalation.sla_missed": "超时未接手，通知上一级",
     "ack_link.acknowledged": "通过链接接手",
     "ack_link.refused": "链接操作被拒绝",
+    "escalation.refused": "页面操作被拒绝",
 }
 
 # --- The contact log, its exports and the reports (supervisors). ----------------------------

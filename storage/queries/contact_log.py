@@ -57,9 +57,11 @@ class Cursor:
             raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
             when, _, id_ = raw.partition("|")
             started_at = datetime.fromisoformat(when)
-            if started_at.tzinfo is None:
+            id_number = int(id_)
+            # A forged id past 64 bits would overflow in the query.
+            if started_at.tzinfo is None or not 0 < id_number < 2**63:
                 return None
-            return cls(started_at, int(id_))
+            return cls(started_at, id_number)
         except (ValueError, binascii.Error, UnicodeDecodeError):
             return None
 
