@@ -40,6 +40,7 @@ import base64
 import os
 import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -558,4 +559,9 @@ if __name__ == "__main__":
     parser.add_argument("--model-dir", type=Path, default=Path("var/models"))
     parser.add_argument("--keep", help="put the database here and leave it")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments, *prepare(arguments)))
+    folder, configuration = prepare(arguments)
+    try:
+        asyncio.run(main(arguments, folder, configuration))
+    finally:
+        if not arguments.keep:
+            shutil.rmtree(folder, ignore_errors=True)
