@@ -337,15 +337,17 @@ async def exports(figures: Figures, http, base: str, year: int) -> None:  # type
 
 class OpenQueuePage:
     """A worker's queue page as ``static/queue.js`` keeps it current: the event stream open; on
-    ``event: queue`` with a version not the page's, one fetch of the fragment (an event while a
-    fetch is under way only marks the page pending, as the script does). Each fetch is kept
-    as (the moment its body was read, the escalations it holds)."""
+    ``event: queue`` with a version not the page's, one fetch of the fragment; an event while a
+    fetch is under way marks the page pending, and it fetches again once that fetch is done.
+    Each fetch is kept as (the moment its body was read, the escalations it holds)."""
 
     def __init__(self, http: aiohttp.ClientSession, base: str) -> None:
         self.http = http
         self.base = base
         self.version = ""
         self.loading = False
+        self.pending = False
+        self._fetches: set[asyncio.Task[None]] = set()
         self.fetches: list[tuple[float, set[int]]] = []
         self.fetched = asyncio.Condition()
         self.events = 0
@@ -378,11 +380,18 @@ class OpenQueuePage:
                     event = line.removeprefix("event:").strip()
                 elif line.startswith("data:") and event == "queue":
                     self.events += 1
-                    if line.removeprefix("data:").strip() != self.version and not self.loading:
-                        self.loading = True
-                        asyncio.create_task(self._refresh())
+                    if line.removeprefix("data:").strip() != self.version:
+                        self._refresh_soon()
                 elif not line:
                     event = ""
+
+    def _refresh_soon(self) -> None:
+        if self.loading:
+            self.pending = True
+            return
+        self.loading, self.pending = True, False
+        self._fetches.add(task := asyncio.create_task(self._refresh()))
+        task.add_done_callback(self._fetches.discard)
 
     async def _refresh(self) -> None:
         try:
@@ -397,6 +406,8 @@ class OpenQueuePage:
                 self.fetched.notify_all()
         finally:
             self.loading = False
+        if self.pending:
+            self._refresh_soon()
 
     async def shown(self, escalation_id: int, after: float, within: float) -> float | None:
         """When the first fetch read after ``after`` that holds the escalation was read; None
