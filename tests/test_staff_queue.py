@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
+from bot.web.queue_actions import NOTE_MAX_CHARS
 from storage.db import Database
 from storage.models import (
     CaseNote,
@@ -194,6 +195,23 @@ async def test_refused_moves_say_why_in_chinese_and_change_nothing(site: StaffSi
     assert (await stored(site, untaken.id)).status == EscalationStatus.NOTIFIED  # type: ignore[arg-type]
     async with site.services.db.session() as session:
         assert (await session.scalars(select(CaseNote))).all() == []
+
+
+async def test_a_note_over_the_limit_is_refused_on_the_page_and_the_api(site: StaffSite) -> None:
+    escalation = await seed(site, "13800000001", 3)
+    chen = await site.signed_in("sw-chen")
+    too_long = "记" * (NOTE_MAX_CHARS + 1)
+
+    page = await chen.post_form(f"/staff/queue/{escalation.id}/acknowledge", {"note": too_long})
+    assert page.status == 400
+    assert "备注不能超过" in await page.text()
+    api = await chen.session.post(
+        chen.url(f"/staff/api/v1/escalations/{escalation.id}/acknowledge"),
+        json={"note": too_long},
+        headers={"X-CSRF-Token": chen.csrf},
+    )
+    assert api.status == 400
+    assert (await stored(site, escalation.id)).status == EscalationStatus.NOTIFIED  # type: ignore[arg-type]
 
 
 async def test_a_second_take_of_the_same_escalation_loses(site: StaffSite) -> None:
