@@ -26,12 +26,29 @@ async def site(db_url, model_dir, nlu, secrets, clock) -> AsyncIterator[StaffSit
         yield running
 
 
-async def mother_writes(site: StaffSite, secrets: Secrets, text: str) -> None:
+# Counts the queue events the page's stream receives (``window.queueEvents``), beside its own
+# listener.
+COUNT_EVENTS = """
+(() => {
+  const Native = window.EventSource;
+  window.queueEvents = 0;
+  window.EventSource = function (url, options) {
+    const source = new Native(url, options);
+    source.addEventListener("queue", () => { window.queueEvents += 1; });
+    return source;
+  };
+})();
+"""
+
+
+async def mother_writes(
+    site: StaffSite, secrets: Secrets, text: str, sender: str = "m-live"
+) -> None:
     """Her message through the HTTP API, as a channel would bring it."""
     async with aiohttp.ClientSession() as http:
         response = await http.post(
             site.base + "/api/v1/messages",
-            json={"sender": "m-live", "text": text},
+            json={"sender": sender, "text": text},
             headers={"Authorization": f"Bearer {secrets.api_token}"},
         )
         assert response.status == 200, await response.text()
@@ -69,3 +86,33 @@ async def test_a_p1_appears_on_the_open_queue_and_is_taken_from_a_phone(
     assert await page.get_by_text("我真的不想活了").first.is_visible()
     await check_accessibility(page)
     assert await fits_the_width(page)
+
+
+async def test_a_p1_announced_while_the_queue_is_being_fetched_still_appears(
+    site: StaffSite, secrets: Secrets, browser_page: Any
+) -> None:
+    """The first P1's fetch is held back (drawn before the second P1 was written) until the
+    second one's event has reached the page: the page fetches again once the first fetch is
+    done, rather than at its next event or its minute's redraw."""
+    page = browser_page
+    await page.add_init_script(COUNT_EVENTS)
+    await sign_in(page, site.base, "sw-chen", site.passwords["sw-chen"])
+    await page.goto(site.base + "/staff/queue")
+    await page.get_by_text("目前没有待处理的求助。").wait_for()
+    await page.wait_for_function("() => window.queueEvents >= 1")  # the stream's first version
+
+    held = []
+
+    async def hold_the_first(route: Any) -> None:
+        if held:
+            await route.continue_()
+            return
+        held.append(await route.fetch())  # drawn now: the first P1 alone
+        await mother_writes(site, secrets, "活着好累，想结束这一切", sender="m-second")
+        await page.wait_for_function("() => window.queueEvents >= 3")  # announced during the fetch
+        await route.fulfill(response=held[0])
+
+    await page.route(re.compile(r"/staff/queue\?fragment=1$"), hold_the_first)
+    await mother_writes(site, secrets, "我真的不想活了", sender="m-first")
+    await page.locator("li.queue-item.P1").nth(1).wait_for(timeout=5000)
+    assert await page.locator("li.queue-item.P1").count() == 2

@@ -47,6 +47,7 @@
     }
     loading = true;
     pending = false;
+    var failed = false;
     fetch(root.getAttribute("data-fragment"), {
       credentials: "same-origin",
       headers: { Accept: "text/html" },
@@ -75,10 +76,17 @@
         });
       })
       .catch(function () {
-        pending = true; // the next event or redraw tries again
+        failed = true;
       })
       .then(function () {
         loading = false;
+        if (failed) {
+          pending = true; // the next event or redraw tries again
+        } else if (pending && !busy()) {
+          // The queue changed while this fetch was under way: what it drew may be older than
+          // that change, so fetch again now rather than at the next event or the redraw.
+          refresh(true);
+        }
       });
   }
 
