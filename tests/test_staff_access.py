@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from yarl import URL
 
 from bot.web.keys import SECRETS
+from storage import queries
 from storage.models import AuditEvent, StaffSession
 from tests.staff_site import StaffSite, csrf_in, sign_in
 
@@ -161,3 +162,28 @@ async def test_a_disabled_account_is_signed_out_at_once(staff_client: StaffSite)
     assert (await worker.get("/staff/")).status == 303
     page = await (await staff_client.anonymous().get(staff_client.base + "/staff/sign-in")).text()
     assert csrf_in(page)
+
+
+async def test_failures_elsewhere_do_not_lock_a_worker_out_early(staff_client: StaffSite) -> None:
+    """Five wrong guesses from one address lock that address out of the account, not her."""
+    services = staff_client.services
+    now = services.clock.now()
+    async with services.db.write() as session:
+        for n in range(5):
+            await queries.audit(
+                session,
+                actor="sw-lin",
+                action="staff.sign_in_failed",
+                object_type="staffuser",
+                object_id=None,
+                at=now,
+                detail={"username": "sw-lin", "address": f"203.0.113.{n % 2}"},
+            )
+    async with services.db.session() as session:
+        elsewhere = await queries.failed_sign_ins_since(
+            session, username="sw-lin", address="203.0.113.0", since=now
+        )
+    assert (elsewhere.for_user_here, elsewhere.for_user, elsewhere.from_address) == (3, 5, 3)
+    session = staff_client.anonymous()
+    right = staff_client.passwords["sw-lin"]
+    assert (await sign_in(session, staff_client.base, "sw-lin", right)).status == 303

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -77,18 +78,30 @@ async def prune_staff_sessions(session: AsyncSession, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True, slots=True)
+class FailedSignIns:
+    for_user_here: int  # this username from this address
+    for_user: int  # this username from anywhere
+    from_address: int  # any username from this address
+
+
 async def failed_sign_ins_since(
     session: AsyncSession, *, username: str, address: str, since: datetime
-) -> tuple[int, int]:
-    """Failed sign-ins since then: for this username, and from this address.
+) -> FailedSignIns:
+    """Failed sign-ins since then, counted three ways (see ``bot.web.signin``).
 
     The audit log is the record (one row per failure), so the limit holds across replicas.
     """
     failures = select(AuditEvent.detail).where(
         AuditEvent.action == "staff.sign_in_failed", AuditEvent.at >= since
     )
-    by_user = by_address = 0
+    here = anywhere = from_address = 0
     for (detail,) in (await session.execute(failures)).all():
-        by_user += detail.get("username") == username
-        by_address += detail.get("address") == address
-    return by_user, by_address
+        same_user, same_address = (
+            detail.get("username") == username,
+            detail.get("address") == address,
+        )
+        here += same_user and same_address
+        anywhere += same_user
+        from_address += same_address
+    return FailedSignIns(here, anywhere, from_address)
