@@ -197,6 +197,8 @@ async def test_every_write_without_or_with_a_wrong_csrf_token_is_403_and_changes
 
 
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>javascript:alert(3)\u202e\u200b'
+# A worker id is at most 64 characters (PostgreSQL enforces it; SQLite does not).
+HOSTILE_ID = '"><img src=x onerror=alert(4)>\u202e\u200b'
 
 
 def _strings(value: object) -> list[str]:
@@ -215,7 +217,7 @@ async def test_hostile_text_is_inert_on_every_page_fragment_and_the_json(
         phone="13812340001",
         at=staff_client.services.clock.now() - timedelta(minutes=5),
         status=EscalationStatus.ACKNOWLEDGED,
-        taken_by=HOSTILE,  # a worker id from a call system, not on the roster
+        taken_by=HOSTILE_ID,  # a worker id from a call system, not on the roster
         text=HOSTILE,
         reason=HOSTILE,
         risk_reasons=(HOSTILE,),
