@@ -4,18 +4,21 @@ and a WeRoBot bot.
     .venv/bin/pip install -e '.[test,bench]'   # once: wechatpy, and werobot + waitress
     .venv/bin/python bench/wechat_load.py [-n 2000] [-c 16] [--repeat 3] [--model-dir DIR]
         [--skip-ceiling] [--skip-werobot] [--postgres postgresql://postgres@127.0.0.1:5432/test]
+        [--processes 2]
 
 Serves, in this process on 127.0.0.1, first a minimal aiohttp endpoint that only verifies,
 decrypts, parses and encrypts (the ceiling); then, in a process of its own, a WeRoBot
 official-account bot served by waitress (threaded WSGI) in safe mode with the same token, key
 and appid, answering text with keyword replies and no session (what a user would otherwise pick;
 ``--skip-werobot`` leaves it out, and it needs the ``bench`` extra); then the real Careline app
-(``create_app``) with a temporary SQLite database, the embedded NLU, the scheduler running and
-``/wechat/mp`` in safe mode. A separate load process posts the same N pre-encrypted messages
-(wechatpy plays WeChat; unique senders; ordinary, service and crisis texts) at concurrency C to
-each and reports rps, p50 / p99 latency, the CPU per request of the server (its process, all
-threads) and of the load process, and errors (non-200, or a reply wechatpy cannot decrypt, or no
-reply).
+(``create_app``), in a process of its own, with a temporary SQLite database, the embedded NLU,
+the scheduler running and ``/wechat/mp`` in safe mode. ``--processes N`` (with ``--postgres``)
+runs N such processes on one PostgreSQL database, as replicas: the load goes to them in turn,
+and the CPU per request is theirs summed. A separate load process posts the same N
+pre-encrypted messages (wechatpy plays WeChat; unique senders; ordinary, service and crisis
+texts) at concurrency C to each and reports rps, p50 / p99 latency, the CPU per request of the
+server (its processes, all threads) and of the load process, and errors (non-200, or a reply
+wechatpy cannot decrypt, or no reply).
 
 The verdict also says what each ratio target asks of the server's CPU: a server busy all the
 time answers 1 / (CPU per request) on one core, so reaching half the ceiling's rps leaves
@@ -69,6 +72,7 @@ from bot.channels.wechat.xml import build_text_reply, parse_xml  # noqa: E402
 from bot.config import parse_config  # noqa: E402
 from bot.secrets import Secrets  # noqa: E402
 from bot.services import Services  # noqa: E402
+from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import Contact, Direction, Escalation, Message  # noqa: E402
 
@@ -148,21 +152,24 @@ def build_deliveries(n: int, repeat: int) -> list[Delivery]:
 # --- load process -------------------------------------------------------------------------------
 
 
-def _load(url: str, deliveries: list[Delivery], concurrency: int, out: object) -> None:
+def _load(urls: list[str], deliveries: list[Delivery], concurrency: int, out: object) -> None:
     cpu = time.process_time()
-    wall, results = asyncio.run(_run_load(url, deliveries, concurrency))
+    wall, results = asyncio.run(_run_load(urls, deliveries, concurrency))
     out.send((wall, results, time.process_time() - cpu))  # type: ignore[attr-defined]
 
 
 async def _run_load(
-    url: str, deliveries: list[Delivery], concurrency: int
+    urls: list[str], deliveries: list[Delivery], concurrency: int
 ) -> tuple[float, list[tuple[int, float, int, bytes]]]:
+    """Delivery k goes to ``urls[k % len(urls)]``: with several servers, as behind a load
+    balancer, and a message's retries (consecutive deliveries) reach different ones."""
     results: list[tuple[int, float, int, bytes]] = []
-    queue = iter(deliveries)
+    queue = enumerate(deliveries)
     async with ClientSession(connector=TCPConnector(limit=concurrency)) as session:
 
         async def worker() -> None:
-            for delivery in queue:
+            for k, delivery in queue:
+                url = urls[k % len(urls)]
                 started = time.perf_counter()
                 try:
                     async with session.post(
@@ -180,13 +187,13 @@ async def _run_load(
     return wall, results
 
 
-def run_load(url: str, deliveries: list[Delivery], concurrency: int):  # type: ignore[no-untyped-def]
+def run_load(urls: list[str], deliveries: list[Delivery], concurrency: int):  # type: ignore[no-untyped-def]
     """Runs the load in another process, so the client does not eat the server's loop.
 
     Returns the wall time, the results and the load process's CPU seconds."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_load, args=(url, deliveries, concurrency, send))
+    process = context.Process(target=_load, args=(urls, deliveries, concurrency, send))
     process.start()
     wall, results, client_cpu = receive.recv()
     process.join()
@@ -281,48 +288,75 @@ def werobot_app():  # type: ignore[no-untyped-def]
     return robot.wsgi
 
 
-def _serve_werobot(control: object) -> None:
-    """The WeRoBot server process: waitress with its defaults (4 threads) on a free port.
+def _answer_cpu(control: object, on_stop: Callable[[], None]) -> None:
+    """A server process's side of ``server_process``: each request on ``control`` gets this
+    process's CPU seconds (all threads); "stop", or the bench gone, calls ``on_stop``."""
+    while True:
+        try:
+            request = control.recv()  # type: ignore[attr-defined]
+        except EOFError:
+            request = "stop"
+        if request == "stop":
+            on_stop()
+            return
+        control.send(time.process_time())  # type: ignore[attr-defined]
 
-    Sends the port, then answers each request on ``control`` with its own CPU seconds (all
-    threads), which the bench reads before and after the load as it does for itself."""
+
+def _serve_werobot(control: object) -> None:
+    """The WeRoBot server process: waitress with its defaults (4 threads) on a free port."""
     logging.basicConfig(level=logging.ERROR)  # waitress warns of its queue depth under load
     from waitress import create_server
 
     server = create_server(werobot_app(), host="127.0.0.1", port=0)
-    control.send(server.effective_port)  # type: ignore[attr-defined]
-
-    def answer_cpu() -> None:
-        while True:
-            try:
-                control.recv()  # type: ignore[attr-defined]
-            except EOFError:  # the bench is gone: do not outlive it
-                os._exit(0)
-            control.send(time.process_time())  # type: ignore[attr-defined]
-
-    threading.Thread(target=answer_cpu, daemon=True).start()
+    control.send(f"http://127.0.0.1:{server.effective_port}/wechat/mp")  # type: ignore[attr-defined]
+    threading.Thread(target=_answer_cpu, args=(control, lambda: os._exit(0)), daemon=True).start()
     server.run()
 
 
-@contextlib.contextmanager
-def werobot_server() -> Iterator[tuple[str, Callable[[], float]]]:
-    """Starts the WeRoBot process, yields its URL and its CPU clock, and stops it.
+def _serve_careline(control: object, db_url: str, model_dir: Path, field_key: str) -> None:
+    """One Careline process: the real app (``create_app``) on a free port, on a database
+    already migrated; several of them share one PostgreSQL database as replicas would."""
+    logging.basicConfig(level=logging.ERROR)
 
-    A process of its own: waitress is threaded WSGI, and its CPU must not mix with ours."""
+    async def run() -> None:
+        services, secrets = await start_careline(make_url(db_url), model_dir, field_key)
+        runner, url = await serve(create_app(services, secrets))
+        loop, stopped = asyncio.get_running_loop(), asyncio.Event()
+        control.send(url)  # type: ignore[attr-defined]
+        threading.Thread(
+            target=_answer_cpu,
+            args=(control, lambda: loop.call_soon_threadsafe(stopped.set)),
+            daemon=True,
+        ).start()
+        await stopped.wait()
+        await runner.cleanup()
+        await services.close()
+
+    asyncio.run(run())
+
+
+@contextlib.contextmanager
+def server_process(
+    target: Callable[..., None], *args: object
+) -> Iterator[tuple[str, Callable[[], float]]]:
+    """Starts ``target(control, *args)`` in a process of its own, yields the URL it sends and
+    its CPU clock, and stops it.
+
+    A process of its own: its CPU must not mix with ours (and waitress is threaded WSGI)."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    process = context.Process(target=_serve_werobot, args=(theirs,))
+    process = context.Process(target=target, args=(theirs, *args))
     process.start()
     theirs.close()  # so that a child dying at start-up reads as EOF here
     try:
         try:
-            if not ours.poll(120):
-                raise RuntimeError("the WeRoBot server did not start within 120 s")
-            port = ours.recv()
+            if not ours.poll(180):
+                raise RuntimeError(f"{target.__name__} did not start within 180 s")
+            url = ours.recv()
         except EOFError:
             process.join(10)
             raise RuntimeError(
-                f"the WeRoBot server exited at start-up (code {process.exitcode}; its error "
+                f"{target.__name__} exited at start-up (code {process.exitcode}; its error "
                 "is printed above)"
             ) from None
 
@@ -330,10 +364,14 @@ def werobot_server() -> Iterator[tuple[str, Callable[[], float]]]:
             ours.send("cpu")
             return ours.recv()
 
-        yield f"http://127.0.0.1:{port}/wechat/mp", cpu
+        yield url, cpu
     finally:
-        process.terminate()
-        process.join(10)
+        with contextlib.suppress(OSError):
+            ours.send("stop")
+        process.join(30)
+        if process.is_alive():
+            process.terminate()
+            process.join(10)
         ours.close()
 
 
@@ -358,8 +396,7 @@ async def careline_database(workdir: Path, postgres: str | None) -> AsyncIterato
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def start_careline(url: URL, model_dir: Path) -> tuple[Services, Secrets]:
-    await upgrade(url)
+async def start_careline(url: URL, model_dir: Path, field_key: str) -> tuple[Services, Secrets]:
     config = parse_config(
         {
             "database": {"url": url.render_as_string(hide_password=False)},
@@ -369,7 +406,7 @@ async def start_careline(url: URL, model_dir: Path) -> tuple[Services, Secrets]:
         }
     )
     secrets = Secrets(
-        field_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        field_key=field_key,
         wechat_token=TOKEN,
         wechat_aes_key=AES_KEY,
     )
@@ -413,13 +450,13 @@ class Report:
 
 async def measure(
     name: str,
-    url: str,
+    urls: list[str],
     deliveries: list[Delivery],
     concurrency: int,
-    server_clock: Callable[[], float] = time.process_time,  # this process, or WeRoBot's
+    server_clock: Callable[[], float] = time.process_time,  # this process, or the servers'
 ) -> Report:
     cpu = server_clock()
-    wall, results, client_cpu = await asyncio.to_thread(run_load, url, deliveries, concurrency)
+    wall, results, client_cpu = await asyncio.to_thread(run_load, urls, deliveries, concurrency)
     server_cpu = server_clock() - cpu
     report = evaluate(name, wall, results, late_ok=False)
     report.server_cpu, report.client_cpu = server_cpu, client_cpu
@@ -453,11 +490,11 @@ def evaluate(name: str, wall: float, results: list, late_ok: bool) -> Report:  #
     return Report(name, len(results), wall, [r[1] for r in results], errors, replies)
 
 
-async def check_duplicates(services: Services, n: int, report: Report) -> list[str]:
+async def check_duplicates(db: Database, n: int, report: Report) -> list[str]:
     """Every answered message stored once; at most one contact and escalation each; same
     replies. A message refused with 503 (database busy) may be missing: WeChat retries it."""
     problems = []
-    async with services.db.session() as session:
+    async with db.session() as session:
         stored = await session.scalar(
             select(func.count()).select_from(Message).where(Message.direction == Direction.IN)
         )
@@ -503,7 +540,16 @@ async def main() -> int:
         help="run Careline on a fresh database of this PostgreSQL server "
         "(e.g. postgresql://postgres@127.0.0.1:5432/test); default: a temporary SQLite file",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="Careline server processes on one PostgreSQL database (needs --postgres); the "
+        "load goes to them in turn and a message's retries reach different ones",
+    )
     args = parser.parse_args()
+    if args.processes > 1 and args.postgres is None:
+        parser.error("--processes above 1 needs --postgres (replicas share a PostgreSQL database)")
     logging.basicConfig(level=logging.ERROR)
     if not args.skip_werobot and not all(
         importlib.util.find_spec(name) for name in ("werobot", "waitress")
@@ -530,29 +576,48 @@ async def main() -> int:
     if not args.skip_ceiling:
         runner, url = await serve(ceiling_app())
         try:
-            ceiling = await measure("ceiling (crypto)", url, deliveries, args.concurrency)
+            ceiling = await measure("ceiling (crypto)", [url], deliveries, args.concurrency)
         finally:
             await runner.cleanup()
         rows.append(ceiling.line())
 
     werobot = None
     if not args.skip_werobot:
-        with werobot_server() as (url, clock):
-            werobot = await measure("WeRoBot/waitress", url, deliveries, args.concurrency, clock)
+        with server_process(_serve_werobot) as (url, clock):
+            werobot = await measure("WeRoBot/waitress", [url], deliveries, args.concurrency, clock)
         rows.append(werobot.line())
 
     with tempfile.TemporaryDirectory() as tmp:
         async with careline_database(Path(tmp), args.postgres) as db_url:
-            services, secrets = await start_careline(db_url, args.model_dir)
-            runner, url = await serve(create_app(services, secrets))
+            await upgrade(db_url)  # once, before any replica starts
+            field_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+            with contextlib.ExitStack() as stack:
+                servers = [
+                    stack.enter_context(
+                        server_process(
+                            _serve_careline,
+                            db_url.render_as_string(hide_password=False),
+                            args.model_dir,
+                            field_key,
+                        )
+                    )
+                    for _ in range(args.processes)
+                ]
+                name = "full pipeline" if args.processes == 1 else f"full, {args.processes} procs"
+                full = await measure(
+                    name,
+                    [url for url, _ in servers],
+                    deliveries,
+                    args.concurrency,
+                    lambda: sum(cpu() for _, cpu in servers),
+                )
+            rows.append(full.line())
+            print(header, *rows, sep="\n")
+            db = Database(db_url)
             try:
-                full = await measure("full pipeline", url, deliveries, args.concurrency)
-                await runner.cleanup()
-                rows.append(full.line())
-                print(header, *rows, sep="\n")
-                problems = await check_duplicates(services, args.messages, full)
+                problems = await check_duplicates(db, args.messages, full)
             finally:
-                await services.close()
+                await db.close()
 
     print("ratios, side by side in this run (the targets are these, not absolute figures):")
     if werobot is not None:
