@@ -4,7 +4,7 @@ and a WeRoBot bot.
     .venv/bin/pip install -e '.[test,bench]'   # once: wechatpy, and werobot + waitress
     .venv/bin/python bench/wechat_load.py [-n 2000] [-c 16] [--repeat 3] [--model-dir DIR]
         [--skip-ceiling] [--skip-werobot] [--postgres postgresql://postgres@127.0.0.1:5432/test]
-        [--processes 2]
+        [--processes 2] [--profile DIR]
 
 Serves, in this process on 127.0.0.1, first a minimal aiohttp endpoint that only verifies,
 decrypts, parses and encrypts (the ceiling); then, in a process of its own, a WeRoBot
@@ -64,6 +64,7 @@ from sqlalchemy.engine import URL, make_url  # noqa: E402
 from wechatpy.crypto import WeChatCrypto as PeerCrypto  # noqa: E402
 from wechatpy.utils import WeChatSigner  # noqa: E402
 
+from bench.cpu_profile import LoopProfiler, breakdown  # noqa: E402
 from bot.app import create_app  # noqa: E402
 from bot.channels.wechat.callback import CallbackRejected, CallbackVerifier  # noqa: E402
 from bot.channels.wechat.crypto import WeChatCrypto  # noqa: E402
@@ -288,9 +289,14 @@ def werobot_app():  # type: ignore[no-untyped-def]
     return robot.wsgi
 
 
-def _answer_cpu(control: object, on_stop: Callable[[], None]) -> None:
-    """A server process's side of ``server_process``: each request on ``control`` gets this
-    process's CPU seconds (all threads); "stop", or the bench gone, calls ``on_stop``."""
+def _answer_cpu(
+    control: object,
+    on_stop: Callable[[], None],
+    actions: dict[str, Callable[[], object]] | None = None,
+) -> None:
+    """A server process's side of ``server_process``: "cpu" gets this process's CPU seconds
+    (all threads), another request the result of its action; "stop", or the bench gone, calls
+    ``on_stop``."""
     while True:
         try:
             request = control.recv()  # type: ignore[attr-defined]
@@ -299,7 +305,8 @@ def _answer_cpu(control: object, on_stop: Callable[[], None]) -> None:
         if request == "stop":
             on_stop()
             return
-        control.send(time.process_time())  # type: ignore[attr-defined]
+        action = (actions or {}).get(request)
+        control.send(action() if action else time.process_time())  # type: ignore[attr-defined]
 
 
 def _serve_werobot(control: object) -> None:
@@ -313,19 +320,27 @@ def _serve_werobot(control: object) -> None:
     server.run()
 
 
-def _serve_careline(control: object, db_url: str, model_dir: Path, field_key: str) -> None:
+def _serve_careline(
+    control: object, db_url: str, model_dir: Path, field_key: str, profile_to: str
+) -> None:
     """One Careline process: the real app (``create_app``) on a free port, on a database
-    already migrated; several of them share one PostgreSQL database as replicas would."""
+    already migrated; several of them share one PostgreSQL database as replicas would.
+    "profile-start" / "profile-stop" profile its loop thread into ``profile_to``."""
     logging.basicConfig(level=logging.ERROR)
 
     async def run() -> None:
         services, secrets = await start_careline(make_url(db_url), model_dir, field_key)
         runner, url = await serve(create_app(services, secrets))
         loop, stopped = asyncio.get_running_loop(), asyncio.Event()
+        profiler = LoopProfiler(loop)
+        actions = {
+            "profile-start": profiler.start,
+            "profile-stop": lambda: profiler.stop(profile_to),
+        }
         control.send(url)  # type: ignore[attr-defined]
         threading.Thread(
             target=_answer_cpu,
-            args=(control, lambda: loop.call_soon_threadsafe(stopped.set)),
+            args=(control, lambda: loop.call_soon_threadsafe(stopped.set), actions),
             daemon=True,
         ).start()
         await stopped.wait()
@@ -335,12 +350,21 @@ def _serve_careline(control: object, db_url: str, model_dir: Path, field_key: st
     asyncio.run(run())
 
 
+@dataclass
+class Server:
+    """A server process as the bench sees it: its URL, and requests to it over a pipe."""
+
+    url: str
+    ask: Callable[[str], object]
+
+    def cpu(self) -> float:
+        return self.ask("cpu")  # type: ignore[return-value]
+
+
 @contextlib.contextmanager
-def server_process(
-    target: Callable[..., None], *args: object
-) -> Iterator[tuple[str, Callable[[], float]]]:
-    """Starts ``target(control, *args)`` in a process of its own, yields the URL it sends and
-    its CPU clock, and stops it.
+def server_process(target: Callable[..., None], *args: object) -> Iterator[Server]:
+    """Starts ``target(control, *args)`` in a process of its own, yields it as a ``Server``
+    (the URL it sends; its CPU clock), and stops it.
 
     A process of its own: its CPU must not mix with ours (and waitress is threaded WSGI)."""
     context = multiprocessing.get_context("spawn")
@@ -360,11 +384,11 @@ def server_process(
                 "is printed above)"
             ) from None
 
-        def cpu() -> float:
-            ours.send("cpu")
+        def ask(request: str) -> object:
+            ours.send(request)
             return ours.recv()
 
-        yield url, cpu
+        yield Server(url, ask)
     finally:
         with contextlib.suppress(OSError):
             ours.send("stop")
@@ -547,7 +571,16 @@ async def main() -> int:
         help="Careline server processes on one PostgreSQL database (needs --postgres); the "
         "load goes to them in turn and a message's retries reach different ones",
     )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        type=Path,
+        help="profile the Careline servers' loop threads into DIR/careline-N.prof (pstats) and "
+        "print where their CPU went (slows them: compare shares, not rps)",
+    )
     args = parser.parse_args()
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     if args.processes > 1 and args.postgres is None:
         parser.error("--processes above 1 needs --postgres (replicas share a PostgreSQL database)")
     logging.basicConfig(level=logging.ERROR)
@@ -583,8 +616,10 @@ async def main() -> int:
 
     werobot = None
     if not args.skip_werobot:
-        with server_process(_serve_werobot) as (url, clock):
-            werobot = await measure("WeRoBot/waitress", [url], deliveries, args.concurrency, clock)
+        with server_process(_serve_werobot) as server:
+            werobot = await measure(
+                "WeRoBot/waitress", [server.url], deliveries, args.concurrency, server.cpu
+            )
         rows.append(werobot.line())
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -599,18 +634,23 @@ async def main() -> int:
                             db_url.render_as_string(hide_password=False),
                             args.model_dir,
                             field_key,
+                            str((args.profile or Path(tmp)) / f"careline-{index}.prof"),
                         )
                     )
-                    for _ in range(args.processes)
+                    for index in range(args.processes)
                 ]
                 name = "full pipeline" if args.processes == 1 else f"full, {args.processes} procs"
+                if args.profile:
+                    for server in servers:
+                        server.ask("profile-start")
                 full = await measure(
                     name,
-                    [url for url, _ in servers],
+                    [server.url for server in servers],
                     deliveries,
                     args.concurrency,
-                    lambda: sum(cpu() for _, cpu in servers),
+                    lambda: sum(server.cpu() for server in servers),
                 )
+                dumps = [server.ask("profile-stop") for server in servers] if args.profile else []
             rows.append(full.line())
             print(header, *rows, sep="\n")
             db = Database(db_url)
@@ -618,6 +658,9 @@ async def main() -> int:
                 problems = await check_duplicates(db, args.messages, full)
             finally:
                 await db.close()
+            if dumps:
+                print("where the Careline servers' CPU went (profiled: its rps is not comparable):")
+                print(breakdown(dumps, full.server_cpu, full.requests))  # type: ignore[arg-type]
 
     print("ratios, side by side in this run (the targets are these, not absolute figures):")
     if werobot is not None:
