@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import Enum
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from storage import queries
@@ -35,10 +37,20 @@ class Verdict(Enum):
     WAIT = "wait"  # not ready yet (what it sends is still being decided): look again soon
 
 
+Write = Callable[[AsyncSession], Awaitable[object]]
+
+
 @dataclass(frozen=True)
 class Result:
     verdict: Verdict
     detail: str  # short, for the row and the log: never message text or a secret
+    # What the handler's work changed beyond the row (an escalation now notified, the tries
+    # made): written in the transaction that records the row's result, so that the row and
+    # what it did are stored together or not at all (a notice marked sent is never sent again).
+    writes: tuple[Write, ...] = ()
+
+    def also(self, *writes: Write) -> Result:
+        return replace(self, writes=(*self.writes, *writes))
 
 
 Handler = Callable[[OutboxItem], Awaitable[Result]]
@@ -161,6 +173,8 @@ class OutboxWorker:
         if result.verdict is Verdict.WAIT:
             retry_after = timedelta(seconds=WAIT_SECONDS)
         async with self._db.write() as session:
+            for write in result.writes:
+                await write(session)
             if result.verdict in (Verdict.RETRY, Verdict.WAIT) and retry_after is not None:
                 kept = await queries.retry_later(
                     session,

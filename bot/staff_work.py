@@ -27,7 +27,7 @@ from bot.notifiers.deliver import deliver
 from bot.notifiers.factory import senders_for
 from bot.notifiers.notice import NoticeKind, QuotedMessage, StaffNotice
 from bot.notify import Notifier
-from bot.outbox import Handler, Result, Verdict
+from bot.outbox import Handler, Result, Verdict, Write
 from bot.roster import SocialWorker, escalation_chain, people_at_level
 from bot.web.ack_tokens import ack_url, make_ack_token
 from handlers.escalation import DUTY, is_taken, on_sla_missed
@@ -163,8 +163,7 @@ class StaffWork:
         if not self._reaches_people:
             if not await self._notifier.escalation(escalation, person.pseudonym):
                 return Result(Verdict.RETRY, "not delivered")
-            await self._mark_notified(escalation.id)  # type: ignore[arg-type]
-            return Result(Verdict.DONE, "delivered")
+            return Result(Verdict.DONE, "delivered").also(self._notified(escalation.id))  # type: ignore[arg-type]
         people = self._level(escalation)
         if not people:
             return Result(Verdict.FAILED, "nobody on the roster for this level")
@@ -201,7 +200,7 @@ class StaffWork:
             return Result(Verdict.FAILED, "follow-up not found")
         result = await self._send(notice, worker, item)
         if result.verdict is Verdict.DONE and item.follow_up_id is None:
-            await self._mark_notified(item.escalation_id)  # type: ignore[arg-type]
+            return result.also(self._notified(item.escalation_id))  # type: ignore[arg-type]
         return result
 
     async def _send(self, notice: StaffNotice, worker: SocialWorker, item: OutboxItem) -> Result:
@@ -210,7 +209,9 @@ class StaffWork:
         if not senders:
             return Result(Verdict.FAILED, "no sender configured for this person")
         report = await deliver(notice, worker, senders, clock=self._clock)
-        async with self._db.write() as session:
+        now = self._clock.now()
+
+        async def record_attempts(session: AsyncSession) -> None:
             for attempt in report.attempts:
                 queries.record_attempt(
                     session,
@@ -220,13 +221,16 @@ class StaffWork:
                     sender=attempt.sender,
                     status=attempt.status.value,
                     reason=attempt.reason,
-                    at=attempt.at or self._clock.now(),
+                    at=attempt.at or now,
                 )
+
         if report.status is DeliveryStatus.DELIVERED:
-            return Result(Verdict.DONE, f"delivered by {report.delivered_by}")
-        if report.status is DeliveryStatus.FAILED_RETRYABLE:
-            return Result(Verdict.RETRY, "no sender got through")
-        return Result(Verdict.FAILED, "no sender can reach this person")
+            result = Result(Verdict.DONE, f"delivered by {report.delivered_by}")
+        elif report.status is DeliveryStatus.FAILED_RETRYABLE:
+            result = Result(Verdict.RETRY, "no sender got through")
+        else:
+            result = Result(Verdict.FAILED, "no sender can reach this person")
+        return result.also(record_attempts)
 
     async def _escalation_notice(
         self,
@@ -388,16 +392,13 @@ class StaffWork:
         )
         return ack_url(base, token)
 
-    async def _mark_notified(self, escalation_id: int) -> None:
-        try:
-            async with self._db.write() as session:
-                await queries.mark_notified(session, escalation_id, self._clock.now())
-        except Exception as exc:
-            # It went out: the row must still say so (the worker waits out an outage to write
-            # it); the escalation just shows "open" a little longer.
-            log.error(
-                "escalation #%s notified but not marked: %s", escalation_id, type(exc).__name__
-            )
+    def _notified(self, escalation_id: int) -> Write:
+        """Open → notified, written with the row that says the notice went out."""
+
+        async def mark(session: AsyncSession) -> None:
+            await queries.mark_notified(session, escalation_id, self._clock.now())
+
+        return mark
 
     async def sla_check(self, item: OutboxItem) -> Result:
         now = self._clock.now()

@@ -93,22 +93,15 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = (await session.scalars(due)).all()
-    if not ids:
-        return []
-    await session.execute(
+    # One statement: the claim returns the rows it took (UPDATE ... RETURNING).
+    claimed = await session.scalars(
         update(OutboxItem)
-        .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
+        .where(OutboxItem.id.in_(due.scalar_subquery()))  # type: ignore[union-attr]
         .values(claimed_by=owner, claimed_until=until, attempts=OutboxItem.attempts + 1)
-        .execution_options(synchronize_session=False)
+        .returning(OutboxItem),
+        execution_options={"synchronize_session": False},
     )
-    rows = await session.scalars(
-        select(OutboxItem)
-        .where(OutboxItem.id.in_(ids))  # type: ignore[union-attr]
-        .order_by(OutboxItem.due_at, OutboxItem.id)
-        .execution_options(populate_existing=True)
-    )
-    return rows.all()
+    return sorted(claimed.all(), key=lambda item: (item.due_at, item.id))
 
 
 async def finish(
