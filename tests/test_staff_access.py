@@ -56,6 +56,35 @@ async def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(
     assert await _audited(staff_client, "staff.sign_in_failed") == 2
 
 
+async def test_an_unknown_username_is_never_stored_yet_its_tries_still_count(
+    staff_client: StaffSite,
+) -> None:
+    """A password typed into the username field must not become readable in the audit log."""
+    typed = "Hunter2-密码!"
+    session = staff_client.anonymous()
+    for _ in range(5):
+        assert (await sign_in(session, staff_client.base, typed, "x")).status == 401
+    assert (await sign_in(session, staff_client.base, typed, "x")).status == 429
+    async with staff_client.services.db.session() as db:
+        failures = (
+            await db.scalars(select(AuditEvent).where(AuditEvent.action == "staff.sign_in_failed"))
+        ).all()
+    assert len(failures) == 5
+    assert len({(e.actor, e.detail["username"]) for e in failures}) == 1, "one name, counted"
+    for event in failures:
+        assert typed not in event.actor and typed not in str(event.detail)
+        assert event.actor.startswith("未知用户名#")
+    known = await sign_in(session, staff_client.base, "sw-chen", "wrong")
+    assert known.status == 401
+    async with staff_client.services.db.session() as db:
+        named = await db.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "staff.sign_in_failed", AuditEvent.actor == "sw-chen")
+        )
+    assert named == 1, "an account's own name is kept: supervisors see who was tried"
+
+
 async def test_too_many_failures_lock_the_account_for_a_while(staff_client: StaffSite) -> None:
     session = staff_client.anonymous()
     for _ in range(5):

@@ -8,6 +8,8 @@ username and per address, so the limit holds across replicas and restarts.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from datetime import timedelta
 
@@ -19,6 +21,7 @@ from bot.web import access, csrf, texts
 from bot.web.keys import SECRETS, SERVICES
 from bot.web.pages import render
 from storage import queries
+from storage.models import StaffUser
 
 __all__ = ["setup"]
 
@@ -101,10 +104,11 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     now = services.clock.now()
     address = _address(request)
     async with services.db.session() as session:
-        failed = await queries.failed_sign_ins_since(
-            session, username=username, address=address, since=now - FAILURE_WINDOW
-        )
         user = await queries.staff_by_username(session, username) if username else None
+        recorded = _as_recorded(request, username, user)
+        failed = await queries.failed_sign_ins_since(
+            session, username=recorded, address=address, since=now - FAILURE_WINDOW
+        )
     if (
         failed.for_user_here >= MAX_FAILURES_PER_USER_HERE
         or failed.for_user >= MAX_FAILURES_PER_USER
@@ -118,12 +122,12 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
         async with services.db.write() as session:
             await queries.audit(
                 session,
-                actor=username or "(empty)",
+                actor=recorded,
                 action="staff.sign_in_failed",
                 object_type="staffuser",
                 object_id=user.id if user else None,
                 at=now,
-                detail={"username": username, "address": address},
+                detail={"username": recorded, "address": address},
             )
         return await _form(request, error=texts.SIGN_IN_WRONG, status=401)
     token = access.new_token()
@@ -183,6 +187,20 @@ def _verified(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _as_recorded(request: web.Request, username: str, user: StaffUser | None) -> str:
+    """What the audit log keeps of a typed username: an account's own name; for a name no
+    account has (often a password typed into the wrong field) a keyed digest instead, which
+    supervisors cannot read back but which still counts repeated tries of the same text."""
+    if user is not None:
+        return user.username
+    if not username:
+        return texts.SIGN_IN_EMPTY_USERNAME
+    digest = hmac.new(
+        _secret(request).encode(), b"unknown-username\0" + username.encode(), hashlib.sha256
+    ).hexdigest()
+    return texts.SIGN_IN_UNKNOWN_USERNAME.format(digest=digest[:12])
 
 
 def _secret(request: web.Request) -> str:
