@@ -89,6 +89,21 @@ async def test_bad_input_is_a_400_naming_the_field(staff_client: StaffSite) -> N
         assert body["error"] == "invalid input" and body["fields"][0]["field"] == field
 
 
+async def test_an_unknown_endpoint_or_method_answers_in_the_api_error_shape(
+    staff_client: StaffSite,
+) -> None:
+    supervisor = await staff_client.signed_in("sup-liang")
+    missing = await supervisor.get("/staff/api/v1/no-such-thing")
+    assert missing.status == 404
+    assert missing.content_type == "application/json"
+    assert (await missing.json()) == {"error": "no such endpoint", "fields": []}
+    wrong = await supervisor.post_form("/staff/api/v1/audit", {})
+    assert wrong.status == 405 and "GET" in wrong.headers["Allow"]
+    assert (await wrong.json())["error"] == "method not allowed"
+    page = await supervisor.get("/staff/no-such-page")
+    assert page.status == 404 and page.content_type != "application/json", "pages keep theirs"
+
+
 async def test_filters_by_local_day(staff_client: StaffSite) -> None:
     await _events(staff_client, 3, action="test.day")
     admin = await staff_client.signed_in("admin")

@@ -172,8 +172,27 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(request.app.get(ENDPOINTS, [])))
 
 
+@web.middleware
+async def json_routing_errors(request: web.Request, handler) -> web.StreamResponse:  # type: ignore[no-untyped-def]
+    """Under ``/staff/api/`` an unknown path or method is answered in the API's own error
+    shape, as every other API error is, not with the router's plain text."""
+    try:
+        return await handler(request)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as exc:
+        if not request.path.startswith("/staff/api/"):
+            raise
+        error = "no such endpoint" if exc.status == 404 else "method not allowed"
+        return web.Response(
+            status=exc.status,
+            text=ErrorBody(error=error).model_dump_json(),
+            content_type="application/json",
+            headers={"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None,
+        )
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/staff/api/openapi.json", access.require()(openapi))
+    app.middlewares.append(json_routing_errors)
 
 
 def _ref(model: type, schemas: dict[str, Any]) -> dict[str, str]:
