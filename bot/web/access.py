@@ -65,10 +65,6 @@ class StaffMember:
     def is_supervisor(self) -> bool:
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
     @classmethod
     def of(cls, user: StaffUser) -> StaffMember:
         assert user.id is not None
