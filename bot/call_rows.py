@@ -39,21 +39,16 @@ async def note_call(
     return row
 
 
-def file_segment(
-    session: AsyncSession, call: HotlineCall, message: Message, segment: SpokenSegment
-) -> None:
+def segment_row(call: HotlineCall, message: Message, segment: SpokenSegment) -> HotlineSegment:
     """Where in the call a message newly stored was said."""
-    queries.add_segment(
-        session,
-        HotlineSegment(
-            hotline_call_id=call.id,  # type: ignore[arg-type]
-            message_id=message.id,  # type: ignore[arg-type]
-            position=segment.position,
-            speaker=segment.speaker,
-            start_seconds=segment.start_seconds,
-            end_seconds=segment.end_seconds,
-            confidence=segment.confidence,
-        ),
+    return HotlineSegment(
+        hotline_call_id=call.id,  # type: ignore[arg-type]
+        message_id=message.id,  # type: ignore[arg-type]
+        position=segment.position,
+        speaker=segment.speaker,
+        start_seconds=segment.start_seconds,
+        end_seconds=segment.end_seconds,
+        confidence=segment.confidence,
     )
 
 

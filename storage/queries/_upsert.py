@@ -33,6 +33,23 @@ async def insert_all_unless_duplicate(
     await session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
 
 
+async def insert_all_returning(
+    session: AsyncSession, table: Table, rows: list[dict[str, Any]], key: str
+) -> dict[Any, int]:
+    """Several rows in one statement, each skipped when a unique constraint already holds
+    such a row: the new rows' ids by their ``key`` column (the order of RETURNING is not
+    guaranteed, so the rows are told apart by ``key``, which must be distinct among them)."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(table.c[key], table.c.id)
+    )
+    return {row[0]: row[1] for row in await session.execute(statement)}
+
+
 async def insert_or_replace(
     session: AsyncSession,
     table: Table,
