@@ -176,9 +176,12 @@ class Pipeline:
             try:
                 taken = await self._take([to_take[n] for n in taking])
             except BaseException as exc:
-                for deliveries in fresh:
-                    for _, delivery in deliveries:
+                for group, deliveries in zip(groups, fresh, strict=True):
+                    for index, delivery in deliveries:
                         delivery.fail(exc)
+                        # Forgotten now, not once the failure's callbacks run: a retry at once
+                        # (the import taking the batch's calls one by one) tries again.
+                        self._forget(group.messages[index], delivery)
                 raise
             for n, (works, stored_record) in zip(taking, taken, strict=True):
                 recorded[n] = stored_record
@@ -216,6 +219,11 @@ class Pipeline:
                 del self._deliveries[key]
 
         delivery.outcome.add_done_callback(forget_a_failure)
+
+    def _forget(self, inbound: InboundMessage, delivery: _Delivery) -> None:
+        key = (inbound.channel, inbound.external_id)
+        if self._deliveries.get(key) is delivery:  # type: ignore[arg-type]
+            del self._deliveries[key]  # type: ignore[arg-type]
 
     async def drain(self) -> None:
         """Wait for messages being handled (at shutdown, before the database closes)."""
