@@ -715,9 +715,9 @@ class Pipeline:
                 started_at=now,
                 ended_at=now,
             )
-            session.add(contact)
-            await session.flush()
-            return contact
+            if case.call is not None:
+                call_rows.follow_the_call(contact, case.call)  # inserted as it will stay
+            return await queries.insert_row(session, contact)
         if isinstance(action, ContinueContact):
             # A call's contact is continued however long ago the call ended (an imported
             # call, a final transcript sent late): it need not be among the ongoing ones.

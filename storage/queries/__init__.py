@@ -89,7 +89,7 @@ from storage.queries.people import (
     identity_of_kind,
 )
 from storage.queries.queue import Holder, QueueRow, queue_row, queue_rows, queue_version
-from storage.queries.rows import insert_rows
+from storage.queries.rows import insert_row, insert_rows
 from storage.queries.staff import (
     all_staff,
     count_staff,
@@ -166,6 +166,7 @@ __all__ = [
     "hold_leader_lock",
     "insert_all_inbound",
     "insert_inbound",
+    "insert_row",
     "insert_rows",
     "last_event",
     "last_inbound",
