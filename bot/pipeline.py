@@ -150,7 +150,9 @@ class Pipeline:
         in_flight: list[asyncio.Future[None]] = []
         fresh: list[list[tuple[int, _Delivery]]] = []
         for group in groups:
-            together = {(i.sender_kind, i.sender_id, i.call and i.call.call_id) for i in group.messages}
+            together = {
+                (i.sender_kind, i.sender_id, i.call and i.call.call_id) for i in group.messages
+            }
             assert len(together) <= 1, "one sender, one call"
             futures.append([None] * len(group.messages))
             fresh.append([])
@@ -362,7 +364,9 @@ class Pipeline:
         senders = [await self._sender(session, group, now) for group in groups]
         rows: list[Message] = []
         for group, (person, _, _) in zip(groups, senders, strict=True):
-            rows += [self._inbound_row(i, person.id, MessageStatus.RECEIVED, now) for i in group.messages]
+            rows += [
+                self._inbound_row(i, person.id, MessageStatus.RECEIVED, now) for i in group.messages
+            ]
             if group.record is not None:
                 rows.append(self._inbound_row(group.record, person.id, MessageStatus.HANDLED, now))
         stored = iter(await queries.insert_all_inbound(session, rows))
@@ -380,8 +384,15 @@ class Pipeline:
                 await session.flush()
             seen.add(person.id)  # type: ignore[arg-type]
             written = await self._write_group(
-                session, group, messages, person, new_person, call,
-                parses[n] if parses is not None else None, now, later,
+                session,
+                group,
+                messages,
+                person,
+                new_person,
+                call,
+                parses[n] if parses is not None else None,
+                now,
+                later,
             )
             results.append((written, recorded))
         await queries.insert_rows(session, later)
@@ -562,9 +573,7 @@ class Pipeline:
         decision: the one way a message is decided, in the caller's transaction, her row
         locked. Rows nothing reads back in the transaction are left in ``later`` for the
         caller to insert (``queries.insert_rows``) before it commits."""
-        case = await self._case(
-            session, person, message, parse, now, call, earlier, fresh, reads
-        )
+        case = await self._case(session, person, message, parse, now, call, earlier, fresh, reads)
         decision = decide(
             Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
         )
@@ -849,7 +858,9 @@ class _Delivery:
             self.outcome.set_result(task.result())
 
 
-def _by_distinct_senders(cipher: FieldCipher, groups: Sequence[Together]) -> Iterator[list[Together]]:
+def _by_distinct_senders(
+    cipher: FieldCipher, groups: Sequence[Together]
+) -> Iterator[list[Together]]:
     """The groups in order, in parts where no sender's identity comes twice (her second group
     is classified with the first's words as history, and decided on the case it left)."""
     part: list[Together] = []

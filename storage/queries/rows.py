@@ -10,10 +10,9 @@ reads each new id back, and SQLite cannot return a batch's ids in their order)."
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from sqlalchemy import insert
 from typing import TypeVar
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import SQLModel

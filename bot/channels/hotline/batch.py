@@ -78,7 +78,9 @@ async def _take(
             log.error("hotline import: call not stored: %s", type(exc).__name__)
             item = batch[0]
             reason = f"not stored: {type(exc).__name__}"
-            summary.refuse(Rejected(item.first_line, item.last_line, reason, item.transcript.call_id))
+            summary.refuse(
+                Rejected(item.first_line, item.last_line, reason, item.transcript.call_id)
+            )
             return
         # One call may be at fault: each alone, so that only it is refused.
         for item in batch:
