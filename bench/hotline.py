@@ -69,8 +69,9 @@ TOPICS: dict[str, tuple[int, list[str]]] = {
     "hardship": (10, ["孩子老是生病 医药费 有点吃不消", "这个月 房租都交不上了"]),
 }
 ACKS = ["嗯 好的", "对 对", "好的 谢谢", "明白了"]
-# What she asks when no escalation is due before the crisis (the live bench).
-CALM_TOPICS = ["job_training", "child_support", "alone"]
+# What she asks when no escalation is due before the crisis (the live bench; the classifier
+# takes a question about a subsidy for financial hardship, a P2).
+CALM_TOPICS = ["job_training"]
 AGENT = ["嗯 我在听", "您慢慢说", "这个我们可以帮您登记", "您是哪个区的", "好的 明白"]
 CRISES = [
     "我真的 我真的不想活了 想从楼上跳下去",
