@@ -11,9 +11,10 @@
    from that request leaving to the duty worker's first notice arriving. C calls at a time.
 2. **Import of 10,000 calls** (target: <= 60 s on the embedded default, memory flat in the file
    size). Generates N realistic calls (about 15 segments each: the IVR, the agent, her words
-   with fillers, repeats and low confidence; 1 in 100 a crisis; callers who call again) into a
-   temporary JSONL file, then imports it as ``careline import-transcripts`` does, progress bar
-   included, sampling the resident memory while it runs.
+   on one topic with fillers, repeats and low confidence; about one call in five a legal or
+   money problem, 1 in 100 a crisis; callers who call again) into a temporary JSONL file,
+   then imports it as ``careline import-transcripts`` does, progress bar included, sampling
+   the resident memory while it runs.
 """
 
 from __future__ import annotations
@@ -48,18 +49,29 @@ from storage.migrate import upgrade  # noqa: E402
 IVR = "您好，欢迎致电妇联关爱热线，为保证服务质量，本次通话将被录音。"
 GREETINGS = ["您好 这里是关爱热线 请问有什么可以帮您", "你好 请讲", "您好 我是社工小陈 您慢慢说"]
 FILLERS = ["嗯", "那个", "就是", "啊", "然后", "怎么说呢", "对对"]
-ASKS = [
-    "我想问问 育婴师培训 怎么报名",
-    "孩子上学的补助 能不能申请",
-    "最近带孩子 真的好累 睡不好",
-    "我老公 常年在外地 家里就我一个人",
-    "想找个 能带孩子的 兼职工作",
-    "法律援助 离婚的事 要准备什么材料",
-    "孩子老是生病 医药费 有点吃不消",
-    "心情不太好 有点烦 不知道跟谁说",
-]
-# What she asks when no escalation is due before the crisis (legal aid and hardship open a P2).
-CALM_ASKS = [ASKS[0], ASKS[3], ASKS[4]]
+# What a call is about, and how often (a women's federation hotline: mostly questions about
+# services, some loneliness and strain, about one call in five a legal or money problem, which
+# the policy hands to a person at P2; 1 in 100 a crisis, drawn separately). Her turns keep to
+# the call's topic, with acknowledgements between.
+TOPICS: dict[str, tuple[int, list[str]]] = {
+    "job_training": (
+        25,
+        ["我想问问 育婴师培训 怎么报名", "培训要交钱吗 在哪里上课", "想找个 能带孩子的 兼职工作"],
+    ),
+    "child_support": (
+        15,
+        ["孩子上学的补助 能不能申请", "补助要准备 什么材料", "户口不在这边 能申请吗"],
+    ),
+    "parenting": (10, ["孩子老是发脾气 不知道怎么管", "有没有 家长课堂 可以参加"]),
+    "alone": (15, ["我老公 常年在外地 家里就我一个人", "平时 也没个人说说话"]),
+    "strain": (15, ["最近带孩子 真的好累 睡不好", "心情不太好 有点烦 不知道跟谁说"]),
+    "legal_aid": (10, ["法律援助 离婚的事 要准备什么材料", "他不给抚养费 我能去告他吗"]),
+    "hardship": (10, ["孩子老是生病 医药费 有点吃不消", "这个月 房租都交不上了"]),
+}
+ACKS = ["嗯 好的", "对 对", "好的 谢谢", "明白了"]
+# What she asks when no escalation is due before the crisis (the live bench; the classifier
+# takes a question about a subsidy for financial hardship, a P2).
+CALM_TOPICS = ["job_training"]
 AGENT = ["嗯 我在听", "您慢慢说", "这个我们可以帮您登记", "您是哪个区的", "好的 明白"]
 CRISES = [
     "我真的 我真的不想活了 想从楼上跳下去",
@@ -85,7 +97,7 @@ def generated_call(
     started: datetime,
     crisis: bool,
     callers: int = 1_000_000,
-    asks: list[str] = ASKS,
+    topics: list[str] | None = None,
 ) -> dict[str, Any]:
     at = 0.0
     segments = []
@@ -99,12 +111,19 @@ def generated_call(
         )
         at += length + rng.uniform(0.2, 2.0)
 
+    names = topics or list(TOPICS)
+    topic = rng.choices(names, weights=[TOPICS[t][0] for t in names])[0]
     add("ivr", IVR, 0.97)
     add("agent", rng.choice(GREETINGS), rng.uniform(0.8, 0.97))
     turns = rng.randint(6, 7)
     for turn in range(turns):
         last = turn == turns - 1
-        text = rng.choice(CRISES) if crisis and last else rng.choice(asks)
+        if crisis and last:
+            text = rng.choice(CRISES)
+        elif turn == 0 or rng.random() < 0.6:
+            text = rng.choice(TOPICS[topic][1])
+        else:
+            text = rng.choice(ACKS)
         add("caller", _said(rng, text), rng.uniform(0.3, 0.95))
         add("agent", rng.choice(AGENT), rng.uniform(0.8, 0.97))
     return {
@@ -179,7 +198,7 @@ async def live_crisis(args: argparse.Namespace, workdir: Path) -> None:
         """Pushes the call as a call system does: again after each of her segments."""
         while not queue.empty():
             n = queue.get_nowait()
-            whole = generated_call(rng, n, datetime.now(UTC), crisis=True, asks=CALM_ASKS)
+            whole = generated_call(rng, n, datetime.now(UTC), crisis=True, topics=CALM_TOPICS)
             whole |= {"caller": f"139{n:08d}", "status": "in_progress", "ended_at": None}
             segments = whole["segments"]
             ends = [i + 1 for i, s in enumerate(segments) if s["speaker"] == "caller"]

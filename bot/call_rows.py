@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot.message import PhoneCall, SpokenSegment
 from intents import ParseResult, RiskLevel
@@ -39,21 +40,16 @@ async def note_call(
     return row
 
 
-def file_segment(
-    session: AsyncSession, call: HotlineCall, message: Message, segment: SpokenSegment
-) -> None:
+def segment_row(call: HotlineCall, message: Message, segment: SpokenSegment) -> HotlineSegment:
     """Where in the call a message newly stored was said."""
-    queries.add_segment(
-        session,
-        HotlineSegment(
-            hotline_call_id=call.id,  # type: ignore[arg-type]
-            message_id=message.id,  # type: ignore[arg-type]
-            position=segment.position,
-            speaker=segment.speaker,
-            start_seconds=segment.start_seconds,
-            end_seconds=segment.end_seconds,
-            confidence=segment.confidence,
-        ),
+    return HotlineSegment(
+        hotline_call_id=call.id,  # type: ignore[arg-type]
+        message_id=message.id,  # type: ignore[arg-type]
+        position=segment.position,
+        speaker=segment.speaker,
+        start_seconds=segment.start_seconds,
+        end_seconds=segment.end_seconds,
+        confidence=segment.confidence,
     )
 
 
@@ -75,6 +71,9 @@ def after_decision(
         # Ties keep the earlier segment: the first time she said it.
         call.risk_level = level.value
         call.risk_message_id = message.id
+    # Named even when unchanged: the calls of an import's transaction share one UPDATE.
+    for column in ("contact_id", "escalation_id", "risk_level", "risk_message_id"):
+        flag_modified(call, column)
 
 
 def follow_the_call(contact: Contact, call: HotlineCall) -> None:

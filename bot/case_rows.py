@@ -45,8 +45,7 @@ async def write_escalation(
             updated_at=now,
             sla_deadline=action.sla_deadline,
         )
-        session.add(escalation)
-        await session.flush()
+        await queries.insert_row(session, escalation)
         await _audit(session, "escalation.opened", escalation, message_id, now, action.cause)
         return escalation
     assert existing is not None and existing.id == action.escalation_id
@@ -96,8 +95,7 @@ async def schedule_follow_up(
         due_at=planned.due_at,
         created_at=now,
     )
-    session.add(follow_up)
-    await session.flush()
+    await queries.insert_row(session, follow_up)
     await queries.enqueue(
         session,
         kind=OutboxKind.FOLLOW_UP,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.clock import Clock
-from bot.message import InboundMessage, Outcome
+from bot.message import InboundMessage, Outcome, Taken, Together
 
 
 class Gateway(Protocol):
@@ -29,6 +29,13 @@ class Gateway(Protocol):
         """``submit`` for messages of one sender said together (a call's new segments):
         each classified with the ones before it as history, all stored and decided in one
         transaction (stored once this returns)."""
+        ...
+
+    async def submit_batch(self, groups: Sequence[Together]) -> list[Taken]:
+        """What several senders said (each group: one sender's messages and a record, as a
+        call's transcript brings them), classified, stored and decided in one transaction
+        (stored once this returns); per group, its outcomes and whether its record was
+        stored now."""
         ...
 
     async def handle(self, inbound: InboundMessage) -> Outcome: ...

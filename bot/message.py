@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -82,6 +83,30 @@ class InboundMessage:
     # A hotline segment: its call (one contact per call) and its place in it.
     call: PhoneCall | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Together:
+    """What one sender said together, handled in one transaction: ``messages`` (a call's new
+    segments) classified in order, each with the ones before it as history, stored and
+    decided together; and ``record``, kept in her thread with them (the call's end: nothing to
+    classify). Either may be absent."""
+
+    messages: tuple[InboundMessage, ...] = ()
+    record: InboundMessage | None = None
+
+    @property
+    def first(self) -> InboundMessage:
+        return self.messages[0] if self.messages else self.record  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of a ``Together``: one future per message, in their order, and whether its
+    record was stored now (False: stored before, or none)."""
+
+    outcomes: list[asyncio.Future[Outcome]]
+    recorded: bool
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,11 +24,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from bot import call_rows
 from bot.case_rows import page_for, schedule_follow_up, write_escalation
 from bot.clock import Clock
-from bot.message import CALL_CHANNEL, InboundMessage, Outcome
+from bot.message import CALL_CHANNEL, InboundMessage, Outcome, Taken, Together
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
 from handlers.distress import DISTRESS_INTENTS, DISTRESS_RISK_LEVELS, shows_distress
 from handlers.turn import (
@@ -126,47 +128,82 @@ class Pipeline:
         self, inbounds: Sequence[InboundMessage]
     ) -> list[asyncio.Future[Outcome]]:
         """``submit`` for messages of one sender that arrived together (a call's new segments):
-        classified in order, each with the ones before it as history, then stored and decided
-        in one transaction; one future per message, in their order."""
+        ``submit_batch`` of one."""
         if not inbounds:
             return []
-        together = {(i.sender_kind, i.sender_id, i.call and i.call.call_id) for i in inbounds}
-        assert len(together) == 1, "one sender, one call"
-        futures: list[asyncio.Future[Outcome] | None] = [None] * len(inbounds)
+        return (await self.submit_batch([Together(tuple(inbounds))]))[0].outcomes
+
+    async def submit_batch(self, groups: Sequence[Together]) -> list[Taken]:
+        """Each group's messages classified in order (each with the ones before it as
+        history), then every group's messages and records stored and decided in one
+        transaction; per group, one future per message, in their order, and whether its
+        record was stored now. One sender per group; a sender whose identity is in an earlier
+        group of the batch starts a transaction of its own (her history and case read as her
+        earlier group left them). Stored once this returns."""
+        results: list[Taken] = []
+        for part in _by_distinct_senders(self.cipher, groups):
+            results += await self._submit_part(part)
+        return results
+
+    async def _submit_part(self, groups: list[Together]) -> list[Taken]:
+        futures: list[list[asyncio.Future[Outcome] | None]] = []
         in_flight: list[asyncio.Future[None]] = []
-        fresh: list[tuple[int, _Delivery]] = []
-        for index, inbound in enumerate(inbounds):
-            key = (inbound.channel, inbound.external_id) if inbound.external_id else None
-            if key is not None and (first := self._deliveries.get(key)) is not None:
-                # A retry while the first delivery is being handled, or soon after: same answer.
-                in_flight.append(asyncio.shield(first.stored))
-                futures[index] = asyncio.ensure_future(_as_duplicate(first.outcome))
-                continue
-            delivery = _Delivery.new()
-            if key is not None:
-                self._remember(key, delivery)
-            fresh.append((index, delivery))
-        if fresh:
+        fresh: list[list[tuple[int, _Delivery]]] = []
+        for group in groups:
+            together = {
+                (i.sender_kind, i.sender_id, i.call and i.call.call_id) for i in group.messages
+            }
+            assert len(together) <= 1, "one sender, one call"
+            futures.append([None] * len(group.messages))
+            fresh.append([])
+            for index, inbound in enumerate(group.messages):
+                key = (inbound.channel, inbound.external_id) if inbound.external_id else None
+                if key is not None and (first := self._deliveries.get(key)) is not None:
+                    # A retry while the first delivery is being handled, or soon after: same
+                    # answer.
+                    in_flight.append(asyncio.shield(first.stored))
+                    futures[-1][index] = asyncio.ensure_future(_as_duplicate(first.outcome))
+                    continue
+                delivery = _Delivery.new()
+                if key is not None:
+                    self._remember(key, delivery)
+                fresh[-1].append((index, delivery))
+        to_take = [
+            Together(tuple(group.messages[i] for i, _ in deliveries), group.record)
+            for group, deliveries in zip(groups, fresh, strict=True)
+        ]
+        recorded = [False] * len(groups)
+        taking = [n for n, group in enumerate(to_take) if group.messages or group.record]
+        if taking:
             try:
-                taken = await self._take([inbounds[index] for index, _ in fresh])
+                taken = await self._take([to_take[n] for n in taking])
             except BaseException as exc:
-                for _, delivery in fresh:
-                    delivery.fail(exc)
+                for group, deliveries in zip(groups, fresh, strict=True):
+                    for index, delivery in deliveries:
+                        delivery.fail(exc)
+                        # Forgotten now, not once the failure's callbacks run: a retry at once
+                        # (the import taking the batch's calls one by one) tries again.
+                        self._forget(group.messages[index], delivery)
                 raise
-            for (index, delivery), (work, new) in zip(fresh, taken, strict=True):
-                delivery.stored.set_result(None)
-                task = asyncio.ensure_future(work)
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
-                task.add_done_callback(delivery.settle)
-                futures[index] = (
-                    delivery.outcome
-                    if new
-                    else asyncio.ensure_future(_as_duplicate(delivery.outcome))
-                )
+            for n, (works, stored_record) in zip(taking, taken, strict=True):
+                recorded[n] = stored_record
+                for (index, delivery), (work, new) in zip(fresh[n], works, strict=True):
+                    delivery.stored.set_result(None)
+                    task = asyncio.ensure_future(work)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(delivery.settle)
+                    futures[n][index] = (
+                        delivery.outcome
+                        if new
+                        else asyncio.ensure_future(_as_duplicate(delivery.outcome))
+                    )
         for stored in in_flight:
             await stored
-        return futures  # type: ignore[return-value]
+        return [
+            Taken(outcomes, stored_record)  # type: ignore[arg-type]
+            for outcomes, stored_record in zip(futures, recorded, strict=True)
+        ]
 
     def _remember(self, key: tuple[str, str], delivery: _Delivery) -> None:
         self._deliveries[key] = delivery
@@ -184,6 +221,11 @@ class Pipeline:
                 del self._deliveries[key]
 
         delivery.outcome.add_done_callback(forget_a_failure)
+
+    def _forget(self, inbound: InboundMessage, delivery: _Delivery) -> None:
+        key = (inbound.channel, inbound.external_id)
+        if self._deliveries.get(key) is delivery:  # type: ignore[arg-type]
+            del self._deliveries[key]  # type: ignore[arg-type]
 
     async def drain(self) -> None:
         """Wait for messages being handled (at shutdown, before the database closes)."""
@@ -241,37 +283,34 @@ class Pipeline:
         Stored as handled, so no sweep takes it up; False when stored before (a retry). The
         record of a hotline call (``inbound.call``, at its end) brings the call's last facts.
         """
-        async with self.db.write() as session:
-            person, _ = await queries.find_or_add_person(
-                session, self.cipher, inbound.sender_kind, inbound.sender_id
-            )
-            now = self.clock.now()
-            row = self._inbound_row(inbound, person.id, MessageStatus.HANDLED, now)
-            stored = await queries.insert_inbound(session, row) is not None
-            if inbound.call is not None:  # a call's own record: it ended
-                await call_rows.note_call(session, inbound.call, person_id=person.id, now=now)  # type: ignore[arg-type]
-            return stored
+        return (await self.submit_batch([Together(record=inbound)]))[0].recorded
 
-    async def _take(self, inbounds: list[InboundMessage]) -> list[tuple[Awaitable[Outcome], bool]]:
-        """Each message's outcome to come (and whether it is new), once all are stored.
+    async def _take(
+        self, groups: list[Together]
+    ) -> list[tuple[list[tuple[Awaitable[Outcome], bool]], bool]]:
+        """Per group, each message's outcome to come (and whether it is new), once all are
+        stored, and whether its record was stored now.
 
         Classified first, then stored and decided in one write transaction. When that
         transaction fails, the messages are stored alone, leased to this process, and handled
         as a message left by a stopped run is: should that fail too, the sweep takes them once
         their lease runs out. Raises only when nothing could be stored.
         """
-        parses = await self._classify_all(inbounds)
+        parses = [await self._classify_all(list(group.messages)) for group in groups]
         now = self.clock.now()
         try:
             async with self.db.write() as session:
-                written = await self._write(session, inbounds, parses, now)
+                written = await self._write(session, groups, parses, now)
         except Exception as exc:
             log.warning("decision not written (%s): storing alone", type(exc).__name__)
             async with self.db.write() as session:
-                written = await self._write(session, inbounds, None, now)
-        decided = [w for w in written if isinstance(w, _Decided)]
+                written = await self._write(session, groups, None, now)
+        decided = [w for ws, _ in written for w in ws if isinstance(w, _Decided)]
         wake = any(d.effects.notified_staff or d.effects.follow_ups for d in decided)
-        return [(self._work(w, wake), isinstance(w, _Decided) or w.state == "new") for w in written]
+        return [
+            ([(self._work(w, wake), isinstance(w, _Decided) or w.state == "new") for w in ws], rec)
+            for ws, rec in written
+        ]
 
     def _work(self, written: _Decided | _Stored, wake: bool) -> Awaitable[Outcome]:
         if isinstance(written, _Decided):
@@ -292,6 +331,8 @@ class Pipeline:
     async def _classify_all(self, inbounds: list[InboundMessage]) -> list[ParseResult]:
         """Each message classified with her recent texts before it as history (the texts
         stored before, read in one query, then the ones before it here)."""
+        if not inbounds:
+            return []
         first = inbounds[0]
         since = self.clock.now() - timedelta(minutes=self.history.minutes)
         async with self.db.session() as session:
@@ -312,58 +353,123 @@ class Pipeline:
     async def _write(
         self,
         session: AsyncSession,
-        inbounds: list[InboundMessage],
-        parses: list[ParseResult] | None,
+        groups: list[Together],
+        parses: list[list[ParseResult]] | None,
         now: datetime,
-    ) -> list[_Decided | _Stored]:
-        """Store the messages (or find them stored before) and, with ``parses``, decide each
-        new one; without, leave them leased to this process for ``_process``."""
-        first = inbounds[0]
+    ) -> list[tuple[list[_Decided | _Stored], bool]]:
+        """Store every group's messages and record (or find them stored before) and, with
+        ``parses``, decide each new message; without, leave them leased to this process for
+        ``_process``. Per group: what was written for each message, and whether its record
+        was stored now."""
+        senders = [await self._sender(session, group, now) for group in groups]
+        rows: list[Message] = []
+        for group, (person, _, _) in zip(groups, senders, strict=True):
+            rows += [
+                self._inbound_row(i, person.id, MessageStatus.RECEIVED, now) for i in group.messages
+            ]
+            if group.record is not None:
+                rows.append(self._inbound_row(group.record, person.id, MessageStatus.HANDLED, now))
+        stored = iter(await queries.insert_all_inbound(session, rows))
+        results: list[tuple[list[_Decided | _Stored], bool]] = []
+        later: list[Any] = []  # rows nothing here reads back: inserted together at the end
+        seen: set[int] = set()
+        for n, (group, (person, new_person, call)) in enumerate(zip(groups, senders, strict=True)):
+            messages = [next(stored) for _ in group.messages]
+            recorded = next(stored) is not None if group.record is not None else False
+            if person.id in seen:
+                # Her earlier group in this transaction (another identity of hers) is written
+                # before her case is read again.
+                await queries.insert_rows(session, later)
+                later.clear()
+                await session.flush()
+            seen.add(person.id)  # type: ignore[arg-type]
+            written = await self._write_group(
+                session,
+                group,
+                messages,
+                person,
+                new_person,
+                call,
+                parses[n] if parses is not None else None,
+                now,
+                later,
+            )
+            results.append((written, recorded))
+        await queries.insert_rows(session, later)
+        return results
+
+    async def _sender(
+        self, session: AsyncSession, group: Together, now: datetime
+    ) -> tuple[Person, bool, HotlineCall | None]:
+        """Her row, locked, whether it is new, and her call as this group says it stands."""
+        first = group.first
         # Her row locked: two of her messages decided at once (PostgreSQL, two replicas)
         # would each see no open escalation and open two.
         person, new_person = await queries.find_or_add_person(
             session, self.cipher, first.sender_kind, first.sender_id, lock=True
         )
+        facts = group.record.call if group.record is not None and group.record.call else first.call
         call = (
-            await call_rows.note_call(session, first.call, person_id=person.id, now=now)  # type: ignore[arg-type]
-            if first.call is not None  # the call's latest facts, once for its segments
+            await call_rows.note_call(session, facts, person_id=person.id, now=now)  # type: ignore[arg-type]
+            if facts is not None  # the call's latest facts, once for its segments
             else None
         )
+        return person, new_person, call
+
+    async def _write_group(
+        self,
+        session: AsyncSession,
+        group: Together,
+        stored: list[Message | None],
+        person: Person,
+        new_person: bool,
+        call: HotlineCall | None,
+        parses: list[ParseResult] | None,
+        now: datetime,
+        later: list[Any],
+    ) -> list[_Decided | _Stored]:
         written: list[_Decided | _Stored | None] = []
         new: list[tuple[int, Message]] = []
-        for index, inbound in enumerate(inbounds):
-            message = await queries.insert_inbound(
-                session, self._inbound_row(inbound, person.id, MessageStatus.RECEIVED, now)
-            )
+        for index, (inbound, message) in enumerate(zip(group.messages, stored, strict=True)):
             if message is None:
                 written.append(await self._stored_before(session, inbound, person, now))
                 continue
             if call is not None and inbound.call is not None and inbound.call.segment:
-                call_rows.file_segment(session, call, message, inbound.call.segment)
+                later.append(call_rows.segment_row(call, message, inbound.call.segment))
             written.append(None)
             new.append((index, message))
         # Someone created just now has no case to read yet.
         earlier = Case(person=person, message=new[0][1]) if new and new_person else None
-        for index, message in new:
-            if parses is None:
-                history = await self._history(session, message)
-                written[index] = _Stored(message, person, "new", history)
-                continue
-            fresh = new_person and (call is not None or index == new[0][0])
-            case, effects = await self._decide(
-                session,
-                person,
-                message,
-                parses[index],
-                now,
-                call=call,
-                earlier=earlier,
-                fresh=fresh,
-            )
-            written[index] = _Decided(message, person, parses[index], effects)
-            # A call's next segment finds her case as this decision left it (her row is
-            # locked: nobody else changed it meanwhile); other messages read it again.
-            earlier = _case_after(case, effects) if call is not None else None
+        reads = _CallReads() if call is not None else None
+        # Nothing read while deciding a call needs its rows flushed first (her case is read
+        # once, before any decision; the distress count leaves her call out): written in one
+        # flush at the end, each table's rows together.
+        with session.no_autoflush if call is not None else nullcontext():
+            for index, message in new:
+                if parses is None:
+                    history = await self._history(session, message)
+                    written[index] = _Stored(message, person, "new", history)
+                    continue
+                fresh = new_person and (call is not None or index == new[0][0])
+                case, effects = await self._decide(
+                    session,
+                    person,
+                    message,
+                    parses[index],
+                    now,
+                    call=call,
+                    later=later,
+                    earlier=earlier,
+                    fresh=fresh,
+                    reads=reads,
+                )
+                written[index] = _Decided(message, person, parses[index], effects)
+                if reads is not None and _opened_by(effects, message):
+                    # Her distress before it is answered now (the count starts after it).
+                    reads.distress = 0
+                # A call's next segment finds her case as this decision left it (her row is
+                # locked: nobody else changed it meanwhile); other messages read it again.
+                earlier = _case_after(case, effects) if call is not None else None
         return written  # type: ignore[return-value]
 
     async def _stored_before(
@@ -437,7 +543,11 @@ class Pipeline:
                     if message.channel == CALL_CHANNEL
                     else None
                 )
-                _, effects = await self._decide(session, person, message, parse, now, call=call)
+                later: list[Any] = []
+                _, effects = await self._decide(
+                    session, person, message, parse, now, call=call, later=later
+                )
+                await queries.insert_rows(session, later)
         if handled_elsewhere:
             return await self.replay(message_id)
         return await self._announce(
@@ -454,17 +564,20 @@ class Pipeline:
         now: datetime,
         *,
         call: HotlineCall | None,
+        later: list[Any],
         earlier: Case | None = None,
         fresh: bool = False,
+        reads: _CallReads | None = None,
     ) -> tuple[Case, Effects]:
         """Read her case (or take it from ``earlier``), decide by policy and write the
         decision: the one way a message is decided, in the caller's transaction, her row
-        locked."""
-        case = await self._case(session, person, message, parse, now, call, earlier, fresh)
+        locked. Rows nothing reads back in the transaction are left in ``later`` for the
+        caller to insert (``queries.insert_rows``) before it commits."""
+        case = await self._case(session, person, message, parse, now, call, earlier, fresh, reads)
         decision = decide(
             Turn(case=case, parse=parse, now=now, settings=self.policy, zone=self.zone)
         )
-        return case, await self._persist(session, case, parse, decision, now)
+        return case, await self._persist(session, case, parse, decision, now, later)
 
     async def _case(
         self,
@@ -476,13 +589,16 @@ class Pipeline:
         call: HotlineCall | None,
         earlier: Case | None,
         fresh: bool,
+        reads: _CallReads | None = None,
     ) -> Case:
         """Her case for this message: read, or, given ``earlier`` (her case as it stands in
         this transaction), taken from it. The distress count is read whenever it counts,
         unless she is ``fresh`` (created in this transaction, and this message is her first,
         or in her first call, which the count leaves out)."""
         recent_distress = 0
-        if shows_distress(parse) and not fresh:  # the policy counts only then
+        if shows_distress(parse) and not fresh and reads is not None and reads.distress is not None:
+            recent_distress = reads.distress  # her call's count, read for a segment before
+        elif shows_distress(parse) and not fresh:  # the policy counts only then
             recent_distress = await queries.count_unanswered_distress(
                 session,
                 person.id,  # type: ignore[arg-type]
@@ -495,6 +611,10 @@ class Pipeline:
                 if message.channel == CALL_CHANNEL
                 else None,
             )
+            if reads is not None:
+                # The same for her call's later segments: they are left out of it, and her
+                # other messages do not change while her row is locked.
+                reads.distress = recent_distress
         call_contact = (
             await session.get(Contact, call.contact_id)  # in the session once decided upon
             if call is not None and call.contact_id is not None
@@ -536,10 +656,12 @@ class Pipeline:
         parse: ParseResult,
         decision: Decision,
         now: datetime,
+        later: list[Any],
     ) -> Effects:
-        """Write one decision: every row it names, in the caller's transaction."""
+        """Write one decision: every row it names, in the caller's transaction (the
+        classification and the reply in ``later``)."""
         message, person = case.message, case.person
-        session.add(_classification(message.id, parse))  # type: ignore[arg-type]
+        later.append(_classification(message.id, parse))  # type: ignore[arg-type]
         effects = Effects(reply=decision.reply, follow_ups=[])
         escalation = await self._write_escalation(session, case, decision, now)
         effects.escalation = escalation
@@ -565,8 +687,11 @@ class Pipeline:
         message.contact_id = contact.id if contact is not None else None
         message.status = MessageStatus.HANDLED
         message.claimed_until = None
+        # Named even when unchanged: a call's messages then share one UPDATE (executemany).
+        flag_modified(message, "contact_id")
+        flag_modified(message, "escalation_id")
         if decision.reply is not None:
-            session.add(_outbound(message, decision.reply, now))
+            later.append(_outbound(message, decision.reply, now))
         # No flush here: the commit (or the next query) writes what is left, a call's
         # segments' rows of one kind together.
         return effects
@@ -599,9 +724,9 @@ class Pipeline:
                 started_at=now,
                 ended_at=now,
             )
-            session.add(contact)
-            await session.flush()
-            return contact
+            if case.call is not None:
+                call_rows.follow_the_call(contact, case.call)  # inserted as it will stay
+            return await queries.insert_row(session, contact)
         if isinstance(action, ContinueContact):
             # A call's contact is continued however long ago the call ended (an imported
             # call, a final transcript sent late): it need not be among the ongoing ones.
@@ -683,6 +808,18 @@ class _Stored:
 
 
 @dataclass
+class _CallReads:
+    """What her case needs read once for a call's segments: the distress count (None: not
+    read yet; 0 once an escalation opened in the call answers what came before)."""
+
+    distress: int | None = None
+
+
+def _opened_by(effects: Effects, message: Message) -> bool:
+    return effects.escalation is not None and effects.escalation.message_id == message.id
+
+
+@dataclass
 class _Decided:
     """A message stored and decided in one transaction, and what its decision wrote."""
 
@@ -719,6 +856,25 @@ class _Delivery:
             self.fail(task.exception())
         else:
             self.outcome.set_result(task.result())
+
+
+def _by_distinct_senders(
+    cipher: FieldCipher, groups: Sequence[Together]
+) -> Iterator[list[Together]]:
+    """The groups in order, in parts where no sender's identity comes twice (her second group
+    is classified with the first's words as history, and decided on the case it left)."""
+    part: list[Together] = []
+    senders: set[tuple[str, str]] = set()
+    for group in groups:
+        first = group.first
+        sender = (first.sender_kind, cipher.lookup_hash(first.sender_kind, first.sender_id))
+        if sender in senders:
+            yield part
+            part, senders = [], set()
+        part.append(group)
+        senders.add(sender)
+    if part:
+        yield part
 
 
 def _case_after(case: Case, effects: Effects) -> Case:

@@ -35,6 +35,7 @@ from storage.models import (
     HotlineCall,
     HotlineSegment,
     Message,
+    MessageStatus,
 )
 from tests.conftest import make_config, make_secrets
 from tests.fakes.staff_receiver import StaffReceiver
@@ -188,8 +189,9 @@ async def test_a_calls_new_segments_are_classified_in_order_and_decided_in_one_t
         answer = await post(client, services, transcript)
     assert answer["new_segments"] == 3
     assert log.write_transactions == 1, "her segments, the call and the decisions together"
-    # Her case is read once for the call, not once per segment.
-    assert len(log.statements) <= 34, " ".join(log.kinds())
+    # Her case is read once for the call, not once per segment, and the call's rows of each
+    # kind are written together (segments, classifications, replies: one INSERT each).
+    assert len(log.statements) <= 21, " ".join(log.kinds())
     async with services.db.session() as session:
         reasons = (
             await session.scalars(
@@ -204,6 +206,31 @@ async def test_a_calls_new_segments_are_classified_in_order_and_decided_in_one_t
     assert not any("近期消息" in reason for reason in reasons[0]), "nothing before them"
     stored = await stored_call(services, transcript["call_id"])
     assert stored.escalation_id == answer["escalation_id"] and stored.contact_id is not None
+
+
+async def test_a_final_transcript_is_stored_decided_and_ended_in_one_transaction(
+    client: TestClient, services: Services
+) -> None:
+    whole = call(
+        services,
+        segment("ivr", IVR_WELCOME, 0),
+        segment("caller", CRISIS, 6),
+        segment("caller", "我现在 一个人在家", 14),
+        status="final",
+        agent_id="agent-017",
+    )
+    with statement_log() as log:
+        answer = await post(client, services, whole)
+    assert log.write_transactions == 1, "her segments, their decisions and the call's end"
+    assert answer["new_segments"] == 2 and answer["escalated"] is True
+    async with services.db.session() as session:
+        end = await session.scalar(select(Message).where(Message.content_type == "call"))
+        contact = await session.get_one(Contact, answer["contact_id"])
+    assert end.external_id == f"{whole['call_id']}:end" and end.text == ""
+    assert end.status == MessageStatus.HANDLED and end.claimed_until is None
+    stored = await stored_call(services, whole["call_id"])
+    assert stored.status == CallStatus.FINAL and stored.escalation_id == answer["escalation_id"]
+    assert contact.handled_by == "agent-017" and contact.ended_at == stored.ended_at
 
 
 async def test_distress_said_again_and_again_in_one_call_is_one_call_not_repeated_distress(

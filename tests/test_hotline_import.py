@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.channels.hotline.batch import ImportSummary
 from bot.channels.hotline.her_words import IvrPrompts
@@ -27,6 +27,7 @@ from storage.models import (
     OutboxItem,
     OutboxKind,
 )
+from tests.statements import statement_log
 from tests.test_cli import ready, run, workdir  # noqa: F401 - the command's fixtures
 
 IVR_WELCOME = "您好，欢迎致电妇联关爱热线，本次通话将被录音。"
@@ -271,3 +272,67 @@ async def test_a_call_that_ended_long_ago_is_one_contact_for_all_her_segments(
     assert contact.message_count == 3
     assert contact.started_at == datetime.fromisoformat(asks["started_at"])
     assert contact.ended_at == datetime.fromisoformat(asks["ended_at"])
+
+
+async def test_calls_go_in_several_to_a_transaction_and_her_second_call_sees_her_first(
+    services: Services, tmp_path: Path
+) -> None:
+    # Her two crisis calls, her number spelled two ways, among others: one escalation, joined
+    # by the second call (decided on the case the first left), not two.
+    first = a_call(segment("caller", CRISIS, 6), caller="+86 138-0013-8999")
+    second = a_call(segment("caller", "我还是 不想活了", 6), caller="13800138999")
+    calls = [ordinary("13800138001"), first, ordinary("13800138002"), second]
+    with statement_log() as log:
+        summary = await import_(services, jsonl(tmp_path / "calls.jsonl", *calls))
+    assert summary.new_calls == 4 and summary.refused_count == 0
+    assert log.write_transactions == 2, "one for the first three calls, one for her second"
+    assert len(summary.escalations) == 1
+    async with services.db.session() as session:
+        escalated = (
+            await session.scalars(
+                select(HotlineCall.escalation_id).where(
+                    HotlineCall.call_id.in_([first["call_id"], second["call_id"]])
+                )
+            )
+        ).all()
+    assert escalated == [*summary.escalations] * 2
+    assert await count(services, Escalation) == 1
+
+
+async def test_a_call_the_database_refuses_is_refused_alone_and_the_rest_imported(
+    services: Services, tmp_path: Path
+) -> None:
+    calls = [ordinary("13800138001"), ordinary("13800138002"), ordinary("13800138003")]
+    refused_id = calls[1]["call_id"]
+    await refuse_call(services, refused_id)
+    try:
+        summary = await import_(services, jsonl(tmp_path / "calls.jsonl", *calls))
+    finally:
+        await refuse_call(services, refused_id, refuse=False)
+    assert [r.call_id for r in summary.refused] == [refused_id]
+    assert summary.refused[0].reason.startswith("not stored")
+    assert summary.new_calls == 2 and await count(services, HotlineCall) == 2
+    assert len(summary.contacts) == 2
+
+
+async def refuse_call(services: Services, call_id: str, *, refuse: bool = True) -> None:
+    """A database that refuses one call (a trigger), as a constraint would."""
+    statements = {
+        "sqlite": [
+            f"CREATE TRIGGER refuse_call BEFORE INSERT ON hotline_call "
+            f"WHEN NEW.call_id = '{call_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        ]
+        if refuse
+        else ["DROP TRIGGER refuse_call"],
+        "postgresql": [
+            "CREATE FUNCTION refuse_call() RETURNS trigger AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused'; END $$ LANGUAGE plpgsql",
+            f"CREATE TRIGGER refuse_call BEFORE INSERT ON hotline_call FOR EACH ROW "
+            f"WHEN (NEW.call_id = '{call_id}') EXECUTE FUNCTION refuse_call()",
+        ]
+        if refuse
+        else ["DROP TRIGGER refuse_call ON hotline_call", "DROP FUNCTION refuse_call()"],
+    }
+    async with services.db.write() as session:
+        for statement in statements[services.db.dialect]:
+            await session.execute(text(statement))

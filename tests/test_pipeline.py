@@ -276,7 +276,7 @@ async def test_a_message_is_stored_and_decided_in_one_write_transaction(
     assert log.write_transactions == 1
     # The history read, then one transaction: her row, the message, her case (escalation,
     # contacts, check-in) and the decision's rows. Whatever is added here must be worth it.
-    assert len(log.statements) <= 17, " ".join(log.kinds())
+    assert len(log.statements) <= 16, " ".join(log.kinds())
     async with services.db.session() as session:
         message = await queries.find_message(session, "api", "o-1")
     # Stored when submit returned (the channel acknowledges then), and decided with it.

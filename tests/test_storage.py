@@ -117,6 +117,23 @@ async def test_message_external_id_is_unique_per_channel(
         assert await queries.insert_inbound(session, _inbound(person.id, None)) is not None
 
 
+async def test_many_messages_stored_together_skip_the_ones_stored_before(
+    database: Database, cipher: FieldCipher
+) -> None:
+    # More rows than one statement takes parameters (a transcript of 2,000 segments).
+    async with database.write() as session:
+        person = await queries.find_or_create_person(session, cipher, "api", "many")
+        assert await queries.insert_inbound(session, _inbound(person.id, "m-7")) is not None
+        rows = [_inbound(person.id, f"m-{n}", text=f"第{n}段") for n in range(2_100)]
+        stored = await queries.insert_all_inbound(session, rows)
+    assert stored[7] is None, "stored before"
+    assert all(m is not None and m.text == f"第{n}段" for n, m in enumerate(stored) if n != 7)
+    assert len({m.id for m in stored if m is not None}) == 2_099
+    async with database.session() as session:
+        again = await queries.find_message(session, "api", "m-2099")
+    assert again.id == stored[2_099].id and again.text == "第2099段"
+
+
 async def test_times_come_back_aware_in_utc(database: Database, cipher: FieldCipher) -> None:
     shanghai = timezone(timedelta(hours=8))
     sent = datetime(2026, 5, 1, 20, 30, tzinfo=shanghai)

@@ -14,7 +14,6 @@ from storage.queries.ack_links import ack_link_use, handed_back, handed_back_by,
 from storage.queries.api_tokens import store_api_token, stored_api_token
 from storage.queries.audit import audit, audit_log, history_of, last_event, schema_revision
 from storage.queries.calls import (
-    add_segment,
     call_of_escalation,
     call_of_message,
     find_call,
@@ -62,6 +61,7 @@ from storage.queries.messages import (
     count_unanswered_distress,
     find_message,
     get_message,
+    insert_all_inbound,
     insert_inbound,
     last_inbound,
     last_inbound_at,
@@ -89,6 +89,7 @@ from storage.queries.people import (
     identity_of_kind,
 )
 from storage.queries.queue import Holder, QueueRow, queue_row, queue_rows, queue_version
+from storage.queries.rows import insert_row, insert_rows
 from storage.queries.staff import (
     all_staff,
     count_staff,
@@ -119,7 +120,6 @@ __all__ = [
     "queue_version",
     "accept_request",
     "ack_link_use",
-    "add_segment",
     "attempts_for",
     "audit",
     "audit_log",
@@ -164,7 +164,10 @@ __all__ = [
     "handed_back_by",
     "history_of",
     "hold_leader_lock",
+    "insert_all_inbound",
     "insert_inbound",
+    "insert_row",
+    "insert_rows",
     "last_event",
     "last_inbound",
     "last_inbound_at",

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from storage.models import CallStatus, HotlineCall, HotlineSegment, Message
 from storage.queries._upsert import insert_unless_duplicate
@@ -28,21 +29,24 @@ async def note_call(
     A call only moves forward: once final it stays final, and an answer or an end, once known,
     is not taken back by a late in-progress transcript.
     """
-    await insert_unless_duplicate(
-        session,
-        HotlineCall.__table__,  # type: ignore[attr-defined]
-        {
-            "call_id": call_id,
-            "person_id": person_id,
-            "line": line,
-            "agent_id": agent_id,
-            "status": CallStatus.FINAL if final else CallStatus.IN_PROGRESS,
-            "started_at": started_at,
-            "ended_at": ended_at,
-            "risk_level": "none",
-            "updated_at": now,
-        },
-    )
+    values = {
+        "call_id": call_id,
+        "person_id": person_id,
+        "line": line,
+        "agent_id": agent_id,
+        "status": CallStatus.FINAL if final else CallStatus.IN_PROGRESS,
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "risk_level": "none",
+        "updated_at": now,
+    }
+    new_id = await insert_unless_duplicate(session, HotlineCall.__table__, values)  # type: ignore[attr-defined]
+    if new_id is not None:
+        # Written as it stands: attach it without reading it back.
+        created = HotlineCall(id=new_id, **values)
+        make_transient_to_detached(created)
+        session.add(created)
+        return created
     call = await session.scalar(
         select(HotlineCall).where(HotlineCall.call_id == call_id).with_for_update()
     )
@@ -56,10 +60,6 @@ async def note_call(
     if session.is_modified(call):
         call.updated_at = now
     return call
-
-
-def add_segment(session: AsyncSession, segment: HotlineSegment) -> None:
-    session.add(segment)
 
 
 async def call_of_message(session: AsyncSession, message_id: int) -> HotlineCall | None:

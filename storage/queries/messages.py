@@ -17,7 +17,7 @@ from storage.models import (
     Message,
     MessageStatus,
 )
-from storage.queries._upsert import insert_unless_duplicate
+from storage.queries._upsert import insert_all_returning, insert_unless_duplicate
 
 
 async def insert_inbound(session: AsyncSession, message: Message) -> Message | None:
@@ -36,6 +36,33 @@ async def insert_inbound(session: AsyncSession, message: Message) -> Message | N
     make_transient_to_detached(message)
     session.add(message)
     return message
+
+
+async def insert_all_inbound(
+    session: AsyncSession, messages: list[Message]
+) -> list[Message | None]:
+    """``insert_inbound`` for several messages in one statement, in their order. Each must
+    have its own external id when there are several (it tells the new rows apart)."""
+    if len(messages) == 1:
+        return [await insert_inbound(session, messages[0])]
+    keys = [m.external_id for m in messages]
+    assert None not in keys and len(set(keys)) == len(keys), "one distinct external id each"
+    ids = await insert_all_returning(
+        session,
+        Message.__table__,  # type: ignore[attr-defined]
+        [m.model_dump(exclude={"id"}) for m in messages],
+        key="external_id",
+    )
+    stored: list[Message | None] = []
+    for message in messages:
+        if message.external_id not in ids:
+            stored.append(None)
+            continue
+        message.id = ids[message.external_id]
+        make_transient_to_detached(message)
+        session.add(message)
+        stored.append(message)
+    return stored
 
 
 async def get_message(session: AsyncSession, message_id: int) -> Message | None:

@@ -7,7 +7,7 @@ going on escalates as soon as its transcript arrives. The message's external id 
 segment's position and a digest of its words: a transcript taken again (in progress, then
 final, resent, or imported twice) handles only segments not seen before, and a segment whose
 words speech recognition revised is heard again. A final transcript also records the call's
-end in her thread.
+end in her thread, in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from bot.message import (
     Outcome,
     PhoneCall,
     SpokenSegment,
+    Taken,
+    Together,
 )
 from intents import RiskLevel
 
@@ -41,25 +43,42 @@ class CallTaken:
 
 
 async def take_call(gateway: Gateway, transcript: Transcript, prompts: IvrPrompts) -> CallTaken:
-    """Hand the call's segments together (and, once final, its end) to the pipeline.
+    """Hand the call's new segments and, once final, its end to the pipeline together: stored
+    and decided in one transaction.
 
     When they cannot be stored this raises and nothing of them is kept (the call system, or a
     rerun of the import, sends them again); one stored but not handled is counted in
     ``unhandled``.
     """
+    return (await take_calls(gateway, [transcript], prompts))[0]
+
+
+async def take_calls(
+    gateway: Gateway, transcripts: list[Transcript], prompts: IvrPrompts
+) -> list[CallTaken]:
+    """``take_call`` for several calls at once (the import): all stored and decided in one
+    transaction (a caller met again in the batch in one of its own)."""
+    groups = [
+        Together(
+            tuple(_segment_message(t, u) for u in her_words(t.segments, prompts)),
+            _end_of_call(t) if t.final else None,
+        )
+        for t in transcripts
+    ]
+    taken = await gateway.submit_batch(groups)
+    return [await _answer(t, each) for t, each in zip(transcripts, taken, strict=True)]
+
+
+async def _answer(transcript: Transcript, taken: Taken) -> CallTaken:
     outcomes: list[Outcome] = []
     unhandled = 0
-    messages = [_segment_message(transcript, u) for u in her_words(transcript.segments, prompts)]
-    for outcome_future in await gateway.submit_together(messages):
+    for outcome_future in taken.outcomes:
         try:
             outcomes.append(await outcome_future)
         except Exception as exc:
             log.error("hotline: stored segment not handled yet: %s", type(exc).__name__)
             unhandled += 1
-    ended_now = False
-    if transcript.final:
-        ended_now = await gateway.record(_end_of_call(transcript))
-    return CallTaken(call_answer(transcript, outcomes, ended_now=ended_now), unhandled)
+    return CallTaken(call_answer(transcript, outcomes, ended_now=taken.recorded), unhandled)
 
 
 def call_answer(
