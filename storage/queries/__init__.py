@@ -16,9 +16,7 @@ from storage.queries.audit import audit, audit_log, history_of, last_event, sche
 from storage.queries.calls import (
     call_of_escalation,
     call_of_message,
-    find_call,
     note_call,
-    segments_of,
 )
 from storage.queries.cases import (
     add_note,
@@ -145,7 +143,6 @@ __all__ = [
     "enqueue",
     "enqueue_all",
     "escalation_of",
-    "find_call",
     "find_message",
     "find_or_add_person",
     "find_or_create_person",
@@ -188,7 +185,6 @@ __all__ = [
     "release_leader_lock",
     "reply_to",
     "retry_later",
-    "segments_of",
     "schema_revision",
     "store_api_token",
     "stored_api_token",

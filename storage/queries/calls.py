@@ -71,19 +71,6 @@ async def call_of_message(session: AsyncSession, message_id: int) -> HotlineCall
     )
 
 
-async def find_call(session: AsyncSession, call_id: str) -> HotlineCall | None:
-    return await session.scalar(select(HotlineCall).where(HotlineCall.call_id == call_id))
-
-
-async def segments_of(session: AsyncSession, hotline_call_id: int) -> list[HotlineSegment]:
-    rows = await session.scalars(
-        select(HotlineSegment)
-        .where(HotlineSegment.hotline_call_id == hotline_call_id)
-        .order_by(HotlineSegment.position)
-    )
-    return list(rows.all())
-
-
 async def call_of_escalation(session: AsyncSession, escalation_id: int) -> HotlineCall | None:
     """The call of her latest message that opened or joined this escalation, if it was said in
     one (what a notice about it tells: still in progress? on which line?)."""
