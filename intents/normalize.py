@@ -198,6 +198,13 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("成身", "浑身"),
     ("整亲", "弄伤"),
     ("打亲", "打伤"),
+    ("细路", "孩子"),
+    ("阿爷", "爷爷"),
+    ("阿嫲", "奶奶"),
+    ("收埋", "藏起"),
+    ("入面", "里面"),
+    ("条颈", "脖子"),
+    ("个颈", "脖子"),
     ("掟", "扔"),
     ("拎", "拿"),
     ("搣", "掐"),
@@ -216,7 +223,9 @@ _CHILD = {"仔": "儿子", "女": "女儿"}
 # 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
 _YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
 # 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
-_SHI_AS_CHI = re.compile(r"(?<![饮伙粮零美素主甜面进节寒])食(?![物品堂材欲谱量指言客疗用盐])")
+_SHI_AS_CHI = re.compile(
+    r"(?<![饮伙粮零美素主甜面进节寒挑偏暴绝杂肉])食(?![物品堂材欲谱量指言客疗用盐])"
+)
 # Cantonese grammar that Mandarin cues are written without. 住 after a verb of holding or
 # following is 着 (跟住我, 拿住把刀, 锁住); 紧 after an action verb is the progressive (打紧我,
 # 等紧我), not 要紧/抓紧.
@@ -233,7 +242,7 @@ _XIA_AS_BULLY = re.compile(r"虾(?=(我|你|他|她|人|孩子|儿子|女儿|个
 _NAO_AS_SCOLD = re.compile(r"闹(?=(我|你|他|她|孩子|儿子|女儿|个仔|个女))")
 _ZHAN_AS_KAN = re.compile(r"斩(?=(死|我|你|他|她|人|伤|开|断))")
 # 话 after a person is 说 (佢话要嚟, 我话唔得), not 电话/说话.
-_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们])话(?=[要会我你他她不就如唔系是过])")
+_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们])话(?![题费筒术语剧音里中说少多])")
 # 个仔/个女 after a verb is 儿子/女儿 (抢个仔, 见个女), not 找个女朋友.
 _VERB_CHILD = re.compile(r"(?<=[抢见凑带打接送睇看找锡])个(仔|女)(?![人孩生士性子的儿朋同老医工])")
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")

@@ -461,3 +461,59 @@ def test_a_backends_first_ranking_still_gives_medium(crisis: CrisisLayer) -> Non
         "嗯", model_probabilities={"crisis_violence": 0.1}, backend_ranked_first="violence"
     )
     assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM
+
+
+# Violence signs in more of the forms mothers write (2026-12-03): drunk then violent said
+# other ways, being found wherever she goes, threats through the children, her own plan or
+# fear of what she might do, a carer hurting the child; Mandarin, Cantonese, traditional,
+# pinyin and speech-to-text. The cues alone (no model) name the family.
+VIOLENCE_FORMS = [
+    ("他喝得醉醺醺回来见什么砸什么", "drinking_violence"),
+    ("老公喝高了就拿皮带抽人", "drinking_violence"),
+    ("佢飲大咗返嚟就掟嘢", "drinking_violence"),
+    ("ta he zui le jiu na dao zhui wo", "drinking_violence"),
+    ("我换了两个城市他还是能查到我在哪", "stalking"),
+    ("不管我躲到哪里他都能找过来", "stalking"),
+    ("前夫天天在我单位门口转悠", "stalking"),
+    ("佢成日跟住我後面 我好驚", "stalking"),
+    ("他说我敢离婚就把儿子带走让我再也见不到", "child_threats"),
+    ("他放話要把孩子藏起來", "child_threats"),
+    ("嗯他说我要是不回去他就去幼儿园把女儿接走", "child_threats"),
+    ("我怕我会控制不住掐宝宝", "harm_to_others"),
+    ("我一直在琢磨怎么让他去死", "harm_to_others"),
+    ("wo xiang na dao kan si ta", "harm_to_others"),
+    ("我真係好想斬死佢", "harm_to_others"),
+    ("保姆用针扎孩子", "carer_harm_child"),
+    ("后妈把女儿一个人锁在厕所里", "carer_harm_child"),
+    ("幼稚園老師罰個仔跪", "carer_harm_child"),
+    ("我儿子说幼儿园的阿姨打他", "carer_harm_child"),
+]
+
+
+@pytest.mark.parametrize(("text", "family"), VIOLENCE_FORMS)
+def test_violence_signs_are_caught_in_more_forms(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis, (text, risk)
+    hits = crisis.signal(text).hits
+    assert any(hit.cue.family.id == family and hit.weight > 0 for hit in hits), (text, hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他喝了酒回来就打呼噜",
+        "老师罚孩子抄写作业",
+        "二宝老跟着我 我去哪他就跟到哪",
+        "离婚后孩子的抚养权怎么判",
+        "保姆给孩子喂了退烧药",
+        "我想在他的饭里多加点蔬菜",
+    ],
+)
+def test_ordinary_messages_with_violence_words_name_no_violence_sign(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert not any(item.source == "cue" for item in risk.evidence if item.name != "low_mood")
+    assert not risk.crisis, (text, risk)
