@@ -241,10 +241,12 @@ _JING_AS_PA = re.compile(r"(?<![吃震受])惊(?![喜讶奇艳叹呼醒动险人
 _XIA_AS_BULLY = re.compile(r"虾(?=(我|你|他|她|人|孩子|儿子|女儿|个仔|个女))")
 _NAO_AS_SCOLD = re.compile(r"闹(?=(我|你|他|她|孩子|儿子|女儿|个仔|个女))")
 _ZHAN_AS_KAN = re.compile(r"斩(?=(死|我|你|他|她|人|伤|开|断))")
-# 话 after a person is 说 (佢话要嚟, 我话唔得), not 电话/说话.
-_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们])话(?![题费筒术语剧音里中说少多])")
+# 话 after a person or a threat is 说 (佢话要嚟, 恐吓话要), not 电话/说话.
+_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们吓胁])话(?![题费筒术语剧音里中说少多])")
 # 个仔/个女 after a verb is 儿子/女儿 (抢个仔, 见个女), not 找个女朋友.
-_VERB_CHILD = re.compile(r"(?<=[抢见凑带打接送睇看找锡])个(仔|女)(?![人孩生士性子的儿朋同老医工])")
+_VERB_CHILD = re.compile(
+    r"(?<=[抢见凑带打接送睇看找锡走])个(仔|女)(?![人孩生士性子的儿朋同老医工])"
+)
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 

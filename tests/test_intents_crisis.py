@@ -517,3 +517,39 @@ def test_ordinary_messages_with_violence_words_name_no_violence_sign(
     risk = crisis.assess(text)
     assert not any(item.source == "cue" for item in risk.evidence if item.name != "low_mood")
     assert not risk.crisis, (text, risk)
+
+
+# The same sign in Mandarin, Cantonese, traditional characters and toneless pinyin: the cues
+# name the same families at the same level (issue 17: dialects as first-class input).
+PARALLEL_FORMS = [
+    ("他又打我", "佢又打我", "他又打我", "ta you da wo"),
+    ("他说要杀了我", "佢話要殺咗我", "他說要殺了我", "ta shuo yao sha le wo"),
+    ("他不让我出门", "佢唔俾我出街", "他不讓我出門", "ta bu rang wo chu men"),
+    ("他把我锁在家里", "佢將我鎖喺屋企", "他把我鎖在家裡", "ta ba wo suo zai jia li"),
+    ("他拿刀指着我", "佢揸住把刀指住我", "他拿著刀指著我", "ta na zhe dao zhi zhe wo"),
+    ("他掐我脖子", "佢搣我條頸", "他掐我脖子", "ta qia wo bo zi"),
+    (
+        "他威胁要抢走孩子",
+        "佢恐嚇話要搶走個仔",
+        "他威脅要搶走孩子",
+        "ta wei xie yao qiang zou hai zi",
+    ),
+    ("我想杀了他", "我想殺咗佢", "我想殺了他", "wo xiang sha le ta"),
+    ("我不想活了", "我唔想再生存", "我不想活了", "wo bu xiang huo le"),
+    ("我吃了很多安眠药", "我食咗好多安眠藥", "我吃了很多安眠藥", "wo chi le hen duo an mian yao"),
+]
+
+
+@pytest.mark.parametrize("forms", PARALLEL_FORMS)
+def test_a_sign_reads_the_same_in_each_written_form(
+    crisis: CrisisLayer, forms: tuple[str, ...]
+) -> None:
+    def reading(text: str) -> tuple[RiskLevel, frozenset[str]]:
+        hits = crisis.signal(text).hits
+        families = frozenset(hit.cue.family.id for hit in hits if hit.weight > 0)
+        return crisis.assess(text).level, families
+
+    mandarin = reading(forms[0])
+    assert mandarin[1], forms[0]
+    for form in forms[1:]:
+        assert reading(form) == mandarin, form
