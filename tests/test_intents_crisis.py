@@ -553,3 +553,24 @@ def test_a_sign_reads_the_same_in_each_written_form(
     assert mandarin[1], forms[0]
     for form in forms[1:]:
         assert reading(form) == mandarin, form
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("邻居掐了我女儿", "child_harm"),
+        ("他一进门我就好怕", "conflict"),
+        ("我真的很害怕前夫", "conflict"),
+    ],
+)
+def test_a_child_hurt_by_anyone_and_fear_of_him_are_signs(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    hits = crisis.signal(text).hits
+    assert any(hit.cue.family.id == family and hit.weight > 0 for hit in hits), (text, hits)
+
+
+@pytest.mark.parametrize("text", ["我打了我儿子一巴掌 好后悔", "我怕他生病", "我好怕他不要我了"])
+def test_her_own_slap_and_worry_for_him_are_not_those_signs(crisis: CrisisLayer, text: str) -> None:
+    families = {hit.cue.family.id for hit in crisis.signal(text).hits}
+    assert not families & {"child_harm", "conflict"}, (text, families)
