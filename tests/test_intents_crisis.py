@@ -574,3 +574,10 @@ def test_a_child_hurt_by_anyone_and_fear_of_him_are_signs(
 def test_her_own_slap_and_worry_for_him_are_not_those_signs(crisis: CrisisLayer, text: str) -> None:
     families = {hit.cue.family.id for hit in crisis.signal(text).hits}
     assert not families & {"child_harm", "conflict"}, (text, families)
+
+
+def test_fear_of_hurting_his_feelings_is_not_an_urge_to_harm(crisis: CrisisLayer) -> None:
+    assert crisis.assess("我怕我会伤害宝宝").crisis
+    for text in ("我很怕伤害他", "担心会伤害他们的感情", "怕伤到孩子的心"):
+        families = {hit.cue.family.id for hit in crisis.signal(text).hits}
+        assert "harm_to_others" not in families, text
