@@ -92,6 +92,13 @@ def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
         help="leave-one-family-out crisis recall: each warning-sign family held out whole",
     )
     evaluate_cmd.add_argument(
+        "--family",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --by-family: only this family (repeatable), a cheaper run while iterating",
+    )
+    evaluate_cmd.add_argument(
         "--psyguard-cv",
         action="store_true",
         help="5-fold cross-validated scores on the PsyGUARD split the model trains on",
@@ -203,7 +210,7 @@ def run_evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
 async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     config = CrisisConfig.load(settings.crisis_cues)
     if args.by_family:
-        return await _evaluate_by_family(settings, config)
+        return await _evaluate_by_family(settings, config, args.family, args.output)
     if args.calibration:
         return _evaluate_calibration(settings, config)
     if args.psyguard_cv:
@@ -288,13 +295,20 @@ def _current_calibration(settings: NLUSettings) -> Calibration | None:
     return Calibration.from_dict(raw.get("calibration") or {"temperature": raw["temperature"]})
 
 
-async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> int:
+async def _evaluate_by_family(
+    settings: NLUSettings, config: CrisisConfig, only: Sequence[str], output: Path
+) -> int:
     examples = read_training_data(settings.data_dir)
     families = families_of(examples)
     if not families:
         print("evaluate: no examples tagged with a family (metadata: family)", file=sys.stderr)
         return 2
+    unknown = sorted(set(only) - set(families))
+    if unknown:
+        print(f"evaluate: no examples of family {', '.join(unknown)}", file=sys.stderr)
+        return 2
     corpus = read_crisis_corpus(settings.data_dir)
+    misses: list[tuple[str, Example, Any]] = []
     print(f"{'family held out':<22}{'recall unseen':>16}{'with its cues':>16}")
 
     def show(family: str, unseen: Rate, with_cues: Rate) -> None:
@@ -307,12 +321,27 @@ async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> in
         config,
         on_family=show,
         calibration=_current_calibration(settings),
+        only=only,
+        misses=misses,
     )
     unseen = Rate(
         sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())
     )
     print(f"leave-one-family-out crisis recall: {unseen}")
+    path = _write_misses(output / "misses-by-family.jsonl", misses)
+    print(f"unseen-family misses, with their evidence: {path}")
     return 0
+
+
+def _write_misses(path: Path, misses: Sequence[tuple[str, Example, Any]]) -> Path:
+    """Each unseen-family miss with its evidence: what a study of them needs, without
+    re-running the folds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for family, example, result in misses:
+            row = {"family": family, "text": example.text, "parse": result.to_dict()}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
 
 
 def _evaluate_calibration(settings: NLUSettings, config: CrisisConfig) -> int:

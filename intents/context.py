@@ -55,6 +55,9 @@ _OTHER_SUICIDE = re.compile(
     _OTHER + r"|(?<!我)(他|她|他们|她们)(?!们?的)|(我|俺)(的|家)?(孩子|女儿|儿子|妈|爸|老公)"
 )
 _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
+# Her own child hurt is her crisis, even when the one who hurts is named in _OTHER (阿姨 as a
+# nanny or a kindergarten carer: 我儿子说幼儿园的阿姨打他).
+_OWN_CHILD = re.compile(r"(我|俺)(的|家)?(孩子|女儿|儿子|宝宝|娃|闺女|小孩)")
 # For violence words a bare 不 denies too (他从不打人, 他以前不杀人的): unlike 不想活, 不打 is not
 # itself the risk.
 _VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(会|再|敢)?$)")
@@ -111,6 +114,7 @@ class MessageContext:
         self.text = text
         self.spans = clauses(text)
         self.resolved = bool(_RESOLVED.search(text)) and not _RETURNING.search(text)
+        self.own_child = bool(_OWN_CHILD.search(text))
         # A clause is reported when it names a story, or follows one without speaking of
         # the writer (看了个新闻 有个妈妈跳楼了), but 我也不想活了 after it is her own.
         self.reported: list[bool] = []
@@ -142,7 +146,8 @@ class MessageContext:
         # writer in it (女主被老公打) is the story's.
         if self.reported[index] and (discount or not _FIRST_PERSON.search(clause)):
             found.append(REPORTED)
-        if self._about_other(clause, start - clause_start, kind):
+        own_child = kind == "violence" and self.own_child
+        if not own_child and self._about_other(clause, start - clause_start, kind):
             found.append(OTHER_PERSON)
         return tuple(found)
 

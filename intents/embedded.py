@@ -43,6 +43,7 @@ from intents.datasets import (
     training_files,
 )
 from intents.normalize import fold_for_matching
+from intents.pinyin import PINYIN_WORDS
 from intents.pinyin import warm as warm_pinyin
 from intents.settings import NLUSettings
 from intents.taxonomy import CRISIS_INTENTS
@@ -118,6 +119,8 @@ def model_hash(settings: NLUSettings) -> str:
     sources = training_files(settings.data_dir) + crisis_corpus_files(settings.data_dir)
     if settings.user_dictionary:
         sources.append(settings.user_dictionary)
+    # The pinyin decoder's lexicon changes the text the features are made of.
+    sources += [PINYIN_WORDS] if PINYIN_WORDS.exists() else []
     for path in sources:
         digest.update(f"\n{path.name}\n".encode())
         digest.update(path.read_bytes())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,12 +238,17 @@ async def by_family(
     config: CrisisConfig,
     on_family: Callable[[str, Rate, Rate], None] | None = None,
     calibration: Calibration | None = None,
+    only: Collection[str] = (),
+    misses: list[tuple[str, Example, ParseResult]] | None = None,
 ) -> dict[str, tuple[Rate, Rate]]:
-    """Leave-one-family-out: for each warning-sign family, a model trained without its
-    examples and a crisis layer without its cues score its examples. Returns, per family, the
-    crisis recall so (never seen) and, for comparison, with the family's cues back in."""
+    """Leave-one-family-out: for each warning-sign family (or those in ``only``), a model
+    trained without its examples (from whichever file) and a crisis layer without its cues score
+    its examples. Returns, per family, the crisis recall so (never seen) and, for comparison,
+    with the family's cues back in; ``misses`` collects each unseen-family miss."""
     results: dict[str, tuple[Rate, Rate]] = {}
     for family in families_of(examples):
+        if only and family not in only:
+            continue
         held = [example for example in examples if example.family == family]
         train = [example for example in examples if example.family != family] + list(corpus)
         fitted = _fit(train, settings, calibration)
@@ -255,8 +260,12 @@ async def by_family(
                 entities=EntityExtractor(settings.timezone),
                 threshold=settings.threshold,
             )
-            flags = [is_crisis_flag(result) for result in await predict(nlu, held)]
+            parsed = await predict(nlu, held)
+            flags = [is_crisis_flag(result) for result in parsed]
             rates.append(Rate(sum(flags), len(flags)))
+            if misses is not None and not rates[1:]:
+                found = zip(held, parsed, flags, strict=True)
+                misses += [(family, e, r) for e, r, flag in found if not flag]
         results[family] = (rates[0], rates[1])
         if on_family is not None:
             on_family(family, rates[0], rates[1])

@@ -188,6 +188,27 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("劏", "杀"),
     ("嚿", "块"),
     ("咁样", "这样"),
+    # Words of violence and fear (issue 17: Cantonese crises caught as often as Mandarin).
+    ("喺边", "在哪"),
+    ("去边", "去哪"),
+    ("嗌交", "吵架"),
+    ("出街", "出门"),
+    ("搬屋", "搬家"),
+    ("新屋", "新家"),
+    ("成身", "浑身"),
+    ("整亲", "弄伤"),
+    ("打亲", "打伤"),
+    ("细路", "孩子"),
+    ("阿爷", "爷爷"),
+    ("阿嫲", "奶奶"),
+    ("收埋", "藏起"),
+    ("入面", "里面"),
+    ("条颈", "脖子"),
+    ("个颈", "脖子"),
+    ("掟", "扔"),
+    ("拎", "拿"),
+    ("搣", "掐"),
+    ("掴", "扇"),
 )
 _CANTONESE_RE = re.compile(
     "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))
@@ -202,7 +223,30 @@ _CHILD = {"仔": "儿子", "女": "女儿"}
 # 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
 _YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
 # 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
-_SHI_AS_CHI = re.compile(r"(?<![饮伙粮零美素主甜面进节寒])食(?![物品堂材欲谱量指言客疗用盐])")
+_SHI_AS_CHI = re.compile(
+    r"(?<![饮伙粮零美素主甜面进节寒挑偏暴绝杂肉])食(?![物品堂材欲谱量指言客疗用盐])"
+)
+# Cantonese grammar that Mandarin cues are written without. 住 after a verb of holding or
+# following is 着 (跟住我, 拿住把刀, 锁住); 紧 after an action verb is the progressive (打紧我,
+# 等紧我), not 要紧/抓紧.
+_ZHU_AS_ZHE = re.compile(r"(?<=[跟指望锁追等抱揸拿攞捉扯揪掐守箍揿])住")
+_JIN_AS_ZHE = re.compile(r"(?<=[打等追骂闹揍跟找搵睇看做吃喝讲说])紧")
+# 返 is 回 before a place or a direction (返屋企, 返去, 返工), not in 返回/往返.
+_FAN_AS_HUI = re.compile(r"返(?=(去|来|到|家|工|学|乡下|娘家|公司|屋))")
+# 落 is 下 before stairs and floors (踢我落楼梯, 行落街).
+_LUO_AS_XIA = re.compile(r"落(?=(楼|街|车|床|地))")
+# 惊 is 怕 (我好惊佢), but not in 惊喜/吃惊/震惊/惊讶...
+_JING_AS_PA = re.compile(r"(?<![吃震受])惊(?![喜讶奇艳叹呼醒动险人魂悚异])")
+# 虾 (蝦) someone is to bully them; 闹 someone is to scold them; 斩 someone is to chop at them.
+_XIA_AS_BULLY = re.compile(r"虾(?=(我|你|他|她|人|孩子|儿子|女儿|个仔|个女))")
+_NAO_AS_SCOLD = re.compile(r"闹(?=(我|你|他|她|孩子|儿子|女儿|个仔|个女))")
+_ZHAN_AS_KAN = re.compile(r"斩(?=(死|我|你|他|她|人|伤|开|断))")
+# 话 after a person or a threat is 说 (佢话要嚟, 恐吓话要), not 电话/说话.
+_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们吓胁])话(?![题费筒术语剧音里中说少多])")
+# 个仔/个女 after a verb is 儿子/女儿 (抢个仔, 见个女), not 找个女朋友.
+_VERB_CHILD = re.compile(
+    r"(?<=[抢见凑带打接送睇看找锡走])个(仔|女)(?![人孩生士性子的儿朋同老医工])"
+)
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
@@ -213,6 +257,16 @@ def fold_cantonese(text: str) -> str:
     text = _SHI_AS_CHI.sub("吃", text)
     text = _YIN_AS_HE.sub("喝", text)
     text = _GE_CHILD.sub(lambda m: _CHILD[m.group(1)], text)
+    text = _VERB_CHILD.sub(lambda m: _CHILD[m.group(1)], text)
+    text = _ZHU_AS_ZHE.sub("着", text)
+    text = _JIN_AS_ZHE.sub("着", text)
+    text = _FAN_AS_HUI.sub("回", text)
+    text = _LUO_AS_XIA.sub("下", text)
+    text = _JING_AS_PA.sub("怕", text)
+    text = _XIA_AS_BULLY.sub("欺负", text)
+    text = _NAO_AS_SCOLD.sub("骂", text)
+    text = _ZHAN_AS_KAN.sub("砍", text)
+    text = _HUA_AS_SHUO.sub("说", text)
     return _XI_AS_SHI.sub("是", text)
 
 

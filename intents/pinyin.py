@@ -24,7 +24,8 @@ _MIN_FREQUENCY = 300
 _MAX_WORD_SYLLABLES = 4
 _DATA = Path(__file__).parent / "data"
 # Careline's user dictionary, and domain words an input method's unigram guess gets wrong.
-_DOMAIN = (_DATA / "userdict.txt", _DATA / "pinyin_words.txt")
+PINYIN_WORDS = _DATA / "pinyin_words.txt"
+_DOMAIN = (_DATA / "userdict.txt", PINYIN_WORDS)
 # Runs of at least two Latin words (the text is folded: lower-case, one space between words).
 _RUN = re.compile(r"(?<![a-z0-9])[a-z]+(?: [a-z]+)+(?![a-z0-9])")
 _LONGEST_SYLLABLE = 6

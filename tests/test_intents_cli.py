@@ -188,6 +188,42 @@ def test_evaluate_by_family_holds_each_family_out_whole(
     assert "leave-one-family-out crisis recall:" in out and "/4)" in out
 
 
+MORE_DRINKING = """version: "3.1"
+nlu:
+- intent: crisis_violence
+  metadata:
+    family: drinking_violence
+  examples: |
+    - 佢飲醉酒返嚟就郁手
+"""
+
+
+def test_evaluate_by_family_joins_a_family_across_files_and_can_run_one(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (settings.data_dir / "nlu_families.yml").write_text(FAMILIES, encoding="utf-8")
+    (settings.data_dir / "nlu_violence.yml").write_text(MORE_DRINKING, encoding="utf-8")
+    output = tmp_path / "o"
+    args = ("evaluate", "--by-family", "--family", "drinking_violence", "--output", str(output))
+    assert run(settings, *args) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if "/3)" in line}
+    rows.pop("leave-one-family-out")  # the overall line
+    assert set(rows) == {"drinking_violence"}  # three examples from two files, one family
+    misses = (output / "misses-by-family.jsonl").read_text(encoding="utf-8").splitlines()
+    hits = int(rows["drinking_violence"][1].strip("(").split("/")[0])
+    assert len(misses) == 3 - hits
+
+
+def test_evaluate_by_family_names_an_unknown_family(
+    settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (settings.data_dir / "nlu_families.yml").write_text(FAMILIES, encoding="utf-8")
+    args = ("evaluate", "--by-family", "--family", "stalking", "--output", str(tmp_path / "o"))
+    assert run(settings, *args) == 2
+    assert "stalking" in capsys.readouterr().err
+
+
 def test_evaluate_by_family_without_tagged_examples_is_a_usage_error(
     settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -461,3 +461,123 @@ def test_a_backends_first_ranking_still_gives_medium(crisis: CrisisLayer) -> Non
         "嗯", model_probabilities={"crisis_violence": 0.1}, backend_ranked_first="violence"
     )
     assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM
+
+
+# Violence signs in more of the forms mothers write (2026-12-03): drunk then violent said
+# other ways, being found wherever she goes, threats through the children, her own plan or
+# fear of what she might do, a carer hurting the child; Mandarin, Cantonese, traditional,
+# pinyin and speech-to-text. The cues alone (no model) name the family.
+VIOLENCE_FORMS = [
+    ("他喝得醉醺醺回来见什么砸什么", "drinking_violence"),
+    ("老公喝高了就拿皮带抽人", "drinking_violence"),
+    ("佢飲大咗返嚟就掟嘢", "drinking_violence"),
+    ("ta he zui le jiu na dao zhui wo", "drinking_violence"),
+    ("我换了两个城市他还是能查到我在哪", "stalking"),
+    ("不管我躲到哪里他都能找过来", "stalking"),
+    ("前夫天天在我单位门口转悠", "stalking"),
+    ("佢成日跟住我後面 我好驚", "stalking"),
+    ("他说我敢离婚就把儿子带走让我再也见不到", "child_threats"),
+    ("他放話要把孩子藏起來", "child_threats"),
+    ("嗯他说我要是不回去他就去幼儿园把女儿接走", "child_threats"),
+    ("我怕我会控制不住掐宝宝", "harm_to_others"),
+    ("我一直在琢磨怎么让他去死", "harm_to_others"),
+    ("wo xiang na dao kan si ta", "harm_to_others"),
+    ("我真係好想斬死佢", "harm_to_others"),
+    ("保姆用针扎孩子", "carer_harm_child"),
+    ("后妈把女儿一个人锁在厕所里", "carer_harm_child"),
+    ("幼稚園老師罰個仔跪", "carer_harm_child"),
+    ("我儿子说幼儿园的阿姨打他", "carer_harm_child"),
+]
+
+
+@pytest.mark.parametrize(("text", "family"), VIOLENCE_FORMS)
+def test_violence_signs_are_caught_in_more_forms(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis, (text, risk)
+    hits = crisis.signal(text).hits
+    assert any(hit.cue.family.id == family and hit.weight > 0 for hit in hits), (text, hits)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他喝了酒回来就打呼噜",
+        "老师罚孩子抄写作业",
+        "二宝老跟着我 我去哪他就跟到哪",
+        "离婚后孩子的抚养权怎么判",
+        "保姆给孩子喂了退烧药",
+        "我想在他的饭里多加点蔬菜",
+    ],
+)
+def test_ordinary_messages_with_violence_words_name_no_violence_sign(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert not any(item.source == "cue" for item in risk.evidence if item.name != "low_mood")
+    assert not risk.crisis, (text, risk)
+
+
+# The same sign in Mandarin, Cantonese, traditional characters and toneless pinyin: the cues
+# name the same families at the same level (issue 17: dialects as first-class input).
+PARALLEL_FORMS = [
+    ("他又打我", "佢又打我", "他又打我", "ta you da wo"),
+    ("他说要杀了我", "佢話要殺咗我", "他說要殺了我", "ta shuo yao sha le wo"),
+    ("他不让我出门", "佢唔俾我出街", "他不讓我出門", "ta bu rang wo chu men"),
+    ("他把我锁在家里", "佢將我鎖喺屋企", "他把我鎖在家裡", "ta ba wo suo zai jia li"),
+    ("他拿刀指着我", "佢揸住把刀指住我", "他拿著刀指著我", "ta na zhe dao zhi zhe wo"),
+    ("他掐我脖子", "佢搣我條頸", "他掐我脖子", "ta qia wo bo zi"),
+    (
+        "他威胁要抢走孩子",
+        "佢恐嚇話要搶走個仔",
+        "他威脅要搶走孩子",
+        "ta wei xie yao qiang zou hai zi",
+    ),
+    ("我想杀了他", "我想殺咗佢", "我想殺了他", "wo xiang sha le ta"),
+    ("我不想活了", "我唔想再生存", "我不想活了", "wo bu xiang huo le"),
+    ("我吃了很多安眠药", "我食咗好多安眠藥", "我吃了很多安眠藥", "wo chi le hen duo an mian yao"),
+]
+
+
+@pytest.mark.parametrize("forms", PARALLEL_FORMS)
+def test_a_sign_reads_the_same_in_each_written_form(
+    crisis: CrisisLayer, forms: tuple[str, ...]
+) -> None:
+    def reading(text: str) -> tuple[RiskLevel, frozenset[str]]:
+        hits = crisis.signal(text).hits
+        families = frozenset(hit.cue.family.id for hit in hits if hit.weight > 0)
+        return crisis.assess(text).level, families
+
+    mandarin = reading(forms[0])
+    assert mandarin[1], forms[0]
+    for form in forms[1:]:
+        assert reading(form) == mandarin, form
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("邻居掐了我女儿", "child_harm"),
+        ("他一进门我就好怕", "conflict"),
+        ("我真的很害怕前夫", "conflict"),
+    ],
+)
+def test_a_child_hurt_by_anyone_and_fear_of_him_are_signs(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    hits = crisis.signal(text).hits
+    assert any(hit.cue.family.id == family and hit.weight > 0 for hit in hits), (text, hits)
+
+
+@pytest.mark.parametrize("text", ["我打了我儿子一巴掌 好后悔", "我怕他生病", "我好怕他不要我了"])
+def test_her_own_slap_and_worry_for_him_are_not_those_signs(crisis: CrisisLayer, text: str) -> None:
+    families = {hit.cue.family.id for hit in crisis.signal(text).hits}
+    assert not families & {"child_harm", "conflict"}, (text, families)
+
+
+def test_fear_of_hurting_his_feelings_is_not_an_urge_to_harm(crisis: CrisisLayer) -> None:
+    assert crisis.assess("我怕我会伤害宝宝").crisis
+    for text in ("我很怕伤害他", "担心会伤害他们的感情", "怕伤到孩子的心"):
+        families = {hit.cue.family.id for hit in crisis.signal(text).hits}
+        assert "harm_to_others" not in families, text

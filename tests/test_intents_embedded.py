@@ -123,6 +123,17 @@ def test_changed_data_gets_a_new_version(settings: NLUSettings) -> None:
     assert embedded.model_hash(settings) != before
 
 
+def test_changed_pinyin_lexicon_gets_a_new_version(
+    settings: NLUSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = tmp_path / "pinyin_words.txt"
+    words.write_text("掐 50000\n", encoding="utf-8")
+    monkeypatch.setattr(embedded, "PINYIN_WORDS", words)
+    before = embedded.model_hash(settings)
+    words.write_text("掐 50000\n砍死 10000\n", encoding="utf-8")
+    assert embedded.model_hash(settings) != before
+
+
 def test_model_from_another_sklearn_version_is_retrained(settings: NLUSettings) -> None:
     path = embedded.ensure_trained(settings)
     meta_file = path / embedded.META_FILE

@@ -77,5 +77,35 @@ def test_english_and_single_syllables_are_left_as_typed() -> None:
 
 
 def test_cantonese_my_son_and_daughter_fold_but_not_a_woman() -> None:
-    assert fold_for_matching("老師打我個仔 佢個女都驚") == "老师打我儿子 他女儿都惊"
+    assert fold_for_matching("老師打我個仔 佢個女都驚") == "老师打我儿子 他女儿都怕"
     assert fold_for_matching("一個女人帶住個女仔") == "一个女人带住个女仔"
+
+
+def test_cantonese_verbs_of_violence_and_fear_fold_to_mandarin() -> None:
+    assert fold_for_matching("我好驚佢會搵到我") == "我好怕他会找到我"
+    assert fold_for_matching("佢飲醉酒就掟嘢") == "他喝醉酒就扔东西"
+    assert fold_for_matching("佢成日蝦我 又搣我") == "他整天欺负我 又掐我"
+    assert fold_for_matching("佢拎刀指住我") == "他拿刀指着我"
+    assert fold_for_matching("我好想斬死佢") == "我好想砍死他"
+    assert fold_for_matching("佢鬧我仲踢我落樓梯") == "他骂我还踢我下楼梯"
+
+
+def test_cantonese_aspect_and_direction_fold_to_mandarin() -> None:
+    assert fold_for_matching("佢打緊我") == "他打着我"
+    assert fold_for_matching("佢一路跟住我返屋企") == "他一路跟着我回家里"
+    assert fold_for_matching("佢話要嚟學校搶個仔") == "他说要来学校抢儿子"
+    assert fold_for_matching("我搬咗屋佢都知道我喺邊") == "我搬了屋他都知道我在哪"
+
+
+def test_mandarin_words_keep_the_characters_cantonese_reads_otherwise() -> None:
+    mandarin = "好惊喜 很吃惊 要紧 抓紧 记住 往返 返回 说话 电话 闹钟 斩钉截铁 虾仁 找个女朋友"
+    mandarin += " 挑食 偏食"
+    assert fold_for_matching(mandarin) == mandarin
+
+
+def test_pinyin_of_violence_words_decodes_to_them() -> None:
+    assert fold_for_matching("wo xiang na dao kan si ta") == "我想拿刀砍死他"
+    assert fold_for_matching("ta qia wo bo zi") == "他掐我脖子"
+    assert fold_for_matching("ta yi he jiu jiu fa jiu feng") == "他一喝酒就发酒疯"
+    assert fold_for_matching("hou ma bu gei hai zi chi fan") == "后妈不给孩子吃饭"
+    assert fold_for_matching("ta na dao bu zhu le") == "他拿到补助了"  # 拿到, not 拿刀
