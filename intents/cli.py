@@ -203,7 +203,7 @@ def run_evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
 async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     config = CrisisConfig.load(settings.crisis_cues)
     if args.by_family:
-        return await _evaluate_by_family(settings, config)
+        return await _evaluate_by_family(settings, config, args.output)
     if args.calibration:
         return _evaluate_calibration(settings, config)
     if args.psyguard_cv:
@@ -249,6 +249,9 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     report = evaluate(test, results)
     print(report.to_text())
     _write_report(args.output, name, report)
+    if args.holdout:
+        errors = args.output / f"errors-holdout-seed{args.seed}.jsonl"
+        print(f"false alarms and misses, with their evidence: {_write_errors(errors, test, results)}")
     return 0
 
 
@@ -272,6 +275,8 @@ def _write_errors(path: Path, examples: Sequence[Example], results: Sequence[Any
             row = {
                 "error": "false_alarm" if flagged else "miss",
                 "labels": list(example.labels),
+                "intent": example.intent,
+                "negative": example.negative,
                 "text": example.text,
                 "parse": result.to_dict(),
             }
@@ -288,7 +293,7 @@ def _current_calibration(settings: NLUSettings) -> Calibration | None:
     return Calibration.from_dict(raw.get("calibration") or {"temperature": raw["temperature"]})
 
 
-async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> int:
+async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig, output: Path) -> int:
     examples = read_training_data(settings.data_dir)
     families = families_of(examples)
     if not families:
@@ -300,14 +305,31 @@ async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig) -> in
     def show(family: str, unseen: Rate, with_cues: Rate) -> None:
         print(f"{family:<22}{str(unseen):>16}{str(with_cues):>16}", flush=True)
 
-    results = await by_family(
-        examples,
-        corpus,
-        settings,
-        config,
-        on_family=show,
-        calibration=_current_calibration(settings),
-    )
+    # Each unseen-family example with the evidence that decided it: what a study of the misses
+    # needs without re-running the folds.
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / "unseen-by-family.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+
+        def record(example: Example, result: Any) -> None:
+            row = {
+                "family": example.family,
+                "flagged": is_crisis_flag(result),
+                "text": example.text,
+                "parse": result.to_dict(),
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+        results = await by_family(
+            examples,
+            corpus,
+            settings,
+            config,
+            on_family=show,
+            calibration=_current_calibration(settings),
+            on_unseen=record,
+        )
+    print(f"each unseen example with its evidence: {path}")
     unseen = Rate(
         sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())
     )

@@ -238,10 +238,12 @@ async def by_family(
     config: CrisisConfig,
     on_family: Callable[[str, Rate, Rate], None] | None = None,
     calibration: Calibration | None = None,
+    on_unseen: Callable[[Example, ParseResult], None] | None = None,
 ) -> dict[str, tuple[Rate, Rate]]:
     """Leave-one-family-out: for each warning-sign family, a model trained without its
     examples and a crisis layer without its cues score its examples. Returns, per family, the
-    crisis recall so (never seen) and, for comparison, with the family's cues back in."""
+    crisis recall so (never seen) and, for comparison, with the family's cues back in.
+    ``on_unseen`` gets each held-out example with its parse when its family was never seen."""
     results: dict[str, tuple[Rate, Rate]] = {}
     for family in families_of(examples):
         held = [example for example in examples if example.family == family]
@@ -255,7 +257,11 @@ async def by_family(
                 entities=EntityExtractor(settings.timezone),
                 threshold=settings.threshold,
             )
-            flags = [is_crisis_flag(result) for result in await predict(nlu, held)]
+            parsed = await predict(nlu, held)
+            if on_unseen is not None and not rates:
+                for example, result in zip(held, parsed, strict=True):
+                    on_unseen(example, result)
+            flags = [is_crisis_flag(result) for result in parsed]
             rates.append(Rate(sum(flags), len(flags)))
         results[family] = (rates[0], rates[1])
         if on_family is not None:
