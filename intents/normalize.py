@@ -188,6 +188,21 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("劏", "杀"),
     ("嚿", "块"),
     ("咁样", "这样"),
+    # Time words the context rules read (呢排 = 这阵子: a feeling that is back).
+    ("呢排", "这阵子"),
+    ("近排", "最近"),
+    ("呢几日", "这几天"),
+    ("呢两日", "这两天"),
+    # 啲 after a person is 的 (我啲首饰), elsewhere 些.
+    ("我啲", "我的"),
+    ("你啲", "你的"),
+    ("佢啲", "他的"),
+    ("发癫", "发疯"),
+    ("掟", "扔"),
+    ("凑大", "带大"),
+    ("返屋企", "回家"),
+    ("返去", "回去"),
+    ("挂住", "挂念"),
 )
 _CANTONESE_RE = re.compile(
     "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))
@@ -197,12 +212,16 @@ _CANTONESE_MAP = dict(_CANTONESE)
 # 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
 _ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
 # 个仔 / 个女 after a person is Cantonese 儿子 / 女儿 (我個仔, 佢個女), not 一个女人.
-_GE_CHILD = re.compile(r"(?<=[我你他她们])个(仔|女)(?![人孩生士性子的])")
+_GE_CHILD = re.compile(r"(?<=[我你他她们大])个(仔|女)(?![人孩生士性子的])")
 _CHILD = {"仔": "儿子", "女": "女儿"}
 # 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
 _YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
 # 食 is Cantonese 吃 (食药, 食饭) except in Mandarin words built on it.
 _SHI_AS_CHI = re.compile(r"(?<![饮伙粮零美素主甜面进节寒])食(?![物品堂材欲谱量指言客疗用盐])")
+# 惊 after a person or a degree word is Cantonese 怕 (我惊佢, 好惊), not 惊喜/吃惊/惊醒.
+_JING_AS_PA = re.compile(r"(?<=[我你他她们好都会不又真太几仲])惊(?![喜讶人动醒险艳叹奇呆])")
+# 话 after a person is Cantonese 说 (佢话要杀咗我), not 电话/话题/话费.
+_HUA_AS_SHUO = re.compile(r"(?<=[我你他她们妈爸])话(?![题费筒剧语术])")
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
@@ -212,6 +231,8 @@ def fold_cantonese(text: str) -> str:
     text = _ZHONG_AS_HAI.sub("还", text)
     text = _SHI_AS_CHI.sub("吃", text)
     text = _YIN_AS_HE.sub("喝", text)
+    text = _JING_AS_PA.sub("怕", text)
+    text = _HUA_AS_SHUO.sub("说", text)
     text = _GE_CHILD.sub(lambda m: _CHILD[m.group(1)], text)
     return _XI_AS_SHI.sub("是", text)
 
