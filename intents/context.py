@@ -40,6 +40,10 @@ _PAST = re.compile(
 _RESOLVED = re.compile(
     r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
+    # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
+    # (现在不是很好).
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,8}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
+    r"|后来(慢慢)?(就)?(好了|好起来了|走出来了|挺过来了)"
 )
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
@@ -127,8 +131,11 @@ class MessageContext:
                 return index
         return len(self.spans) - 1
 
-    def qualifiers(self, start: int, end: int, kind: str, discount: bool) -> tuple[Qualifier, ...]:
-        """What qualifies the statement text[start:end] of a cue of ``kind``."""
+    def qualifiers(
+        self, start: int, end: int, kind: str, discount: bool, *, past: bool = False
+    ) -> tuple[Qualifier, ...]:
+        """What qualifies the statement text[start:end] of a cue of ``kind`` (``past``: the
+        statement tells of a past act by itself, 救回来, with no marker needed)."""
         index = self._clause(start)
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
@@ -136,7 +143,7 @@ class MessageContext:
         if _NEGATION.search(before[-8:]):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
-        if self.resolved and _PAST.search(clause):
+        if self.resolved and (past or _PAST.search(clause)):
             found.append(RESOLVED_PAST)
         # A story's first-person cues (我也不想活了) keep their weight; a clause without the
         # writer in it (女主被老公打) is the story's.

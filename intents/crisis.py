@@ -59,6 +59,9 @@ class Cue:
     pattern: re.Pattern[str]
     discount: bool = False  # weighs less in reported speech (news, films, others' stories)
     requires_other: bool = False  # counts only next to a medium-level signal of its kind
+    # Tells of a past act by itself (救回来, 洗胃): resolved by a recovery told in the message
+    # even without a past marker (以前, 那时) in its clause.
+    past: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,7 @@ class CrisisConfig:
                 pattern=_alternation(item["patterns"]),
                 discount=bool(item.get("discount", False)),
                 requires_other=bool(item.get("requires_other", False)),
+                past=bool(item.get("past", False)),
             )
             for item in raw["cues"]
         )
@@ -215,7 +219,9 @@ class CrisisLayer:
             for match in cue.pattern.finditer(masked):
                 if not match.group(0):
                     continue
-                qualifiers = context.qualifiers(match.start(), match.end(), cue.kind, cue.discount)
+                qualifiers = context.qualifiers(
+                    match.start(), match.end(), cue.kind, cue.discount, past=cue.past
+                )
                 denied = context.negation_inside(match.group(0), cue.pattern)
                 if denied and NEGATED not in qualifiers:
                     qualifiers = (NEGATED, *qualifiers)

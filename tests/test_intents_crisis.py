@@ -461,3 +461,90 @@ def test_a_backends_first_ranking_still_gives_medium(crisis: CrisisLayer) -> Non
         "嗯", model_probabilities={"crisis_violence": 0.1}, backend_ranked_first="violence"
     )
     assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM
+
+
+# Threats said in idioms (Danger Assessment: threats to harm her or her family), and fear of
+# what he does if she reports, leaves or asks for help.
+THREATS_AND_RETALIATION = [
+    ("他说我要是敢走 就让我好看", "threatened"),
+    ("前夫放话说谁帮我他就找谁算账", "threatened"),
+    ("佢話我走就對我屋企人唔客氣", "threatened"),
+    ("我怕要是去验伤被他发现 回去又是一顿打", "retaliation_fear"),
+    ("报了警又怎样 他关几天出来打得更狠", "retaliation_fear"),
+    ("我驚佢知道我搵過社工 會搞我屋企人", "retaliation_fear"),
+]
+THREAT_LOOKALIKES = [
+    "谢谢 不客气",
+    "老师说考不好就让你好看",
+    "这件事绝对不客气地说 是他的错",
+    "我绝不会放过这些骗子",
+]
+
+
+@pytest.mark.parametrize(("text", "family"), THREATS_AND_RETALIATION)
+def test_threat_idioms_and_fear_of_retaliation_are_violence(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", (text, risk)
+    assert any(item.name == family for item in risk.evidence if item.source == "cue")
+
+
+@pytest.mark.parametrize("text", THREAT_LOOKALIKES)
+def test_politeness_and_someone_elses_idioms_are_not_threats(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去年被人从桥上拉下来 这几天又想去了",
+        "我自杀过一次没成功 这次不想再被救回来",
+        "qu nian wo tiao guo he bei ren jiu shang lai zhe ji tian you xiang qu le",
+    ],
+)
+def test_an_attempt_told_as_a_story_with_the_wish_back_is_a_crisis(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any(item.name == "past_attempt" for item in risk.evidence if item.source == "cue")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "被救回来以后 现在有了孩子 挺好的",  # no 以前: the act itself is past
+        "前年洗过胃 后来慢慢走出来了",
+        "考试试过一次没成功 这次一定行",
+    ],
+)
+def test_a_resolved_attempt_story_does_not_escalate(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert not risk.crisis, (text, risk)
+
+
+def test_now_with_a_denial_is_not_a_recovery(crisis: CrisisLayer) -> None:
+    assert crisis.assess("以前自杀过 现在也不是很好").crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要去一个很远的地方 不会再回来了",
+        "妈 这辈子没机会孝顺你了",
+        "以后别找我了 就当没有我这个人",
+        "老公 以后再找个对你好的人吧",
+    ],
+)
+def test_finality_in_ordinary_words_is_a_farewell(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any("告别/交代后事" in reason for reason in risk.reasons)
+
+
+@pytest.mark.parametrize(
+    "text", ["我去很远的地方打工 过年就回来", "出差去个很远的地方 下周回来", "再也不去那家店了"]
+)
+def test_a_trip_is_not_a_farewell(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
