@@ -81,6 +81,25 @@ _POSSESSIVE = re.compile(
 )
 
 
+_COMMA_ONLY = re.compile(r"[,，、]+")
+
+
+def _other_subject(text: str) -> bool:
+    """Someone else, and not the writer, is who ``text`` speaks of (我的老公 is someone else)."""
+    return not _FIRST_PERSON.search(_POSSESSIVE.sub("", text)) and bool(_OTHER_SUBJECT.search(text))
+
+
+def _opens_with_other(clause: str) -> bool:
+    """The clause's subject, in first position, is someone else (俺老公上个月, 我爸爸得了病), not
+    someone it names later as an object (借给别人十几万)."""
+    own = _POSSESSIVE.sub("", clause)
+    return not _FIRST_PERSON.search(own) and bool(_OTHER_SUBJECT.match(own))
+
+
+def _any_subject(text: str) -> bool:
+    return bool(_FIRST_PERSON.search(text) or _OTHER_SUBJECT.search(text))
+
+
 @dataclass(frozen=True)
 class Qualifier:
     name: str  # "negated", "resolved_past", "reported", "other_person"
@@ -176,14 +195,23 @@ class MessageContext:
             and OTHER_PERSON not in found
             and (
                 _OTHER_OBJECT.search(before)
-                or (
-                    not _FIRST_PERSON.search(_POSSESSIVE.sub("", before))
-                    and _OTHER_SUBJECT.search(before)
-                )
+                or _other_subject(before)
+                or (not _any_subject(before) and _opens_with_other(self._carried_subject(start)))
             )
         ):
             found.append(OTHER_PERSON)
         return tuple(found)
+
+    def _carried_subject(self, position: int) -> str:
+        """The clause before the one at ``position`` when only a comma parts them: Chinese
+        drops a subject the clause before named (俺老公上个月，出车祸死了)."""
+        index = self._clause(position)
+        if index == 0:
+            return ""
+        (start, end), (next_start, _) = self.spans[index - 1], self.spans[index]
+        if not _COMMA_ONLY.fullmatch(self.text[end:next_start]):
+            return ""
+        return self.text[start:end]
 
     @staticmethod
     def negation_inside(matched: str, pattern: re.Pattern[str]) -> bool:
