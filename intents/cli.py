@@ -251,7 +251,9 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     _write_report(args.output, name, report)
     if args.holdout:
         errors = args.output / f"errors-holdout-seed{args.seed}.jsonl"
-        print(f"false alarms and misses, with their evidence: {_write_errors(errors, test, results)}")
+        print(
+            f"false alarms and misses, with their evidence: {_write_errors(errors, test, results)}"
+        )
     return 0
 
 
@@ -284,6 +286,14 @@ def _write_errors(path: Path, examples: Sequence[Example], results: Sequence[Any
     return path
 
 
+def _write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
 def _current_calibration(settings: NLUSettings) -> Calibration | None:
     """The trained model's calibration, reused by evaluations that fit many models."""
     meta = embedded.model_path(settings) / embedded.META_FILE
@@ -307,28 +317,23 @@ async def _evaluate_by_family(settings: NLUSettings, config: CrisisConfig, outpu
 
     # Each unseen-family example with the evidence that decided it: what a study of the misses
     # needs without re-running the folds.
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / "unseen-by-family.jsonl"
-    with path.open("w", encoding="utf-8") as out:
+    rows: list[dict[str, Any]] = []
 
-        def record(example: Example, result: Any) -> None:
-            row = {
-                "family": example.family,
-                "flagged": is_crisis_flag(result),
-                "text": example.text,
-                "parse": result.to_dict(),
-            }
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    def record(example: Example, result: Any) -> None:
+        flagged = is_crisis_flag(result)
+        rows.append({"family": example.family, "flagged": flagged, "text": example.text})
+        rows[-1]["parse"] = result.to_dict()
 
-        results = await by_family(
-            examples,
-            corpus,
-            settings,
-            config,
-            on_family=show,
-            calibration=_current_calibration(settings),
-            on_unseen=record,
-        )
+    results = await by_family(
+        examples,
+        corpus,
+        settings,
+        config,
+        on_family=show,
+        calibration=_current_calibration(settings),
+        on_unseen=record,
+    )
+    path = _write_rows(output / "unseen-by-family.jsonl", rows)
     print(f"each unseen example with its evidence: {path}")
     unseen = Rate(
         sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())

@@ -26,7 +26,8 @@ SMALL_TALK_NAMES = {"thanks": "道谢", "goodbye": "道别", "greet": "问候"}
 
 def behind_small_talk_reason(kind: str, intent: str, probability: float) -> str:
     said = SMALL_TALK_NAMES.get(intent, intent)
-    return f"读作{said}，但模型次选{KIND_NAMES.get(kind, kind)}危机（概率 {probability:.2f}），疑似告别"
+    kind_name = KIND_NAMES.get(kind, kind)
+    return f"读作{said}，但模型次选{kind_name}危机（概率 {probability:.2f}），疑似告别"
 
 
 def other_reason(label: str, matched: str) -> str:

@@ -491,7 +491,9 @@ def test_threat_idioms_and_fear_of_retaliation_are_violence(
 
 
 @pytest.mark.parametrize("text", THREAT_LOOKALIKES)
-def test_politeness_and_someone_elses_idioms_are_not_threats(crisis: CrisisLayer, text: str) -> None:
+def test_politeness_and_someone_elses_idioms_are_not_threats(
+    crisis: CrisisLayer, text: str
+) -> None:
     assert not crisis.assess(text).crisis, text
 
 
@@ -548,3 +550,85 @@ def test_finality_in_ordinary_words_is_a_farewell(crisis: CrisisLayer, text: str
 )
 def test_a_trip_is_not_a_farewell(crisis: CrisisLayer, text: str) -> None:
     assert not crisis.assess(text).crisis, text
+
+
+def test_a_crisis_close_behind_thanks_or_a_goodbye_gives_medium(crisis: CrisisLayer) -> None:
+    # A farewell reads as thanks (AFSP "saying goodbye"): the model's second answer tells.
+    behind = crisis.config.model_behind_small_talk
+    assert behind is not None and behind < crisis.config.model_ranked_first
+    text = "谢谢你们 以后大家都好好的"
+    risk = crisis.assess(
+        text,
+        model_probabilities={"crisis_suicide": behind},
+        ranked_second="suicide",
+        first_intent="thanks",
+    )
+    assert risk.crisis and risk.level is RiskLevel.MEDIUM and risk.kind == "suicide"
+    assert any("道谢" in reason for reason in risk.reasons), risk.reasons
+    assert any(item.source == "intent" for item in risk.evidence)
+
+
+@pytest.mark.parametrize(
+    ("probability", "second", "first"),
+    [
+        (0.05, "suicide", "thanks"),  # below the threshold
+        (0.2, "suicide", "job_training"),  # behind a service request: the usual thresholds
+        (0.2, None, "thanks"),  # not ranked second
+    ],
+)
+def test_behind_small_talk_needs_its_three_conditions(
+    crisis: CrisisLayer, probability: float, second: str | None, first: str
+) -> None:
+    risk = crisis.assess(
+        "谢谢你们",
+        model_probabilities={"crisis_suicide": probability},
+        ranked_second=second,
+        first_intent=first,
+    )
+    assert not risk.crisis, risk
+
+
+def test_behind_small_talk_is_qualified_like_the_model(crisis: CrisisLayer) -> None:
+    # Its words are an idiom: the model's evidence, this one too, gives at most low.
+    risk = crisis.assess(
+        "谢谢姐妹 笑死我了",
+        model_probabilities={"crisis_suicide": 0.3},
+        ranked_second="suicide",
+        first_intent="thanks",
+    )
+    assert not risk.crisis and risk.level is RiskLevel.LOW
+
+
+def test_a_subject_named_before_a_comma_is_who_died(crisis: CrisisLayer) -> None:
+    # Chinese drops the subject the clause before named: her husband died, not she.
+    model = {"crisis_suicide": 0.6}
+    assert not crisis.assess(
+        "俺老公上个月，出车祸死了", model_probabilities=model, ranked_first="suicide"
+    ).crisis
+    # ...but not someone named as an object, and never a cue of her own.
+    assert crisis.assess("借给别人十几万要不回来，死了算了").crisis
+    assert crisis.assess("老公出轨了，死了算了").crisis
+
+
+@pytest.mark.parametrize(
+    "text", ["这部剧杀青了 好舍不得", "吃鸡又被人一枪爆头了", "開心到死 抽中咗獎"]
+)
+def test_idioms_on_risk_words_qualify_the_models_evidence(crisis: CrisisLayer, text: str) -> None:
+    model = {"crisis_suicide": 0.6, "crisis_violence": 0.6}
+    assert not crisis.assess(text, model_probabilities=model, ranked_first="suicide").crisis, text
+
+
+def test_a_gun_pointed_at_her_keeps_the_models_evidence(crisis: CrisisLayer) -> None:
+    assert crisis.assess("他拿枪指着我", model_probabilities={"crisis_violence": 0.6}).crisis
+
+
+def test_starving_oneself_is_not_masked_as_hyperbole(crisis: CrisisLayer) -> None:
+    assert crisis.assess("已经三天没吃饭了 就想这样饿死算了").crisis
+    assert not crisis.assess("饿死了 中午吃啥").crisis
+
+
+def test_a_completed_suicide_in_the_news_is_reported(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.5}
+    assert not crisis.assess(
+        "那个歌手自杀去世了 好难过", model_probabilities=model, ranked_first="suicide"
+    ).crisis

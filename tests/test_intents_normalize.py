@@ -90,7 +90,10 @@ def test_cantonese_fear_speech_and_time_words_fold_to_mandarin() -> None:
 
 
 def test_mandarin_words_keep_jing_and_hua() -> None:
-    assert fold_for_matching("好驚喜 我吃驚了 打電話 佢話題好多") == "好惊喜 我吃惊了 打电话 他话题好多"
+    assert (
+        fold_for_matching("好驚喜 我吃驚了 打電話 佢話題好多")
+        == "好惊喜 我吃惊了 打电话 他话题好多"
+    )
 
 
 def test_pinyin_of_a_past_act_and_again_decodes_to_the_sign_words() -> None:
