@@ -632,3 +632,12 @@ def test_a_completed_suicide_in_the_news_is_reported(crisis: CrisisLayer) -> Non
     assert not crisis.assess(
         "那个歌手自杀去世了 好难过", model_probabilities=model, ranked_first="suicide"
     ).crisis
+
+
+def test_a_method_told_with_its_aspect_is_a_means(crisis: CrisisLayer) -> None:
+    # 跳过河, 喝过农药: a method told of (C-SSRS), found even with the attempt cues held out.
+    without_attempts = CrisisLayer(crisis.config.without_families({"past_attempt"}))
+    risk = without_attempts.assess("以前跳過河被人救起來 現在那種感覺又回來了")
+    assert risk.crisis and any(item.name == "means" for item in risk.evidence)
+    # A prescribed sleeping pill taken as prescribed is not one.
+    assert not crisis.assess("今天吃了安眠药睡得很好").crisis
