@@ -376,7 +376,7 @@ class CrisisLayer:
         )
         if behind_small_talk:
             # Thanks or a goodbye with this crisis close behind: how a farewell reads.
-            evidence.append(Evidence("intent", CRISIS_INTENT[kind], "道谢/道别之下", probability))
+            evidence.append(Evidence("intent", CRISIS_INTENT[kind], "次选危机", probability))
             raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
         qualified = current.model_context
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.

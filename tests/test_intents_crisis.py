@@ -469,6 +469,7 @@ THREATS_AND_RETALIATION = [
     ("他说我要是敢走 就让我好看", "threatened"),
     ("前夫放话说谁帮我他就找谁算账", "threatened"),
     ("佢話我走就對我屋企人唔客氣", "threatened"),
+    ("他扬言我要是报警就不放过我们母女", "threatened"),
     ("我怕要是去验伤被他发现 回去又是一顿打", "retaliation_fear"),
     ("报了警又怎样 他关几天出来打得更狠", "retaliation_fear"),
     ("我驚佢知道我搵過社工 會搞我屋企人", "retaliation_fear"),
@@ -641,3 +642,21 @@ def test_a_method_told_with_its_aspect_is_a_means(crisis: CrisisLayer) -> None:
     assert risk.crisis and any(item.name == "means" for item in risk.evidence)
     # A prescribed sleeping pill taken as prescribed is not one.
     assert not crisis.assess("今天吃了安眠药睡得很好").crisis
+
+
+@pytest.mark.parametrize(
+    ("first", "farewell"),
+    [("thanks", True), ("goodbye", True), ("greet", False), ("request_human", False)],
+)
+def test_each_intent_a_crisis_hides_behind_escalates_it(
+    crisis: CrisisLayer, first: str, farewell: bool
+) -> None:
+    assert first in crisis.config.small_talk
+    risk = crisis.assess(
+        "嗯",
+        model_probabilities={"crisis_violence": crisis.config.model_behind_small_talk or 0.0},
+        ranked_second="violence",
+        first_intent=first,
+    )
+    assert risk.crisis and risk.kind == "violence", risk
+    assert any("疑似告别" in reason for reason in risk.reasons) is farewell
