@@ -301,7 +301,9 @@ class CrisisLayer:
         The embedded model speaks through its calibrated probability (``model.medium``); its
         first ranking gives ``medium`` from ``model.ranked_first`` on and ``low`` below, shown,
         never silently dropped. A backend's first ranking, whose probabilities nobody here
-        calibrated, gives ``medium``.
+        calibrated, gives ``medium``. A crisis kind the embedded model ranked second
+        (``ranked_second``) behind small talk (``first_intent`` in ``model.small_talk``: how a
+        farewell reads) gives ``medium`` from ``model.behind_small_talk`` on.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
