@@ -256,6 +256,11 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     report = evaluate(test, results)
     print(report.to_text())
     _write_report(args.output, name, report)
+    if args.holdout:
+        errors = args.output / f"errors-holdout-seed{args.seed}.jsonl"
+        print(
+            f"false alarms and misses, with their evidence: {_write_errors(errors, test, results)}"
+        )
     return 0
 
 
@@ -279,9 +284,19 @@ def _write_errors(path: Path, examples: Sequence[Example], results: Sequence[Any
             row = {
                 "error": "false_alarm" if flagged else "miss",
                 "labels": list(example.labels),
+                "intent": example.intent,
+                "negative": example.negative,
                 "text": example.text,
                 "parse": result.to_dict(),
             }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def _write_rows(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path
 
@@ -308,11 +323,19 @@ async def _evaluate_by_family(
         print(f"evaluate: no examples of family {', '.join(unknown)}", file=sys.stderr)
         return 2
     corpus = read_crisis_corpus(settings.data_dir)
-    misses: list[tuple[str, Example, Any]] = []
     print(f"{'family held out':<22}{'recall unseen':>16}{'with its cues':>16}")
 
     def show(family: str, unseen: Rate, with_cues: Rate) -> None:
         print(f"{family:<22}{str(unseen):>16}{str(with_cues):>16}", flush=True)
+
+    # Each unseen-family example with the evidence that decided it: what a study of the misses
+    # needs without re-running the folds.
+    rows: list[dict[str, Any]] = []
+
+    def record(example: Example, result: Any) -> None:
+        flagged = is_crisis_flag(result)
+        rows.append({"family": example.family, "flagged": flagged, "text": example.text})
+        rows[-1]["parse"] = result.to_dict()
 
     results = await by_family(
         examples,
@@ -322,26 +345,15 @@ async def _evaluate_by_family(
         on_family=show,
         calibration=_current_calibration(settings),
         only=only,
-        misses=misses,
+        on_unseen=record,
     )
+    path = _write_rows(output / "unseen-by-family.jsonl", rows)
+    print(f"each unseen example with its evidence: {path}")
     unseen = Rate(
         sum(r.hits for r, _ in results.values()), sum(r.total for r, _ in results.values())
     )
     print(f"leave-one-family-out crisis recall: {unseen}")
-    path = _write_misses(output / "misses-by-family.jsonl", misses)
-    print(f"unseen-family misses, with their evidence: {path}")
     return 0
-
-
-def _write_misses(path: Path, misses: Sequence[tuple[str, Example, Any]]) -> Path:
-    """Each unseen-family miss with its evidence: what a study of them needs, without
-    re-running the folds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as out:
-        for family, example, result in misses:
-            row = {"family": family, "text": example.text, "parse": result.to_dict()}
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path
 
 
 def _evaluate_calibration(settings: NLUSettings, config: CrisisConfig) -> int:

@@ -92,6 +92,8 @@ class CompositeNLU:
             self.embedded.crisis_probabilities(probabilities),
             ranked_first=_KIND_OF_INTENT.get(embedded_scores.intent),
             backend_ranked_first=backend_first,
+            ranked_second=_second_kind(embedded_scores.ranking),
+            first_intent=embedded_scores.intent,
         )
         if len(text) + sum(map(len, history)) > LONG_TEXT_CHARS:
             # ~25 ms per 1,000 characters of regex work: off the event loop for long texts.
@@ -109,6 +111,11 @@ class CompositeNLU:
         close = getattr(self.backend, "close", None)
         if close is not None:
             await close()
+
+
+def _second_kind(ranking: Sequence[tuple[str, float]]) -> str | None:
+    """The crisis kind the embedded model ranked second, if it did."""
+    return _KIND_OF_INTENT.get(ranking[1][0]) if len(ranking) > 1 else None
 
 
 def _final_intent(

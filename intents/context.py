@@ -40,6 +40,10 @@ _PAST = re.compile(
 _RESOLVED = re.compile(
     r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
+    # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
+    # (现在不是很好).
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,8}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
+    r"|后来(慢慢)?(就)?(好了|好起来了|走出来了|挺过来了)"
 )
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
@@ -78,6 +82,25 @@ _POSSESSIVE = re.compile(
     r"(我|俺)(的|家)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
     r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
 )
+
+
+_COMMA_ONLY = re.compile(r"[,，、]+")
+
+
+def _other_subject(text: str) -> bool:
+    """Someone else, and not the writer, is who ``text`` speaks of (我的老公 is someone else)."""
+    return not _FIRST_PERSON.search(_POSSESSIVE.sub("", text)) and bool(_OTHER_SUBJECT.search(text))
+
+
+def _opens_with_other(clause: str) -> bool:
+    """The clause's subject, in first position, is someone else (俺老公上个月, 我爸爸得了病), not
+    someone it names later as an object (借给别人十几万)."""
+    own = _POSSESSIVE.sub("", clause)
+    return not _FIRST_PERSON.search(own) and bool(_OTHER_SUBJECT.match(own))
+
+
+def _any_subject(text: str) -> bool:
+    return bool(_FIRST_PERSON.search(text) or _OTHER_SUBJECT.search(text))
 
 
 @dataclass(frozen=True)
@@ -131,8 +154,11 @@ class MessageContext:
                 return index
         return len(self.spans) - 1
 
-    def qualifiers(self, start: int, end: int, kind: str, discount: bool) -> tuple[Qualifier, ...]:
-        """What qualifies the statement text[start:end] of a cue of ``kind``."""
+    def qualifiers(
+        self, start: int, end: int, kind: str, discount: bool, *, past: bool = False
+    ) -> tuple[Qualifier, ...]:
+        """What qualifies the statement text[start:end] of a cue of ``kind`` (``past``: the
+        statement tells of a past act by itself, 救回来, with no marker needed)."""
         index = self._clause(start)
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
@@ -140,7 +166,7 @@ class MessageContext:
         if _NEGATION.search(before[-8:]):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
-        if self.resolved and _PAST.search(clause):
+        if self.resolved and (past or _PAST.search(clause)):
             found.append(RESOLVED_PAST)
         # A story's first-person cues (我也不想活了) keep their weight; a clause without the
         # writer in it (女主被老公打) is the story's.
@@ -174,14 +200,23 @@ class MessageContext:
             and OTHER_PERSON not in found
             and (
                 _OTHER_OBJECT.search(before)
-                or (
-                    not _FIRST_PERSON.search(_POSSESSIVE.sub("", before))
-                    and _OTHER_SUBJECT.search(before)
-                )
+                or _other_subject(before)
+                or (not _any_subject(before) and _opens_with_other(self._carried_subject(start)))
             )
         ):
             found.append(OTHER_PERSON)
         return tuple(found)
+
+    def _carried_subject(self, position: int) -> str:
+        """The clause before the one at ``position`` when only a comma parts them: Chinese
+        drops a subject the clause before named (俺老公上个月，出车祸死了)."""
+        index = self._clause(position)
+        if index == 0:
+            return ""
+        (start, end), (next_start, _) = self.spans[index - 1], self.spans[index]
+        if not _COMMA_ONLY.fullmatch(self.text[end:next_start]):
+            return ""
+        return self.text[start:end]
 
     @staticmethod
     def negation_inside(matched: str, pattern: re.Pattern[str]) -> bool:

@@ -59,6 +59,9 @@ class Cue:
     pattern: re.Pattern[str]
     discount: bool = False  # weighs less in reported speech (news, films, others' stories)
     requires_other: bool = False  # counts only next to a medium-level signal of its kind
+    # Tells of a past act by itself (救回来, 洗胃): resolved by a recovery told in the message
+    # even without a past marker (以前, 那时) in its clause.
+    past: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ class CrisisConfig:
     # The calibrated probability from which the embedded model's first ranking gives medium
     # (None: never; below it, or when None, its first ranking gives low).
     model_ranked_first: float | None
+    # A farewell reads as thanks or a goodbye (AFSP): the kind's crisis intent ranked second
+    # behind one of ``small_talk`` at this calibrated probability gives medium (None: never).
+    model_behind_small_talk: float | None
+    small_talk: frozenset[str]
     reported_factor: float
     reported: re.Pattern[str]
     hyperbole: re.Pattern[str]
@@ -147,6 +154,7 @@ class CrisisConfig:
                 pattern=_alternation(item["patterns"]),
                 discount=bool(item.get("discount", False)),
                 requires_other=bool(item.get("requires_other", False)),
+                past=bool(item.get("past", False)),
             )
             for item in raw["cues"]
         )
@@ -160,6 +168,8 @@ class CrisisConfig:
             model_high=float(raw["model"]["high"]),
             model_with_cue=float(raw["model"]["with_cue"]),
             model_ranked_first=_optional_float(raw["model"].get("ranked_first")),
+            model_behind_small_talk=_optional_float(raw["model"].get("behind_small_talk")),
+            small_talk=frozenset(raw["model"].get("small_talk") or ()),
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
             hyperbole=_alternation(raw["hyperbole"]),
@@ -215,7 +225,9 @@ class CrisisLayer:
             for match in cue.pattern.finditer(masked):
                 if not match.group(0):
                     continue
-                qualifiers = context.qualifiers(match.start(), match.end(), cue.kind, cue.discount)
+                qualifiers = context.qualifiers(
+                    match.start(), match.end(), cue.kind, cue.discount, past=cue.past
+                )
                 denied = context.negation_inside(match.group(0), cue.pattern)
                 if denied and NEGATED not in qualifiers:
                     qualifiers = (NEGATED, *qualifiers)
@@ -257,9 +269,10 @@ class CrisisLayer:
         for kind, pattern in self.config.anchors:
             for match in pattern.finditer(compact):
                 if "_" in masked[match.start() : match.end()]:
-                    if kind != "suicide":
+                    if match.group(0) == "打":
                         continue  # 打电话, 打工: not a violence word at all
-                    here: tuple[Qualifier, ...] = (FIGURATIVE,)  # 累死了, 不作不死
+                    # 累死了, 不作不死; 杀青, 秒杀, 吃鸡被爆头: idioms built on a risk word
+                    here: tuple[Qualifier, ...] = (FIGURATIVE,)
                 else:
                     here = context.anchor_qualifiers(match.start(), match.end(), kind)
                 if not here:
@@ -275,6 +288,8 @@ class CrisisLayer:
         *,
         ranked_first: str | None = None,
         backend_ranked_first: str | None = None,
+        ranked_second: str | None = None,
+        first_intent: str | None = None,
     ) -> Risk:
         """Risk of ``text`` given the same person's recent ``history`` (oldest first), the
         embedded classifier's calibrated crisis probabilities, the kind whose crisis intent it
@@ -286,7 +301,9 @@ class CrisisLayer:
         The embedded model speaks through its calibrated probability (``model.medium``); its
         first ranking gives ``medium`` from ``model.ranked_first`` on and ``low`` below, shown,
         never silently dropped. A backend's first ranking, whose probabilities nobody here
-        calibrated, gives ``medium``.
+        calibrated, gives ``medium``. A crisis kind the embedded model ranked second
+        (``ranked_second``) behind small talk (``first_intent`` in ``model.small_talk``: how a
+        farewell reads) gives ``medium`` from ``model.behind_small_talk`` on.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
@@ -299,6 +316,7 @@ class CrisisLayer:
                 probabilities,
                 ranked_first == kind,
                 backend_ranked_first == kind,
+                first_intent if ranked_second == kind else None,
             )
             for kind in KINDS
         ]
@@ -313,6 +331,7 @@ class CrisisLayer:
         probabilities: Mapping[str, float],
         ranked_first: bool,
         backend_first: bool,
+        ahead: str | None = None,
     ) -> Risk:
         config = self.config
         evidence: list[Evidence] = []
@@ -353,6 +372,14 @@ class CrisisLayer:
             trusted = backend_first or (floor is not None and probability >= floor)
             first = RiskLevel.MEDIUM if trusted else RiskLevel.LOW
             raised = RiskLevel.highest(raised, first)
+        behind = config.model_behind_small_talk
+        behind_small_talk = (
+            ahead in config.small_talk and behind is not None and probability >= behind
+        )
+        if behind_small_talk:
+            # Thanks or a goodbye with this crisis close behind: how a farewell reads.
+            evidence.append(Evidence("intent", CRISIS_INTENT[kind], "次选危机", probability))
+            raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
         qualified = current.model_context
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.
         for_concern = raised if qualified else RiskLevel.NONE
@@ -364,7 +391,9 @@ class CrisisLayer:
             raised = RiskLevel.LOW
         if raised.rank > level.rank:
             level = raised
-            if (ranked_first or backend_first) and probability < config.model_medium:
+            if behind_small_talk and ahead and probability < config.model_medium:
+                reasons.append(texts.behind_small_talk_reason(kind, ahead, probability))
+            elif (ranked_first or backend_first) and probability < config.model_medium:
                 reasons.append(texts.ranked_first_reason(kind, probability))
             else:
                 reasons.append(texts.model_reason(kind, probability))

@@ -239,12 +239,13 @@ async def by_family(
     on_family: Callable[[str, Rate, Rate], None] | None = None,
     calibration: Calibration | None = None,
     only: Collection[str] = (),
-    misses: list[tuple[str, Example, ParseResult]] | None = None,
+    on_unseen: Callable[[Example, ParseResult], None] | None = None,
 ) -> dict[str, tuple[Rate, Rate]]:
     """Leave-one-family-out: for each warning-sign family (or those in ``only``), a model
     trained without its examples (from whichever file) and a crisis layer without its cues score
     its examples. Returns, per family, the crisis recall so (never seen) and, for comparison,
-    with the family's cues back in; ``misses`` collects each unseen-family miss."""
+    with the family's cues back in. ``on_unseen`` gets each held-out example with its parse
+    when its family was never seen."""
     results: dict[str, tuple[Rate, Rate]] = {}
     for family in families_of(examples):
         if only and family not in only:
@@ -261,11 +262,11 @@ async def by_family(
                 threshold=settings.threshold,
             )
             parsed = await predict(nlu, held)
+            if on_unseen is not None and not rates:
+                for example, result in zip(held, parsed, strict=True):
+                    on_unseen(example, result)
             flags = [is_crisis_flag(result) for result in parsed]
             rates.append(Rate(sum(flags), len(flags)))
-            if misses is not None and not rates[1:]:
-                found = zip(held, parsed, flags, strict=True)
-                misses += [(family, e, r) for e, r, flag in found if not flag]
         results[family] = (rates[0], rates[1])
         if on_family is not None:
             on_family(family, rates[0], rates[1])

@@ -209,6 +209,20 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("拎", "拿"),
     ("搣", "掐"),
     ("掴", "扇"),
+    # Time words the context rules read (呢排 = 这阵子: a feeling that is back).
+    ("呢排", "这阵子"),
+    ("近排", "最近"),
+    ("呢几日", "这几天"),
+    ("呢两日", "这两天"),
+    # 啲 after a person is 的 (我啲首饰), elsewhere 些.
+    ("我啲", "我的"),
+    ("你啲", "你的"),
+    ("佢啲", "他的"),
+    ("发癫", "发疯"),
+    ("凑大", "带大"),
+    ("返屋企", "回家"),
+    ("返去", "回去"),
+    ("挂住", "挂念"),
 )
 _CANTONESE_RE = re.compile(
     "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))
@@ -218,7 +232,7 @@ _CANTONESE_MAP = dict(_CANTONESE)
 # 仲 is Cantonese 还 (仲要, 仲系) except in 仲裁 and the seasons' 仲夏/仲秋.
 _ZHONG_AS_HAI = re.compile(r"仲(?![裁夏秋春冬])")
 # 个仔 / 个女 after a person is Cantonese 儿子 / 女儿 (我個仔, 佢個女), not 一个女人.
-_GE_CHILD = re.compile(r"(?<=[我你他她们])个(仔|女)(?![人孩生士性子的])")
+_GE_CHILD = re.compile(r"(?<=[我你他她们大])个(仔|女)(?![人孩生士性子的])")
 _CHILD = {"仔": "儿子", "女": "女儿"}
 # 饮 is Cantonese 喝 (饮酒, 饮醉) except in Mandarin words built on it.
 _YIN_AS_HE = re.compile(r"(?<![冷热餐])饮(?![料食品用水机])")
@@ -236,13 +250,13 @@ _FAN_AS_HUI = re.compile(r"返(?=(去|来|到|家|工|学|乡下|娘家|公司|�
 # 落 is 下 before stairs and floors (踢我落楼梯, 行落街).
 _LUO_AS_XIA = re.compile(r"落(?=(楼|街|车|床|地))")
 # 惊 is 怕 (我好惊佢), but not in 惊喜/吃惊/震惊/惊讶...
-_JING_AS_PA = re.compile(r"(?<![吃震受])惊(?![喜讶奇艳叹呼醒动险人魂悚异])")
+_JING_AS_PA = re.compile(r"(?<![吃震受])惊(?![喜讶奇艳叹呼醒动险人魂悚异呆])")
 # 虾 (蝦) someone is to bully them; 闹 someone is to scold them; 斩 someone is to chop at them.
 _XIA_AS_BULLY = re.compile(r"虾(?=(我|你|他|她|人|孩子|儿子|女儿|个仔|个女))")
 _NAO_AS_SCOLD = re.compile(r"闹(?=(我|你|他|她|孩子|儿子|女儿|个仔|个女))")
 _ZHAN_AS_KAN = re.compile(r"斩(?=(死|我|你|他|她|人|伤|开|断))")
 # 话 after a person or a threat is 说 (佢话要嚟, 恐吓话要), not 电话/说话.
-_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们吓胁])话(?![题费筒术语剧音里中说少多])")
+_HUA_AS_SHUO = re.compile(r"(?<=[他她我你们吓胁妈爸])话(?![题费筒术语剧音里中说少多])")
 # 个仔/个女 after a verb is 儿子/女儿 (抢个仔, 见个女), not 找个女朋友.
 _VERB_CHILD = re.compile(
     r"(?<=[抢见凑带打接送睇看找锡走])个(仔|女)(?![人孩生士性子的儿朋同老医工])"

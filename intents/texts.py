@@ -21,6 +21,17 @@ def ranked_first_reason(kind: str, probability: float) -> str:
     return f"意图模型首选{KIND_NAMES.get(kind, kind)}危机（概率 {probability:.2f}）"
 
 
+SMALL_TALK_NAMES = {"thanks": "道谢", "goodbye": "道别", "greet": "问候", "request_human": "找社工"}
+FAREWELL_LOOKS = frozenset({"thanks", "goodbye"})
+
+
+def behind_small_talk_reason(kind: str, intent: str, probability: float) -> str:
+    said = SMALL_TALK_NAMES.get(intent, intent)
+    kind_name = KIND_NAMES.get(kind, kind)
+    farewell = "，疑似告别" if intent in FAREWELL_LOOKS else ""
+    return f"读作{said}，但模型次选{kind_name}危机（概率 {probability:.2f}）{farewell}"
+
+
 def other_reason(label: str, matched: str) -> str:
     return f"他人有风险·{label}：“{matched}”"
 

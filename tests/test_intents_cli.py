@@ -151,6 +151,12 @@ def test_evaluate_holdout_trains_on_the_rest(
     assert "holdout: training on 24, scoring 6 examples" in out
     assert "macro-F1:" in out and "crisis flags on hyperbole negatives" in out
     assert not settings.model_dir.exists()  # nothing written for a holdout run
+    # Its false alarms and misses, one JSON line each, with the evidence that decided them.
+    errors = tmp_path / "o" / "errors-holdout-seed13.jsonl"
+    assert errors.exists() and f"{errors}" in out
+    for line in errors.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        assert row["error"] in {"false_alarm", "miss"} and row["text"] and "risk" in row["parse"]
 
 
 def test_evaluate_without_data_is_a_usage_error(
@@ -186,6 +192,13 @@ def test_evaluate_by_family_holds_each_family_out_whole(
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if "/2)" in line}
     assert set(rows) == {"farewell", "drinking_violence"}
     assert "leave-one-family-out crisis recall:" in out and "/4)" in out
+    # Every example scored unseen, with whether it was flagged and why.
+    lines = (tmp_path / "o" / "unseen-by-family.jsonl").read_text(encoding="utf-8").splitlines()
+    unseen = [json.loads(line) for line in lines]
+    assert sorted(row["family"] for row in unseen) == ["drinking_violence"] * 2 + ["farewell"] * 2
+    flagged = sum(row["flagged"] for row in unseen)
+    assert f"({flagged}/4)" in out
+    assert all("risk" in row["parse"] for row in unseen)
 
 
 MORE_DRINKING = """version: "3.1"
@@ -210,9 +223,12 @@ def test_evaluate_by_family_joins_a_family_across_files_and_can_run_one(
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if "/3)" in line}
     rows.pop("leave-one-family-out")  # the overall line
     assert set(rows) == {"drinking_violence"}  # three examples from two files, one family
-    misses = (output / "misses-by-family.jsonl").read_text(encoding="utf-8").splitlines()
+    unseen = [
+        json.loads(line)
+        for line in (output / "unseen-by-family.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
     hits = int(rows["drinking_violence"][1].strip("(").split("/")[0])
-    assert len(misses) == 3 - hits
+    assert len(unseen) == 3 and sum(row["flagged"] for row in unseen) == hits
 
 
 def test_evaluate_by_family_names_an_unknown_family(

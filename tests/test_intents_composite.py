@@ -379,3 +379,12 @@ async def test_an_embedded_crisis_ranking_below_its_floor_is_low_and_shown() -> 
     assert any(item.source == "intent" for item in result.risk.evidence)
     # Not a crisis, so not printed as one: the best other answer, with its own probability.
     assert (result.intent, result.confidence) == ("emotional_distress", 0.15)
+
+
+def test_the_crisis_kind_ranked_second_is_passed_to_the_layer() -> None:
+    from intents.composite import _second_kind
+
+    assert _second_kind((("thanks", 0.6), ("crisis_suicide", 0.3))) == "suicide"
+    assert _second_kind((("goodbye", 0.6), ("crisis_violence", 0.3))) == "violence"
+    assert _second_kind((("thanks", 0.6), ("greet", 0.3))) is None
+    assert _second_kind((("thanks", 1.0),)) is None

@@ -581,3 +581,202 @@ def test_fear_of_hurting_his_feelings_is_not_an_urge_to_harm(crisis: CrisisLayer
     for text in ("我很怕伤害他", "担心会伤害他们的感情", "怕伤到孩子的心"):
         families = {hit.cue.family.id for hit in crisis.signal(text).hits}
         assert "harm_to_others" not in families, text
+
+
+# Threats said in idioms (Danger Assessment: threats to harm her or her family), and fear of
+# what he does if she reports, leaves or asks for help.
+THREATS_AND_RETALIATION = [
+    ("他说我要是敢走 就让我好看", "threatened"),
+    ("前夫放话说谁帮我他就找谁算账", "threatened"),
+    ("佢話我走就對我屋企人唔客氣", "threatened"),
+    ("他扬言我要是报警就不放过我们母女", "threatened"),
+    ("我怕要是去验伤被他发现 回去又是一顿打", "retaliation_fear"),
+    ("报了警又怎样 他关几天出来打得更狠", "retaliation_fear"),
+    ("我驚佢知道我搵過社工 會搞我屋企人", "retaliation_fear"),
+]
+THREAT_LOOKALIKES = [
+    "谢谢 不客气",
+    "老师说考不好就让你好看",
+    "这件事绝对不客气地说 是他的错",
+    "我绝不会放过这些骗子",
+]
+
+
+@pytest.mark.parametrize(("text", "family"), THREATS_AND_RETALIATION)
+def test_threat_idioms_and_fear_of_retaliation_are_violence(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", (text, risk)
+    assert any(item.name == family for item in risk.evidence if item.source == "cue")
+
+
+@pytest.mark.parametrize("text", THREAT_LOOKALIKES)
+def test_politeness_and_someone_elses_idioms_are_not_threats(
+    crisis: CrisisLayer, text: str
+) -> None:
+    assert not crisis.assess(text).crisis, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "去年被人从桥上拉下来 这几天又想去了",
+        "我自杀过一次没成功 这次不想再被救回来",
+        "qu nian wo tiao guo he bei ren jiu shang lai zhe ji tian you xiang qu le",
+    ],
+)
+def test_an_attempt_told_as_a_story_with_the_wish_back_is_a_crisis(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any(item.name == "past_attempt" for item in risk.evidence if item.source == "cue")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "被救回来以后 现在有了孩子 挺好的",  # no 以前: the act itself is past
+        "前年洗过胃 后来慢慢走出来了",
+        "考试试过一次没成功 这次一定行",
+    ],
+)
+def test_a_resolved_attempt_story_does_not_escalate(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert not risk.crisis, (text, risk)
+
+
+def test_now_with_a_denial_is_not_a_recovery(crisis: CrisisLayer) -> None:
+    assert crisis.assess("以前自杀过 现在也不是很好").crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我要去一个很远的地方 不会再回来了",
+        "妈 这辈子没机会孝顺你了",
+        "以后别找我了 就当没有我这个人",
+        "老公 以后再找个对你好的人吧",
+    ],
+)
+def test_finality_in_ordinary_words_is_a_farewell(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
+    assert any("告别/交代后事" in reason for reason in risk.reasons)
+
+
+@pytest.mark.parametrize(
+    "text", ["我去很远的地方打工 过年就回来", "出差去个很远的地方 下周回来", "再也不去那家店了"]
+)
+def test_a_trip_is_not_a_farewell(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
+
+
+def test_a_crisis_close_behind_thanks_or_a_goodbye_gives_medium(crisis: CrisisLayer) -> None:
+    # A farewell reads as thanks (AFSP "saying goodbye"): the model's second answer tells.
+    behind = crisis.config.model_behind_small_talk
+    assert behind is not None and behind < crisis.config.model_ranked_first
+    text = "谢谢你们 以后大家都好好的"
+    risk = crisis.assess(
+        text,
+        model_probabilities={"crisis_suicide": behind},
+        ranked_second="suicide",
+        first_intent="thanks",
+    )
+    assert risk.crisis and risk.level is RiskLevel.MEDIUM and risk.kind == "suicide"
+    assert any("道谢" in reason for reason in risk.reasons), risk.reasons
+    assert any(item.source == "intent" for item in risk.evidence)
+
+
+@pytest.mark.parametrize(
+    ("probability", "second", "first"),
+    [
+        (0.05, "suicide", "thanks"),  # below the threshold
+        (0.2, "suicide", "job_training"),  # behind a service request: the usual thresholds
+        (0.2, None, "thanks"),  # not ranked second
+    ],
+)
+def test_behind_small_talk_needs_its_three_conditions(
+    crisis: CrisisLayer, probability: float, second: str | None, first: str
+) -> None:
+    risk = crisis.assess(
+        "谢谢你们",
+        model_probabilities={"crisis_suicide": probability},
+        ranked_second=second,
+        first_intent=first,
+    )
+    assert not risk.crisis, risk
+
+
+def test_behind_small_talk_is_qualified_like_the_model(crisis: CrisisLayer) -> None:
+    # Its words are an idiom: the model's evidence, this one too, gives at most low.
+    risk = crisis.assess(
+        "谢谢姐妹 笑死我了",
+        model_probabilities={"crisis_suicide": 0.3},
+        ranked_second="suicide",
+        first_intent="thanks",
+    )
+    assert not risk.crisis and risk.level is RiskLevel.LOW
+
+
+def test_a_subject_named_before_a_comma_is_who_died(crisis: CrisisLayer) -> None:
+    # Chinese drops the subject the clause before named: her husband died, not she.
+    model = {"crisis_suicide": 0.6}
+    assert not crisis.assess(
+        "俺老公上个月，出车祸死了", model_probabilities=model, ranked_first="suicide"
+    ).crisis
+    # ...but not someone named as an object, and never a cue of her own.
+    assert crisis.assess("借给别人十几万要不回来，死了算了").crisis
+    assert crisis.assess("老公出轨了，死了算了").crisis
+
+
+@pytest.mark.parametrize(
+    "text", ["这部剧杀青了 好舍不得", "吃鸡又被人一枪爆头了", "開心到死 抽中咗獎"]
+)
+def test_idioms_on_risk_words_qualify_the_models_evidence(crisis: CrisisLayer, text: str) -> None:
+    model = {"crisis_suicide": 0.6, "crisis_violence": 0.6}
+    assert not crisis.assess(text, model_probabilities=model, ranked_first="suicide").crisis, text
+
+
+def test_a_gun_pointed_at_her_keeps_the_models_evidence(crisis: CrisisLayer) -> None:
+    assert crisis.assess("他拿枪指着我", model_probabilities={"crisis_violence": 0.6}).crisis
+
+
+def test_starving_oneself_is_not_masked_as_hyperbole(crisis: CrisisLayer) -> None:
+    assert crisis.assess("已经三天没吃饭了 就想这样饿死算了").crisis
+    assert not crisis.assess("饿死了 中午吃啥").crisis
+
+
+def test_a_completed_suicide_in_the_news_is_reported(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.5}
+    assert not crisis.assess(
+        "那个歌手自杀去世了 好难过", model_probabilities=model, ranked_first="suicide"
+    ).crisis
+
+
+def test_a_method_told_with_its_aspect_is_a_means(crisis: CrisisLayer) -> None:
+    # 跳过河, 喝过农药: a method told of (C-SSRS), found even with the attempt cues held out.
+    without_attempts = CrisisLayer(crisis.config.without_families({"past_attempt"}))
+    risk = without_attempts.assess("以前跳過河被人救起來 現在那種感覺又回來了")
+    assert risk.crisis and any(item.name == "means" for item in risk.evidence)
+    # A prescribed sleeping pill taken as prescribed is not one.
+    assert not crisis.assess("今天吃了安眠药睡得很好").crisis
+
+
+@pytest.mark.parametrize(
+    ("first", "farewell"),
+    [("thanks", True), ("goodbye", True), ("greet", False), ("request_human", False)],
+)
+def test_each_intent_a_crisis_hides_behind_escalates_it(
+    crisis: CrisisLayer, first: str, farewell: bool
+) -> None:
+    assert first in crisis.config.small_talk
+    risk = crisis.assess(
+        "嗯",
+        model_probabilities={"crisis_violence": crisis.config.model_behind_small_talk or 0.0},
+        ranked_second="violence",
+        first_intent=first,
+    )
+    assert risk.crisis and risk.kind == "violence", risk
+    assert any("疑似告别" in reason for reason in risk.reasons) is farewell

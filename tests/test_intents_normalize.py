@@ -92,7 +92,7 @@ def test_cantonese_verbs_of_violence_and_fear_fold_to_mandarin() -> None:
 
 def test_cantonese_aspect_and_direction_fold_to_mandarin() -> None:
     assert fold_for_matching("佢打緊我") == "他打着我"
-    assert fold_for_matching("佢一路跟住我返屋企") == "他一路跟着我回家里"
+    assert fold_for_matching("佢一路跟住我返屋企") == "他一路跟着我回家"
     assert fold_for_matching("佢話要嚟學校搶個仔") == "他说要来学校抢儿子"
     assert fold_for_matching("我搬咗屋佢都知道我喺邊") == "我搬了屋他都知道我在哪"
 
@@ -109,3 +109,26 @@ def test_pinyin_of_violence_words_decodes_to_them() -> None:
     assert fold_for_matching("ta yi he jiu jiu fa jiu feng") == "他一喝酒就发酒疯"
     assert fold_for_matching("hou ma bu gei hai zi chi fan") == "后妈不给孩子吃饭"
     assert fold_for_matching("ta na dao bu zhu le") == "他拿到补助了"  # 拿到, not 拿刀
+
+
+def test_cantonese_fear_speech_and_time_words_fold_to_mandarin() -> None:
+    # 驚 is 怕 after a person or a degree word; 話 is 说 after a person; 呢排 is 这阵子.
+    assert fold_for_matching("我驚佢知道 佢話要搞我屋企人") == "我怕他知道 他说要搞我家里人"
+    assert fold_for_matching("以前試過食藥 呢排又諗返") == "以前试过吃药 这阵子又想返"
+    assert fold_for_matching("我啲首飾你攞走") == "我的首饰你拿走"
+    assert fold_for_matching("佢一飲酒就發癲 掟嘢") == "他一喝酒就发疯 扔东西"
+
+
+def test_mandarin_words_keep_jing_and_hua() -> None:
+    assert (
+        fold_for_matching("好驚喜 我吃驚了 打電話 佢話題好多")
+        == "好惊喜 我吃惊了 打电话 他话题好多"
+    )
+
+
+def test_pinyin_of_a_past_act_and_again_decodes_to_the_sign_words() -> None:
+    # 又 (again), not the commoner 有; 割过/跳过 with their aspect.
+    assert fold_for_matching("yi qian ge guo shou wan zui jin you kai shi xiang le") == (
+        "以前割过手腕最近又开始想了"
+    )
+    assert fold_for_matching("wo you liang ge hai zi") == "我有两个孩子"
