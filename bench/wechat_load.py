@@ -289,7 +289,7 @@ def werobot_app():  # type: ignore[no-untyped-def]
     return robot.wsgi
 
 
-def _answer_cpu(
+def _answer_requests(
     control: object,
     on_stop: Callable[[], None],
     actions: dict[str, Callable[[], object]] | None = None,
@@ -316,7 +316,10 @@ def _serve_werobot(control: object) -> None:
 
     server = create_server(werobot_app(), host="127.0.0.1", port=0)
     control.send(f"http://127.0.0.1:{server.effective_port}/wechat/mp")  # type: ignore[attr-defined]
-    threading.Thread(target=_answer_cpu, args=(control, lambda: os._exit(0)), daemon=True).start()
+    answering = threading.Thread(
+        target=_answer_requests, args=(control, lambda: os._exit(0)), daemon=True
+    )
+    answering.start()
     server.run()
 
 
@@ -339,7 +342,7 @@ def _serve_careline(
         }
         control.send(url)  # type: ignore[attr-defined]
         threading.Thread(
-            target=_answer_cpu,
+            target=_answer_requests,
             args=(control, lambda: loop.call_soon_threadsafe(stopped.set), actions),
             daemon=True,
         ).start()

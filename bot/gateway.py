@@ -23,14 +23,6 @@ class Gateway(Protocol):
         """Store the message; the future of its outcome (stored once this returns)."""
         ...
 
-    async def submit_together(
-        self, inbounds: Sequence[InboundMessage]
-    ) -> list[asyncio.Future[Outcome]]:
-        """``submit`` for messages of one sender said together (a call's new segments):
-        each classified with the ones before it as history, all stored and decided in one
-        transaction (stored once this returns)."""
-        ...
-
     async def submit_batch(self, groups: Sequence[Together]) -> list[Taken]:
         """What several senders said (each group: one sender's messages and a record, as a
         call's transcript brings them), classified, stored and decided in one transaction

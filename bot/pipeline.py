@@ -122,16 +122,7 @@ class Pipeline:
         always its outcome is ready too (stored and decided in one transaction). A delivery
         of a message already stored or in flight gets the first outcome again.
         """
-        return (await self.submit_together([inbound]))[0]
-
-    async def submit_together(
-        self, inbounds: Sequence[InboundMessage]
-    ) -> list[asyncio.Future[Outcome]]:
-        """``submit`` for messages of one sender that arrived together (a call's new segments):
-        ``submit_batch`` of one."""
-        if not inbounds:
-            return []
-        return (await self.submit_batch([Together(tuple(inbounds))]))[0].outcomes
+        return (await self.submit_batch([Together((inbound,))]))[0].outcomes[0]
 
     async def submit_batch(self, groups: Sequence[Together]) -> list[Taken]:
         """Each group's messages classified in order (each with the ones before it as
