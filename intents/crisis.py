@@ -102,6 +102,9 @@ class CrisisConfig:
     thresholds: tuple[tuple[RiskLevel, float], ...]  # highest level first
     history_weight: float
     history_cap: float
+    # Families that name a feeling, not a warning sign (low mood): added up from history
+    # they never make a crisis on their own; the repeated-distress rule counts them instead.
+    feelings: frozenset[str]
     model_medium: float
     model_high: float
     model_with_cue: float
@@ -164,6 +167,7 @@ class CrisisConfig:
             thresholds=thresholds,
             history_weight=float(raw["history"]["weight"]),
             history_cap=float(raw["history"]["cap"]),
+            feelings=frozenset(raw["history"].get("feelings") or ()),
             model_medium=float(raw["model"]["medium"]),
             model_high=float(raw["model"]["high"]),
             model_with_cue=float(raw["model"]["with_cue"]),
@@ -323,6 +327,19 @@ class CrisisLayer:
         best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
         return best if best.level is not RiskLevel.NONE else Risk()
 
+    def _warning_sign_in(self, kind: str, current: Signal, earlier: Sequence[Signal]) -> bool:
+        """Whether the messages show more than feelings: history raises a warning sign (or a
+        feeling after one), while a tired mother who says so three times is not a crisis."""
+        feelings = self.config.feelings
+        return any(
+            hit.cue.kind == kind
+            and not hit.about_other
+            and hit.weight > 0
+            and hit.cue.family.id not in feelings
+            for signal in (current, *earlier)
+            for hit in signal.hits
+        )
+
     def _assess_kind(
         self,
         kind: str,
@@ -345,7 +362,7 @@ class CrisisLayer:
             if hit.weight > 0:
                 reasons.append(texts.cue_reason(hit.cue.family.label, hit.matched))
         score = current.score(kind)
-        if score > 0 and earlier:
+        if score > 0 and earlier and self._warning_sign_in(kind, current, earlier):
             added = min(
                 config.history_cap,
                 config.history_weight * sum(signal.score(kind) for signal in earlier),

@@ -111,6 +111,21 @@ def test_history_raises_a_weak_signal(crisis: CrisisLayer) -> None:
     assert any("近期消息" in reason for reason in after.reasons)
 
 
+def test_feelings_said_again_and_again_stay_distress(crisis: CrisisLayer) -> None:
+    # A call's repeats, or a hard week: tiredness said three times is not a suicide risk.
+    tired = "最近带孩子 真的好累 睡不好"
+    risk = crisis.assess(tired, history=[tired, "就是 最近带孩子 真的好累"])
+    assert risk.level is RiskLevel.LOW
+    assert not risk.crisis
+
+
+def test_a_feeling_after_a_warning_sign_is_raised_by_it(crisis: CrisisLayer) -> None:
+    alone = crisis.assess("我好累")
+    after = crisis.assess("我好累", history=["真的不想活了"])
+    assert after.level.rank > alone.level.rank
+    assert any("近期消息" in reason for reason in after.reasons)
+
+
 def test_history_does_not_turn_a_neutral_message_into_a_crisis(crisis: CrisisLayer) -> None:
     assert crisis.assess("谢谢你们", history=["我不想活了"]).level is RiskLevel.NONE
 
