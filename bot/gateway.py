@@ -27,7 +27,8 @@ class Gateway(Protocol):
         """What several senders said (each group: one sender's messages and a record, as a
         call's transcript brings them), classified, stored and decided in one transaction
         (stored once this returns); per group, its outcomes and whether its record was
-        stored now."""
+        stored now. A sender met again starts a transaction of her own: when only the first
+        of them could be stored, ``bot.message.PartlyTaken`` answers those."""
         ...
 
     async def handle(self, inbound: InboundMessage) -> Outcome: ...

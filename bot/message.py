@@ -109,6 +109,16 @@ class Taken:
     recorded: bool
 
 
+class PartlyTaken(Exception):
+    """A batch goes in parts (a sender met again starts a part of her own); the first ones
+    were stored and a later one could not be: ``taken`` answers the batch's first
+    ``len(taken)`` groups, the rest were not stored (``__cause__`` says why)."""
+
+    def __init__(self, taken: list[Taken]) -> None:
+        super().__init__(f"the first {len(taken)} groups were stored, the next could not be")
+        self.taken = taken
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What handling one message did; the same object again for a retried delivery."""

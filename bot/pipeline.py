@@ -29,7 +29,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from bot import call_rows
 from bot.case_rows import page_for, schedule_follow_up, write_escalation
 from bot.clock import Clock
-from bot.message import CALL_CHANNEL, InboundMessage, Outcome, Taken, Together
+from bot.message import CALL_CHANNEL, InboundMessage, Outcome, PartlyTaken, Taken, Together
 from handlers import Case, Decision, PolicySettings, ReplyText, Turn, decide
 from handlers.distress import DISTRESS_INTENTS, DISTRESS_RISK_LEVELS, shows_distress
 from handlers.turn import (
@@ -130,10 +130,16 @@ class Pipeline:
         transaction; per group, one future per message, in their order, and whether its
         record was stored now. One sender per group; a sender whose identity is in an earlier
         group of the batch starts a transaction of its own (her history and case read as her
-        earlier group left them). Stored once this returns."""
+        earlier group left them). Stored once this returns; ``PartlyTaken`` when only the
+        first groups could be."""
         results: list[Taken] = []
         for part in _by_distinct_senders(self.cipher, groups):
-            results += await self._submit_part(part)
+            try:
+                results += await self._submit_part(part)
+            except Exception as exc:
+                if results:  # earlier parts are stored: say which, so none is taken twice
+                    raise PartlyTaken(results) from exc
+                raise
         return results
 
     async def _submit_part(self, groups: list[Together]) -> list[Taken]:

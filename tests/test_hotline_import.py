@@ -315,6 +315,27 @@ async def test_a_call_the_database_refuses_is_refused_alone_and_the_rest_importe
     assert len(summary.contacts) == 2
 
 
+async def test_calls_stored_before_a_refused_one_in_a_later_transaction_count_as_new(
+    services: Services, tmp_path: Path
+) -> None:
+    # Her second call starts a second transaction; a call in it is refused. The first
+    # transaction's calls are stored: new in the summary (her crisis among them), not
+    # "seen before" as a retry of them would find them.
+    crisis = a_call(segment("caller", CRISIS, 6), caller="13800138999")
+    again = ordinary("13800138999")
+    refused = ordinary("13800138003")
+    calls = [crisis, ordinary("13800138001"), again, refused]
+    await refuse_call(services, refused["call_id"])
+    try:
+        summary = await import_(services, jsonl(tmp_path / "calls.jsonl", *calls))
+    finally:
+        await refuse_call(services, refused["call_id"], refuse=False)
+    assert [r.call_id for r in summary.refused] == [refused["call_id"]]
+    assert (summary.new_calls, summary.calls_seen_before) == (3, 0)
+    assert len(summary.escalations) == 1 and len(summary.contacts) == 3
+    assert await count(services, HotlineCall) == 3
+
+
 async def refuse_call(services: Services, call_id: str, *, refuse: bool = True) -> None:
     """A database that refuses one call (a trigger), as a constraint would."""
     statements = {

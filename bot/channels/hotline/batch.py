@@ -10,7 +10,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from bot.channels.hotline.calls import CallTaken, take_calls
+from bot.channels.hotline.calls import CallsPartlyTaken, CallTaken, take_calls
 from bot.channels.hotline.exports import ExportedCall, Rejected
 from bot.channels.hotline.her_words import IvrPrompts
 from bot.gateway import Gateway
@@ -73,6 +73,14 @@ async def _take(
 ) -> None:
     try:
         taken = await take_calls(gateway, [item.transcript for item in batch], prompts)
+    except CallsPartlyTaken as partly:
+        # The first calls are stored: counted as new, never taken again (they would read as
+        # seen before); the one at fault is among the rest.
+        for each in partly.taken:
+            _count(summary, each)
+        for item in batch[len(partly.taken) :]:
+            await _take(gateway, prompts, [item], summary)
+        return
     except Exception as exc:
         if len(batch) == 1:  # the database refused it: the rest may still go in
             log.error("hotline import: call not stored: %s", type(exc).__name__)

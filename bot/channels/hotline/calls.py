@@ -26,6 +26,7 @@ from bot.message import (
     IdentityKind,
     InboundMessage,
     Outcome,
+    PartlyTaken,
     PhoneCall,
     SpokenSegment,
     Taken,
@@ -40,6 +41,15 @@ log = logging.getLogger("careline.channels.hotline")
 class CallTaken:
     answer: dict[str, Any]  # ``call_answer``: ids, counts and levels, no words, no number
     unhandled: int  # segments stored but not handled yet (handled once their lease runs out)
+
+
+class CallsPartlyTaken(Exception):
+    """Only the first ``len(taken)`` calls of a batch were stored (``taken`` answers them);
+    the rest were not (``__cause__`` says why)."""
+
+    def __init__(self, taken: list[CallTaken]) -> None:
+        super().__init__(f"the first {len(taken)} calls were stored, the next could not be")
+        self.taken = taken
 
 
 async def take_call(gateway: Gateway, transcript: Transcript, prompts: IvrPrompts) -> CallTaken:
@@ -57,7 +67,8 @@ async def take_calls(
     gateway: Gateway, transcripts: list[Transcript], prompts: IvrPrompts
 ) -> list[CallTaken]:
     """``take_call`` for several calls at once (the import): all stored and decided in one
-    transaction (a caller met again in the batch in one of its own)."""
+    transaction (a caller met again in the batch in one of its own: ``CallsPartlyTaken``
+    when only the transactions before hers went in)."""
     groups = [
         Together(
             tuple(_segment_message(t, u) for u in her_words(t.segments, prompts)),
@@ -65,7 +76,11 @@ async def take_calls(
         )
         for t in transcripts
     ]
-    taken = await gateway.submit_batch(groups)
+    try:
+        taken = await gateway.submit_batch(groups)
+    except PartlyTaken as partly:
+        answered = [await _answer(t, each) for t, each in zip(transcripts, partly.taken)]
+        raise CallsPartlyTaken(answered) from partly.__cause__
     return [await _answer(t, each) for t, each in zip(transcripts, taken, strict=True)]
 
 
