@@ -358,7 +358,7 @@ class Pipeline:
         ``parses``, decide each new message; without, leave them leased to this process for
         ``_process``. Per group: what was written for each message, and whether its record
         was stored now."""
-        senders = [await self._sender(session, group, now) for group in groups]
+        senders = await self._senders(session, groups, now)
         rows: list[Message] = []
         for group, (person, _, _) in zip(groups, senders, strict=True):
             rows += [
@@ -394,6 +394,20 @@ class Pipeline:
             results.append((written, recorded))
         await queries.insert_rows(session, later)
         return results
+
+    async def _senders(
+        self, session: AsyncSession, groups: list[Together], now: datetime
+    ) -> list[tuple[Person, bool, HotlineCall | None]]:
+        """``_sender`` for each group, in the groups' order; their rows are taken in one order
+        whatever the groups' (by identity), so that two transactions with the same senders
+        (two imports, two replicas) wait for each other instead of deadlocking."""
+        taken: dict[int, tuple[Person, bool, HotlineCall | None]] = {}
+        for n in sorted(range(len(groups)), key=lambda n: self._identity(groups[n].first)):
+            taken[n] = await self._sender(session, groups[n], now)
+        return [taken[n] for n in range(len(groups))]
+
+    def _identity(self, inbound: InboundMessage) -> tuple[str, str]:
+        return (inbound.sender_kind, self.cipher.lookup_hash(inbound.sender_kind, inbound.sender_id))
 
     async def _sender(
         self, session: AsyncSession, group: Together, now: datetime

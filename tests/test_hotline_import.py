@@ -3,6 +3,7 @@ databases (an SQLite file, and PostgreSQL when configured), and the command as a
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import itertools
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from bot.channels.hotline.batch import ImportSummary
@@ -357,3 +359,21 @@ async def refuse_call(services: Services, call_id: str, *, refuse: bool = True) 
     async with services.db.write() as session:
         for statement in statements[services.db.dialect]:
             await session.execute(text(statement))
+
+
+async def test_two_imports_at_once_with_the_same_callers_in_other_orders_store_every_call(
+    services: Services, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Two call systems' exports imported at the same time, the callers met in opposite
+    # orders: on PostgreSQL two transactions that took her rows in their own orders would
+    # deadlock, and one batch's decisions would be left for later.
+    callers = [f"1380013{n:04d}" for n in range(40)]
+    forward = [ordinary(c) for c in callers]
+    backward = [ordinary(c) for c in reversed(callers)]
+    summaries = await asyncio.gather(
+        import_(services, jsonl(tmp_path / "forward.jsonl", *forward)),
+        import_(services, jsonl(tmp_path / "backward.jsonl", *backward)),
+    )
+    assert [(s.new_calls, s.refused_count) for s in summaries] == [(40, 0), (40, 0)]
+    assert await count(services, HotlineCall) == 80
+    assert "decision not written" not in caplog.text
