@@ -30,7 +30,7 @@ async def insert_all_unless_duplicate(
     such a row."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     module = postgresql if dialect == "postgresql" else sqlite
-    await session.execute(module.insert(table).values(rows).on_conflict_do_nothing())
+    await session.execute(module.insert(table).on_conflict_do_nothing(), rows)
 
 
 async def insert_all_returning(
@@ -38,21 +38,15 @@ async def insert_all_returning(
 ) -> dict[Any, int]:
     """Several rows, each skipped when a unique constraint already holds such a row: the new
     rows' ids by their ``key`` column (the order of RETURNING is not guaranteed, so the rows
-    are told apart by ``key``, which must be distinct among them). One statement for as many
-    rows as the driver takes parameters in one (a transcript may bring 2,000 segments)."""
-    dialect = session.bind.dialect  # type: ignore[union-attr]
-    module = postgresql if dialect.name == "postgresql" else sqlite
-    per_statement = max(1, dialect.insertmanyvalues_max_parameters // max(1, len(rows[0])))
-    ids: dict[Any, int] = {}
-    for start in range(0, len(rows), per_statement):
-        statement = (
-            module.insert(table)
-            .values(rows[start : start + per_statement])
-            .on_conflict_do_nothing()
-            .returning(table.c[key], table.c.id)
-        )
-        ids.update({row[0]: row[1] for row in await session.execute(statement)})
-    return ids
+    are told apart by ``key``, which must be distinct among them). An executemany with
+    RETURNING: SQLAlchemy sends it as few multi-row statements ("insertmanyvalues"), compiled
+    once, however many rows (a transcript may bring 2,000 segments)."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = (
+        module.insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    )
+    return {row[0]: row[1] for row in await session.execute(statement, rows)}
 
 
 async def insert_or_replace(
