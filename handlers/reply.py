@@ -1,6 +1,7 @@
 """Choosing the reply. Crisis replies, and every reply to a message that escalated (a request for
 a social worker included), are marked sensitive: no group ever shows them, and the mark is
-stored with the reply, so a retried delivery answered from the database is kept private too."""
+stored with the reply, so a retried delivery answered from the database is kept private too.
+Words said in a hotline call get no written reply."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from storage.models import FollowUpKind
 
 
 def reply(turn: Turn) -> None:
+    if turn.case.call is not None:
+        # Said on the phone: the person on the line answers her (or the call is over). A
+        # written reply would sit in her thread as sent, though nobody could send it.
+        return
     parse = turn.parse
     key = parse.intent
     if parse.risk.crisis and key not in CRISIS_INTENTS:

@@ -167,6 +167,8 @@ async def test_in_progress_then_final_is_one_call_one_contact_and_only_new_segme
     assert await count(services, Contact) == 1
     assert await count(services, HotlineSegment) == 2
     assert await count(services, Message, Message.direction == Direction.IN) == 3  # + the call
+    # The agent answered her on the line: no written reply stands in her thread as sent.
+    assert await count(services, Message, Message.direction == Direction.OUT) == 0
     stored = await stored_call(services, early["call_id"])
     assert stored.status == CallStatus.FINAL and stored.agent_id == "agent-017"
     async with services.db.session() as session:

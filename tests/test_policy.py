@@ -29,7 +29,15 @@ from intents import (
     RiskLevel,
     service_type,
 )
-from storage.models import Contact, Escalation, FollowUp, Message, Person, Priority
+from storage.models import (
+    Contact,
+    Escalation,
+    FollowUp,
+    HotlineCall,
+    Message,
+    Person,
+    Priority,
+)
 
 
 def parse(intent: str, level: RiskLevel = RiskLevel.NONE, kind: str | None = None) -> ParseResult:
@@ -144,6 +152,21 @@ def test_a_first_crisis_opens_a_p1_escalation_a_contact_and_a_check_in() -> None
     assert isinstance(decision.contact, OpenContact) and decision.contact.service_type == "陪伴式"
     assert [f.kind for f in decision.follow_ups] == ["check_in"]
     assert decision.reply.sensitive
+
+
+@pytest.mark.parametrize(
+    "parsed",
+    [parse(Intent.JOB_TRAINING), parse(Intent.CRISIS_SUICIDE, RiskLevel.HIGH, "suicide")],
+)
+def test_words_said_in_a_call_get_no_written_reply_but_the_rest_of_the_policy(
+    parsed: ParseResult,
+) -> None:
+    call = HotlineCall(id=2, call_id="c-1", person_id=1, line="1号线", status="final", started_at=NOW)
+    in_a_call = decide_for(parsed, case(call=call))
+    written = decide_for(parsed, case())
+    assert in_a_call.reply is None and written.reply is not None
+    assert in_a_call.escalation == written.escalation
+    assert in_a_call.follow_ups == written.follow_ups
 
 
 def test_a_crisis_raises_her_open_p3_escalation_and_keeps_the_earlier_deadline() -> None:
