@@ -407,7 +407,10 @@ class Pipeline:
         return [taken[n] for n in range(len(groups))]
 
     def _identity(self, inbound: InboundMessage) -> tuple[str, str]:
-        return (inbound.sender_kind, self.cipher.lookup_hash(inbound.sender_kind, inbound.sender_id))
+        return (
+            inbound.sender_kind,
+            self.cipher.lookup_hash(inbound.sender_kind, inbound.sender_id),
+        )
 
     async def _sender(
         self, session: AsyncSession, group: Together, now: datetime

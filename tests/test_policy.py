@@ -161,7 +161,9 @@ def test_a_first_crisis_opens_a_p1_escalation_a_contact_and_a_check_in() -> None
 def test_words_said_in_a_call_get_no_written_reply_but_the_rest_of_the_policy(
     parsed: ParseResult,
 ) -> None:
-    call = HotlineCall(id=2, call_id="c-1", person_id=1, line="1号线", status="final", started_at=NOW)
+    call = HotlineCall(
+        id=2, call_id="c-1", person_id=1, line="1号线", status="final", started_at=NOW
+    )
     in_a_call = decide_for(parsed, case(call=call))
     written = decide_for(parsed, case())
     assert in_a_call.reply is None and written.reply is not None

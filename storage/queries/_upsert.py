@@ -43,9 +43,7 @@ async def insert_all_returning(
     once, however many rows (a transcript may bring 2,000 segments)."""
     dialect = session.bind.dialect.name  # type: ignore[union-attr]
     module = postgresql if dialect == "postgresql" else sqlite
-    statement = (
-        module.insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
-    )
+    statement = module.insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
     return {row[0]: row[1] for row in await session.execute(statement, rows)}
 
 

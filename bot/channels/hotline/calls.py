@@ -79,7 +79,8 @@ async def take_calls(
     try:
         taken = await gateway.submit_batch(groups)
     except PartlyTaken as partly:
-        answered = [await _answer(t, each) for t, each in zip(transcripts, partly.taken)]
+        stored = transcripts[: len(partly.taken)]
+        answered = [await _answer(t, each) for t, each in zip(stored, partly.taken, strict=True)]
         raise CallsPartlyTaken(answered) from partly.__cause__
     return [await _answer(t, each) for t, each in zip(transcripts, taken, strict=True)]
 
