@@ -798,6 +798,8 @@ def test_each_intent_a_crisis_hides_behind_escalates_it(
         # feelings is not.
         ("我好怕他出狱以后会来报复我们母女", "conflict", "我担心他会伤害孩子的自尊心"),
         ("他一回家我就提心吊胆 怕又要挨打", "conflict", "孩子考试我提心吊胆的 怕又考砸"),
+        # His violence expected to grow worse (Danger Assessment); a resolve of his own is not.
+        ("我报了警 可他放出来以后肯定会更狠", "conflict", "他说健身以后对自己会更狠"),
         # A death wished on someone, thought out (C-SSRS homicidal ideation).
         ("这几个月我一直在琢磨怎样让那个男人去死", "hostility", "我在想怎么让孩子多吃点饭"),
         # Someone else to bring up her children (putting affairs in order); a day's childcare
