@@ -132,4 +132,3 @@ def test_pinyin_of_a_past_act_and_again_decodes_to_the_sign_words() -> None:
         "以前割过手腕最近又开始想了"
     )
     assert fold_for_matching("wo you liang ge hai zi") == "我有两个孩子"
-
