@@ -121,6 +121,11 @@ class CrisisConfig:
     anchors: tuple[tuple[str, re.Pattern[str]], ...]  # per kind, the words its risk is said in
     cues: tuple[Cue, ...]
     families: dict[str, Family]
+    # A low cue of a warning sign (a means or place named, fear of him; not a low mood) with
+    # the model at this calibrated probability gives medium (None: only ``model_with_cue``).
+    model_with_sign: float | None = None
+    # Families whose cues are mood, not a warning sign: they do not count for ``with_sign``.
+    mood_families: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CUES) -> CrisisConfig:
@@ -182,6 +187,8 @@ class CrisisConfig:
             ),
             cues=cues,
             families=families,
+            model_with_sign=_optional_float(raw["model"].get("with_sign")),
+            mood_families=frozenset(raw["model"].get("mood_families") or ()),
         )
 
     def without_families(self, names: Collection[str]) -> CrisisConfig:
@@ -378,7 +385,10 @@ class CrisisLayer:
         probability = probabilities.get(CRISIS_INTENT[kind], 0.0)
         if probability > 0:
             evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
-        raised = self._model_level(level, probability)
+        # A weak warning sign (a place, a means, fear of him) is more than a low mood: with the
+        # model close behind, together they reach a person (issue 17, unseen families).
+        sign = any(hit.weight > 0 and hit.cue.family.id not in config.mood_families for hit in own)
+        raised = self._model_level(level, probability, sign=sign)
         if ranked_first or backend_first:
             # The classifier's top answer is this crisis: never silently dropped. On a family
             # the model never saw, a first ranking at a low probability still tells (leave-one-
@@ -447,12 +457,17 @@ class CrisisLayer:
         """Why a classifier's crisis intent alone escalates a message."""
         return (texts.model_reason(kind, probability),)
 
-    def _model_level(self, level: RiskLevel, probability: float) -> RiskLevel:
+    def _model_level(
+        self, level: RiskLevel, probability: float, *, sign: bool = False
+    ) -> RiskLevel:
         config = self.config
         has_cue = level.rank >= RiskLevel.LOW.rank
         if has_cue and probability >= config.model_high:
             return RiskLevel.HIGH
         if probability >= config.model_medium or (has_cue and probability >= config.model_with_cue):
+            return RiskLevel.MEDIUM
+        with_sign = config.model_with_sign
+        if has_cue and sign and with_sign is not None and probability >= with_sign:
             return RiskLevel.MEDIUM
         return RiskLevel.NONE
 

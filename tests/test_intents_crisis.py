@@ -795,3 +795,71 @@ def test_each_intent_a_crisis_hides_behind_escalates_it(
     )
     assert risk.crisis and risk.kind == "violence", risk
     assert any("疑似告别" in reason for reason in risk.reasons) is farewell
+
+
+# ---- fifth pass (issue 17, unseen families): general forms a family lacked -----------------
+# Each new form, with a harmless sentence of the same words it must leave alone. Written for
+# these tests, not taken from the family examples or an evaluation set.
+@pytest.mark.parametrize(
+    ("text", "family", "harmless"),
+    [
+        # Swallowing pills is a method named (C-SSRS); taking one's medicine is not.
+        ("去年吞了一把降压药 送去医院才救过来", "means", "药片太大了 我吞不下去 能掰开吃吗"),
+        # A baby shaken hard (WHO: abusive head trauma); rocking one to sleep is not.
+        ("他嫌宝宝吵 使劲摇晃宝宝 宝宝哭得喘不上气", "child_harm", "我每天晚上都要摇宝宝睡觉 好累"),
+        # Beaten, said with 挨; a child scolded at school is not.
+        ("我在家里天天挨打 不敢跟别人说", "being_hit", "孩子在学校挨批评了 回来一直哭"),
+        # Her fear of a particular harm from him (Danger Assessment); fear of hurting his
+        # feelings is not.
+        ("我好怕他出狱以后会来报复我们母女", "conflict", "我担心他会伤害孩子的自尊心"),
+        ("他一回家我就提心吊胆 怕又要挨打", "conflict", "孩子考试我提心吊胆的 怕又考砸"),
+        # His violence expected to grow worse (Danger Assessment); a resolve of his own is not.
+        ("我报了警 可他放出来以后肯定会更狠", "conflict", "他说健身以后对自己会更狠"),
+        # A death wished on someone, thought out (C-SSRS homicidal ideation).
+        ("这几个月我一直在琢磨怎样让那个男人去死", "hostility", "我在想怎么让孩子多吃点饭"),
+        # Someone else to bring up her children (putting affairs in order); a day's childcare
+        # is not.
+        ("姐 以后就拜托你帮我把两个孩子带大", "farewell", "姐 明天帮我看一下孩子 我要加班"),
+    ],
+)
+def test_fifth_pass_forms_escalate_and_their_harmless_twins_do_not(
+    crisis: CrisisLayer, text: str, family: str, harmless: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.level.rank >= RiskLevel.MEDIUM.rank and risk.crisis, risk
+    assert any(item.source == "cue" and item.name == family for item in risk.evidence), risk
+    calm = crisis.assess(harmless)
+    assert not calm.crisis, calm
+    assert not any(item.name == family for item in calm.evidence), calm
+
+
+def test_the_fear_of_his_harm_counts_without_the_retaliation_family(crisis: CrisisLayer) -> None:
+    # Fear of what he will do, said without a threat of his quoted, is found even when the
+    # retaliation family's own patterns are held out (leave-one-family-out).
+    without = CrisisLayer(crisis.config.without_families({"retaliation_fear"}))
+    assert without.assess("我怕离婚以后他会来报复孩子").crisis
+
+
+def test_a_weak_warning_sign_with_the_model_close_behind_escalates(crisis: CrisisLayer) -> None:
+    # A low cue of a warning sign (a place named) and the model at the probability from which
+    # its first ranking counts: two weak signs of the same kind together reach a person.
+    config = crisis.config
+    assert config.model_with_sign == config.model_ranked_first
+    assert config.model_with_sign is not None and config.model_with_sign < config.model_with_cue
+    text = "一个人在楼顶坐着"
+    without = CrisisLayer(config.without_families({"preparation"}))
+    assert not without.assess(text).crisis
+    at_sign = {"crisis_suicide": config.model_with_sign}
+    assert without.assess(text, model_probabilities=at_sign).crisis
+    below = config.model_with_sign - 0.01
+    assert not without.assess(text, model_probabilities={"crisis_suicide": below}).crisis
+
+
+def test_a_low_mood_with_the_model_close_behind_does_not(crisis: CrisisLayer) -> None:
+    # Low mood (睡不着, 好累) is what ordinary distress says too: it needs model.with_cue.
+    config = crisis.config
+    assert config.model_with_sign is not None
+    text = "一想到欠的钱就头疼 整晚睡不着"
+    at_sign = {"crisis_suicide": config.model_with_sign}
+    assert not crisis.assess(text, model_probabilities=at_sign).crisis
+    assert crisis.assess(text, model_probabilities={"crisis_suicide": config.model_with_cue}).crisis
