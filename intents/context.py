@@ -71,6 +71,8 @@ _VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(
 _OTHER_SUBJECT = re.compile(
     _OTHER_SUICIDE.pattern
     + r"|它|有人|大家|对方|狗|猫|宠物"
+    # A person named by a common noun (某个女孩惨死, 那个老人死了): not the writer, who says 我.
+    + r"|女孩|男孩|女生|男生|女人|男人|少年|少女|老人|老太太|老头|某人|某个人"
     + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫|爸|父亲|母亲|老妈|(?<=我)妈"
 )
 # ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
@@ -115,6 +117,41 @@ REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
 FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 
+# --- Death in a dream, death as everyone's fate (the model's evidence only) -----------------
+# A death dreamt (梦见自己死了) or said of everyone (人总会死, 迟早有一天会死) is no wish, plan or
+# act of the writer's: the model's evidence on that 死 is qualified. Only the bare death word:
+# a suicide in a dream (梦到自杀了, 梦里选择了自杀) keeps its weight (PsyGUARD calls it ideation),
+# and cues are never qualified by these.
+DREAMT = Qualifier("dream", 1.0)
+MORTALITY = Qualifier("mortality", 1.0)
+# 做梦都想 is a wish (做梦都想死), not a dream.
+_DREAM = re.compile(r"梦见|梦到|梦里|梦中|做梦(?!都|也)|做了(个|一个)?(噩|恶)?梦|噩梦|恶梦")
+_MORTALITY = re.compile(
+    # people in general (人总会死, 人都要死的), or a time that comes to everyone (迟早有一天会死)
+    r"((人|人人|每个人|是人)(都|也|总|终|终究|终归|迟早|早晚)(都|也)?(会|要|难免|免不了|逃不过)?(一)?"
+    r"|(迟早|早晚|总有一天|迟早有一天|早晚有一天|终有一天)(都|也)?(会|要)?)$"
+)
+# ...unless a person is named in the clause: 我迟早会死在他手里, 你迟早会死 (a curse).
+_ANY_PERSON = re.compile(r"我|俺|你|您|他|她|自己")
+# A favour bounded in time: asked for once (一下, 一趟) with a near, set time (下周, 明天下午,
+# 放学), never with 以后 (以后孩子就拜托你了 is the farewell's form).
+ERRAND = Qualifier("errand", 1.0)
+_ONCE = re.compile(r"(帮|替|给)(我|俺)?.{0,8}(一下|一趟|一会儿?)")
+_SET_TIME = re.compile(
+    r"今天|今晚|明天|明早|明晚|后天|下周|这周|周末|周[一二三四五六日天]|星期[一二三四五六日天]"
+    r"|上午|下午|中午|傍晚|放学|下班|[0-9一二三四五六七八九十两]+点"
+)
+_FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|再也")
+
+# An animal as the one who does it (猫咪跳下来把杯子打碎了): no violence between people, when no
+# person is named before the word (狗被他打了 is his doing; 它 may be a typo of 他, so not it).
+ANIMAL = Qualifier("animal", 1.0)
+_ANIMAL = re.compile(r"猫|狗|宠物|兔子|仓鼠|鹦鹉|小鸟|鸡|鸭|鹅|老鼠")
+_PERSON_WORD = re.compile(
+    r"我|俺|你|您|他|她|自己|人|孩子|儿子|女儿|宝宝|娃|老公|丈夫|前夫|婆婆|公公|爸|妈|哥|姐|弟|妹"
+)
+_DEATH_WORD = re.compile(r"死")
+
 
 def clauses(text: str) -> list[tuple[int, int]]:
     """[start, end) of each clause of ``text``."""
@@ -147,6 +184,11 @@ class MessageContext:
             here = bool(reported.search(clause)) or (previous and not _FIRST_PERSON.search(clause))
             self.reported.append(here)
             previous = here
+
+    def bounded_errand(self) -> bool:
+        """A favour asked once for a set time, with nothing said of 'from now on'."""
+        text = self.text
+        return bool(_ONCE.search(text) and _SET_TIME.search(text)) and not _FROM_NOW_ON.search(text)
 
     def _clause(self, position: int) -> int:
         for index, (start, end) in enumerate(self.spans):
@@ -205,7 +247,22 @@ class MessageContext:
             )
         ):
             found.append(OTHER_PERSON)
+        if kind == "suicide" and _DEATH_WORD.fullmatch(self.text[start:end]):
+            found += self._dream_or_mortality(start)
+        if kind == "violence" and _ANIMAL.search(before) and not _PERSON_WORD.search(before):
+            found.append(ANIMAL)
         return tuple(found)
+
+    def _dream_or_mortality(self, start: int) -> list[Qualifier]:
+        """A bare 死 dreamt (梦见自己也死了) or everyone's (迟早有一天会死; not 我迟早会死)."""
+        clause_start, clause_end = self.spans[self._clause(start)]
+        before = self.text[clause_start:start]
+        if _DREAM.search(before):
+            return [DREAMT]
+        clause = self.text[clause_start:clause_end]
+        if _MORTALITY.search(before) and not _ANY_PERSON.search(clause):
+            return [MORTALITY]
+        return []
 
     def _carried_subject(self, position: int) -> str:
         """The clause before the one at ``position`` when only a comma parts them: Chinese
