@@ -36,14 +36,19 @@ _ANCHOR_NEGATION = re.compile(
 # A past, told as over: 以前/那时 in the clause, and the message says it has passed.
 _PAST = re.compile(
     r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
+    # a span of years told as over (那几年, 前几年, 那些年, 那阵子, 那会儿)
+    r"|(那|前)(几|两|三)年|那些年|那阵子|那会儿?"
 )
 _RESOLVED = re.compile(
     r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
     # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
     # (现在不是很好).
-    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,8}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
+    # (up to 12 characters: speech-to-text runs 现在有工作了孩子也懂事挺好的 together)
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,12}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
     r"|后来(慢慢)?(就)?(好了|好起来了|走出来了|挺过来了)"
+    # a life told as good again (现在每天都很开心, 现在过得很幸福), never with a denial between
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){0,8}(开心|幸福|快乐|踏实|安稳)"
 )
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
@@ -52,7 +57,9 @@ _FIRST_PERSON = re.compile(r"我|俺|自己")
 # not listed for violence: 他打我 is her crisis; 他不想活了 is someone else's.
 _OTHER = (
     r"(朋友|闺蜜|同事|邻居|同学|亲戚|网友|别人|人家|室友|表姐|表妹|堂姐|堂妹|姐姐|妹妹|弟弟|哥哥"
-    r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家)"
+    r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家"
+    # neighbours and acquaintances whose words she passes on (隔壁大姐跟我说她男人…)
+    r"|街坊|老乡|工友|病友|对门|隔壁|大姐|大嫂|大妈)"
 )
 # Not bare 孩子 or 妈妈: a mother says 妈妈先走了 of herself, and 孩子们 to address them.
 _OTHER_SUICIDE = re.compile(

@@ -863,3 +863,47 @@ def test_a_favour_for_a_set_time_is_not_a_farewell(crisis: CrisisLayer) -> None:
         "明天帮我接一下孩子 我想死",
     ):
         assert crisis.assess(text, model_probabilities=model, ranked_first="suicide").crisis, text
+
+
+# The false-alarm families on held-back sets, in general forms (fifth pass).
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("我没有想不开 你们放心", "我最近总是想不开"),
+        ("我不会做傻事的 就是想找人说说", "我真怕自己哪天做傻事"),
+    ],
+)
+def test_a_denied_statement_qualifies_the_model(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(
+        harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide"
+    ).crisis
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis
+
+
+def test_an_urge_told_with_a_denial_of_the_wish_keeps_the_model(crisis: CrisisLayer) -> None:
+    assert crisis.assess("我不想伤害自己 可是控制不住", model_probabilities=_MODEL_ONLY).crisis
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("那几年真的不想活了 现在有工作了孩子也懂事挺好的", "那几年真的不想活了 现在又开始了"),
+        ("前几年想过死 现在已经走出来了", "前几年想过死 这几天又想了"),
+        ("去年吃过药被救回来 现在每天都很开心", "去年吃过药被救回来 现在每天都不开心"),
+    ],
+)
+def test_a_past_told_as_over_with_now_in_the_recovery(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless).crisis
+    assert crisis.assess(crisis_text).crisis
+
+
+def test_a_neighbours_words_are_her_concern_not_her_crisis(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("隔壁大姐跟我说她男人拿刀吓唬她")
+    assert risk.kind == "concern_for_other" and not risk.crisis
+    assert crisis.assess("大姐 他拿刀吓唬我").crisis
