@@ -817,6 +817,7 @@ def test_dreamt_general_and_strangers_deaths_qualify_the_model(
     [
         ("把孩子的牛奶洒了 我后悔死了", "我后悔得想死"),
         ("委屈得要死 又被婆婆说了", "委屈得想死"),
+        ("刚蒸好的馒头 香死了", "活着好累 好想死"),
     ],
 )
 def test_a_feeling_to_death_is_a_degree(
