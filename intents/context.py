@@ -36,14 +36,19 @@ _ANCHOR_NEGATION = re.compile(
 # A past, told as over: 以前/那时 in the clause, and the message says it has passed.
 _PAST = re.compile(
     r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
+    # a span of years told as over (那几年, 前几年, 那些年, 那阵子, 那会儿)
+    r"|(那|前)(几|两|三)年|那些年|那阵子|那会儿?"
 )
 _RESOLVED = re.compile(
     r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
     # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
     # (现在不是很好).
-    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,8}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
+    # (up to 12 characters: speech-to-text runs 现在有工作了孩子也懂事挺好的 together)
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,12}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
     r"|后来(慢慢)?(就)?(好了|好起来了|走出来了|挺过来了)"
+    # a life told as good again (现在每天都很开心, 现在过得很幸福), never with a denial between
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){0,8}(开心|幸福|快乐|踏实|安稳)"
 )
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
@@ -52,7 +57,9 @@ _FIRST_PERSON = re.compile(r"我|俺|自己")
 # not listed for violence: 他打我 is her crisis; 他不想活了 is someone else's.
 _OTHER = (
     r"(朋友|闺蜜|同事|邻居|同学|亲戚|网友|别人|人家|室友|表姐|表妹|堂姐|堂妹|姐姐|妹妹|弟弟|哥哥"
-    r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家)"
+    r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家"
+    # neighbours and acquaintances whose words she passes on (隔壁大姐跟我说她男人…)
+    r"|街坊|老乡|工友|病友|对门|隔壁|大姐|大嫂|大妈)"
 )
 # Not bare 孩子 or 妈妈: a mother says 妈妈先走了 of herself, and 孩子们 to address them.
 _OTHER_SUICIDE = re.compile(
@@ -71,6 +78,8 @@ _VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(
 _OTHER_SUBJECT = re.compile(
     _OTHER_SUICIDE.pattern
     + r"|它|有人|大家|对方|狗|猫|宠物"
+    # A person named by a common noun (某个女孩惨死, 那个老人死了): not the writer, who says 我.
+    + r"|女孩|男孩|女生|男生|女人|男人|少年|少女|老人|老太太|老头|某人|某个人"
     + r"|爷爷|奶奶|外公|外婆|姥姥|姥爷|公公|前夫|老公|丈夫|爸|父亲|母亲|老妈|(?<=我)妈"
 )
 # ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
@@ -115,6 +124,41 @@ REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
 FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 
+# --- Death in a dream, death as everyone's fate (the model's evidence only) -----------------
+# A death dreamt (梦见自己死了) or said of everyone (人总会死, 迟早有一天会死) is no wish, plan or
+# act of the writer's: the model's evidence on that 死 is qualified. Only the bare death word:
+# a suicide in a dream (梦到自杀了, 梦里选择了自杀) keeps its weight (PsyGUARD calls it ideation),
+# and cues are never qualified by these.
+DREAMT = Qualifier("dream", 1.0)
+MORTALITY = Qualifier("mortality", 1.0)
+# 做梦都想 is a wish (做梦都想死), not a dream.
+_DREAM = re.compile(r"梦见|梦到|梦里|梦中|做梦(?!都|也)|做了(个|一个)?(噩|恶)?梦|噩梦|恶梦")
+_MORTALITY = re.compile(
+    # people in general (人总会死, 人都要死的), or a time that comes to everyone (迟早有一天会死)
+    r"((人|人人|每个人|是人)(都|也|总|终|终究|终归|迟早|早晚)(都|也)?(会|要|难免|免不了|逃不过)?(一)?"
+    r"|(迟早|早晚|总有一天|迟早有一天|早晚有一天|终有一天)(都|也)?(会|要)?)$"
+)
+# ...unless a person is named in the clause: 我迟早会死在他手里, 你迟早会死 (a curse).
+_ANY_PERSON = re.compile(r"我|俺|你|您|他|她|自己")
+# A favour bounded in time: asked for once (一下, 一趟) with a near, set time (下周, 明天下午,
+# 放学), never with 以后 (以后孩子就拜托你了 is the farewell's form).
+ERRAND = Qualifier("errand", 1.0)
+_ONCE = re.compile(r"(帮|替|给)(我|俺)?.{0,8}(一下|一趟|一会儿?)")
+_SET_TIME = re.compile(
+    r"今天|今晚|明天|明早|明晚|后天|下周|这周|周末|周[一二三四五六日天]|星期[一二三四五六日天]"
+    r"|上午|下午|中午|傍晚|放学|下班|[0-9一二三四五六七八九十两]+点"
+)
+_FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|再也")
+
+# An animal as the one who does it (猫咪跳下来把杯子打碎了): no violence between people, when no
+# person is named before the word (狗被他打了 is his doing; 它 may be a typo of 他, so not it).
+ANIMAL = Qualifier("animal", 1.0)
+_ANIMAL = re.compile(r"猫|狗|宠物|兔子|仓鼠|鹦鹉|小鸟|鸡|鸭|鹅|老鼠")
+_PERSON_WORD = re.compile(
+    r"我|俺|你|您|他|她|自己|人|孩子|儿子|女儿|宝宝|娃|老公|丈夫|前夫|婆婆|公公|爸|妈|哥|姐|弟|妹"
+)
+_DEATH_WORD = re.compile(r"死")
+
 
 def clauses(text: str) -> list[tuple[int, int]]:
     """[start, end) of each clause of ``text``."""
@@ -147,6 +191,11 @@ class MessageContext:
             here = bool(reported.search(clause)) or (previous and not _FIRST_PERSON.search(clause))
             self.reported.append(here)
             previous = here
+
+    def bounded_errand(self) -> bool:
+        """A favour asked once for a set time, with nothing said of 'from now on'."""
+        text = self.text
+        return bool(_ONCE.search(text) and _SET_TIME.search(text)) and not _FROM_NOW_ON.search(text)
 
     def _clause(self, position: int) -> int:
         for index, (start, end) in enumerate(self.spans):
@@ -205,7 +254,22 @@ class MessageContext:
             )
         ):
             found.append(OTHER_PERSON)
+        if kind == "suicide" and _DEATH_WORD.fullmatch(self.text[start:end]):
+            found += self._dream_or_mortality(start)
+        if kind == "violence" and _ANIMAL.search(before) and not _PERSON_WORD.search(before):
+            found.append(ANIMAL)
         return tuple(found)
+
+    def _dream_or_mortality(self, start: int) -> list[Qualifier]:
+        """A bare 死 dreamt (梦见自己也死了) or everyone's (迟早有一天会死; not 我迟早会死)."""
+        clause_start, clause_end = self.spans[self._clause(start)]
+        before = self.text[clause_start:start]
+        if _DREAM.search(before):
+            return [DREAMT]
+        clause = self.text[clause_start:clause_end]
+        if _MORTALITY.search(before) and not _ANY_PERSON.search(clause):
+            return [MORTALITY]
+        return []
 
     def _carried_subject(self, position: int) -> str:
         """The clause before the one at ``position`` when only a comma parts them: Chinese

@@ -23,6 +23,7 @@ import yaml
 
 from intents import texts
 from intents.context import (
+    ERRAND,
     FIGURATIVE,
     NEGATED,
     OTHER_PERSON,
@@ -265,10 +266,18 @@ class CrisisLayer:
             )
             >= medium
         ]
-        return Signal(
-            tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers),
-            self._model_context(compact, masked, context),
-        )
+        signal_hits = tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers)
+        model_context = self._model_context(compact, masked, context)
+        if not signal_hits and not model_context and self._errand(compact, context):
+            model_context = (ERRAND,)
+        return Signal(signal_hits, model_context)
+
+    def _errand(self, compact: str, context: MessageContext) -> bool:
+        """A bounded favour for a set time (下周孩子放学就拜托你帮我接一下), with no risk word and
+        no cue: what a farewell is not (its mark is finality, AFSP). The model's first ranking
+        on such a message gives at most low."""
+        has_anchor = any(pattern.search(compact) for _, pattern in self.config.anchors)
+        return not has_anchor and context.bounded_errand()
 
     def _model_context(
         self, compact: str, masked: str, context: MessageContext

@@ -42,6 +42,10 @@ CONTEXT_NAMES = {
     "reported": "新闻/影视/他人经历",
     "other_person": "说的是别人",
     "figurative": "夸张或习语",
+    "dream": "梦境",
+    "mortality": "泛谈生死",
+    "animal": "说的是动物",
+    "errand": "限时的日常请托",
 }
 
 

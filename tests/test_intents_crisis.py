@@ -863,3 +863,131 @@ def test_a_low_mood_with_the_model_close_behind_does_not(crisis: CrisisLayer) ->
     at_sign = {"crisis_suicide": config.model_with_sign}
     assert not crisis.assess(text, model_probabilities=at_sign).crisis
     assert crisis.assess(text, model_probabilities={"crisis_suicide": config.model_with_cue}).crisis
+
+
+# --- Fifth pass (2026-12-03): false alarms on talk of death that is no wish, plan or act -------
+# Each harmless form with the similar real crisis it must still catch.
+
+_MODEL_ONLY = {"crisis_suicide": 0.6, "crisis_violence": 0.6}
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        # a death dreamt; a suicide dreamt or a wish 做梦都想 stays
+        ("奶奶走了以后 我梦到自己也死了", "又梦到自己去自杀了"),
+        ("奶奶走了以后 我梦到自己也死了", "我做梦都想死"),
+        # death as everyone's fate; her own or a curse stays
+        ("人总会死的 早晚的事", "我迟早有一天会死在他手里"),
+        ("反正迟早有一天都会死", "你迟早会死"),
+        # a stranger's death (a common noun as subject)
+        ("新闻里那个男孩惨死 好可怜", "我死了算了"),
+    ],
+)
+def test_dreamt_general_and_strangers_deaths_qualify_the_model(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(
+        harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide"
+    ).crisis
+    assert crisis.assess(
+        crisis_text, model_probabilities=_MODEL_ONLY, ranked_first="suicide"
+    ).crisis
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("把孩子的牛奶洒了 我后悔死了", "我后悔得想死"),
+        ("委屈得要死 又被婆婆说了", "委屈得想死"),
+        ("刚蒸好的馒头 香死了", "活着好累 好想死"),
+    ],
+)
+def test_a_feeling_to_death_is_a_degree(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless, model_probabilities=_MODEL_ONLY).crisis
+    assert crisis.assess(crisis_text).crisis
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("我一天不喝咖啡就活不下去", "我一天都不想过了 活不下去了"),
+        ("一刻没有手机就觉得活不下去", "没有你我活不下去"),
+    ],
+)
+def test_living_without_a_habit_is_a_dependency_not_a_crisis(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless).crisis
+    assert crisis.assess(crisis_text).crisis
+
+
+def test_an_animals_doing_is_not_violence_between_people(crisis: CrisisLayer) -> None:
+    harmless = "家里的狗把花瓶打碎了"
+    assert not crisis.assess(
+        harmless, model_probabilities=_MODEL_ONLY, ranked_first="violence"
+    ).crisis
+    # ...a person named before the word is his doing, and a cue is never qualified by it.
+    assert crisis.assess("狗被他打了", model_probabilities=_MODEL_ONLY).crisis
+    assert crisis.assess(
+        "他把猫打死了", model_probabilities=_MODEL_ONLY, ranked_first="violence"
+    ).crisis
+
+
+def test_a_favour_for_a_set_time_is_not_a_farewell(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.35}
+    errand = "明天下午我要上班 帮我接一下孩子"
+    assert not crisis.assess(errand, model_probabilities=model, ranked_first="suicide").crisis
+    # 以后 is the farewell's form; a cue or a risk word is never qualified by the errand.
+    for text in (
+        "以后孩子帮我照顾一下",
+        "明天帮我接一下孩子 以后就拜托你了",
+        "明天帮我接一下孩子 我想死",
+    ):
+        assert crisis.assess(text, model_probabilities=model, ranked_first="suicide").crisis, text
+
+
+# The false-alarm families on held-back sets, in general forms (fifth pass).
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("我没有想不开 你们放心", "我最近总是想不开"),
+        ("我不会做傻事的 就是想找人说说", "我真怕自己哪天做傻事"),
+    ],
+)
+def test_a_denied_statement_qualifies_the_model(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(
+        harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide"
+    ).crisis
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis
+
+
+def test_an_urge_told_with_a_denial_of_the_wish_keeps_the_model(crisis: CrisisLayer) -> None:
+    assert crisis.assess("我不想伤害自己 可是控制不住", model_probabilities=_MODEL_ONLY).crisis
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("那几年真的不想活了 现在有工作了孩子也懂事挺好的", "那几年真的不想活了 现在又开始了"),
+        ("前几年想过死 现在已经走出来了", "前几年想过死 这几天又想了"),
+        ("去年吃过药被救回来 现在每天都很开心", "去年吃过药被救回来 现在每天都不开心"),
+    ],
+)
+def test_a_past_told_as_over_with_now_in_the_recovery(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless).crisis
+    assert crisis.assess(crisis_text).crisis
+
+
+def test_a_neighbours_words_are_her_concern_not_her_crisis(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("隔壁大姐跟我说她男人拿刀吓唬她")
+    assert risk.kind == "concern_for_other" and not risk.crisis
+    assert crisis.assess("大姐 他拿刀吓唬我").crisis
