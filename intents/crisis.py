@@ -48,6 +48,8 @@ class Family:
     id: str
     kind: str
     label: str
+    # A feeling (low mood), not a warning sign: its words are ordinary distress's too.
+    feeling: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,6 @@ class CrisisConfig:
     thresholds: tuple[tuple[RiskLevel, float], ...]  # highest level first
     history_weight: float
     history_cap: float
-    # Families that name a feeling, not a warning sign (low mood): added up from history
-    # they never make a crisis on their own; the repeated-distress rule counts them instead.
-    feelings: frozenset[str]
     model_medium: float
     model_high: float
     model_with_cue: float
@@ -122,11 +121,9 @@ class CrisisConfig:
     anchors: tuple[tuple[str, re.Pattern[str]], ...]  # per kind, the words its risk is said in
     cues: tuple[Cue, ...]
     families: dict[str, Family]
-    # A low cue of a warning sign (a means or place named, fear of him; not a low mood) with
+    # A low cue of a warning sign (a means or place named, fear of him; not a feeling) with
     # the model at this calibrated probability gives medium (None: only ``model_with_cue``).
     model_with_sign: float | None = None
-    # Families whose cues are mood, not a warning sign: they do not count for ``with_sign``.
-    mood_families: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CUES) -> CrisisConfig:
@@ -141,7 +138,9 @@ class CrisisConfig:
             )
         )
         families = {
-            name: Family(name, str(item["kind"]), str(item["label"]))
+            name: Family(
+                name, str(item["kind"]), str(item["label"]), bool(item.get("feeling", False))
+            )
             for name, item in (raw.get("families") or {}).items()
         }
         unknown = {family.kind for family in families.values()} - set(KINDS)
@@ -173,7 +172,6 @@ class CrisisConfig:
             thresholds=thresholds,
             history_weight=float(raw["history"]["weight"]),
             history_cap=float(raw["history"]["cap"]),
-            feelings=frozenset(raw["history"].get("feelings") or ()),
             model_medium=float(raw["model"]["medium"]),
             model_high=float(raw["model"]["high"]),
             model_with_cue=float(raw["model"]["with_cue"]),
@@ -189,7 +187,6 @@ class CrisisConfig:
             cues=cues,
             families=families,
             model_with_sign=_optional_float(raw["model"].get("with_sign")),
-            mood_families=frozenset(raw["model"].get("mood_families") or ()),
         )
 
     def without_families(self, names: Collection[str]) -> CrisisConfig:
@@ -346,12 +343,11 @@ class CrisisLayer:
     def _warning_sign_in(self, kind: str, current: Signal, earlier: Sequence[Signal]) -> bool:
         """Whether the messages show more than feelings: history raises a warning sign (or a
         feeling after one), while a tired mother who says so three times is not a crisis."""
-        feelings = self.config.feelings
         return any(
             hit.cue.kind == kind
             and not hit.about_other
             and hit.weight > 0
-            and hit.cue.family.id not in feelings
+            and not hit.cue.family.feeling
             for signal in (current, *earlier)
             for hit in signal.hits
         )
@@ -396,7 +392,7 @@ class CrisisLayer:
             evidence.append(Evidence("model", CRISIS_INTENT[kind], "模型概率", probability))
         # A weak warning sign (a place, a means, fear of him) is more than a low mood: with the
         # model close behind, together they reach a person (issue 17, unseen families).
-        sign = any(hit.weight > 0 and hit.cue.family.id not in config.mood_families for hit in own)
+        sign = any(hit.weight > 0 and not hit.cue.family.feeling for hit in own)
         raised = self._model_level(level, probability, sign=sign)
         if ranked_first or backend_first:
             # The classifier's top answer is this crisis: never silently dropped. On a family

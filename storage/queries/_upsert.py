@@ -13,13 +13,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+def _insert(session: AsyncSession, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT in the session's dialect's own spelling (its ON CONFLICT clauses)."""
+    dialect = session.bind.dialect.name  # type: ignore[union-attr]
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
 async def insert_unless_duplicate(
     session: AsyncSession, table: Table, values: dict[str, Any]
 ) -> int | None:
     """The new row's id, or None when a unique constraint already holds such a row."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    insert = _insert(session, table).values(values)
+    statement = insert.on_conflict_do_nothing().returning(table.c.id)
     return await session.scalar(statement)  # type: ignore[no-any-return]
 
 
@@ -28,9 +33,7 @@ async def insert_all_unless_duplicate(
 ) -> None:
     """Several rows in one statement, each skipped when a unique constraint already holds
     such a row."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    module = postgresql if dialect == "postgresql" else sqlite
-    await session.execute(module.insert(table).on_conflict_do_nothing(), rows)
+    await session.execute(_insert(session, table).on_conflict_do_nothing(), rows)
 
 
 async def insert_all_returning(
@@ -41,9 +44,7 @@ async def insert_all_returning(
     are told apart by ``key``, which must be distinct among them). An executemany with
     RETURNING: SQLAlchemy sends it as few multi-row statements ("insertmanyvalues"), compiled
     once, however many rows (a transcript may bring 2,000 segments)."""
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
+    statement = _insert(session, table).on_conflict_do_nothing().returning(table.c[key], table.c.id)
     return {row[0]: row[1] for row in await session.execute(statement, rows)}
 
 
@@ -60,9 +61,7 @@ async def insert_or_replace(
     A stored row whose ``unless_newer`` column is already later than the new value's is kept:
     a slow writer must not put back what a faster one replaced.
     """
-    dialect = session.bind.dialect.name  # type: ignore[union-attr]
-    module = postgresql if dialect == "postgresql" else sqlite
-    insert = module.insert(table).values(values)
+    insert = _insert(session, table).values(values)
     statement = insert.on_conflict_do_update(
         index_elements=[key],
         set_={name: insert.excluded[name] for name in values if name != key},
