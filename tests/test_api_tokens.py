@@ -3,7 +3,9 @@ database, against the local fake WeChat API (tests/fakes/wechat_api.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -199,13 +201,26 @@ async def test_without_its_database_the_client_carries_on_with_its_own_token(
     if database.dialect == "sqlite":  # a directory where the file would be: no connection
         os.mkdir(str(unreachable.url.database))
     client = oa_client(StoredApiTokens(db=unreachable, cipher=cipher))
+    threads_before = set(threading.enumerate())
     try:
         await client.send_text(OPENID, "a")
         await client.send_text(OPENID, "b")
     finally:
         await unreachable.close()
+        await _let_failed_sqlite_connects_stop(threads_before)
     assert fake.token_requests == 1
     assert len(fake.sent) == 2
+
+
+async def _let_failed_sqlite_connects_stop(threads_before: set[threading.Thread]) -> None:
+    """aiosqlite stops the thread of a connection that failed to open from that thread, and
+    answers the stop on the loop it was made on: if the test's loop closes first, the thread
+    dies with "Event loop is closed" during a later test (omnilib/aiosqlite#241). Its threads
+    are named after their target; they end once the stop ran."""
+    for thread in set(threading.enumerate()) - threads_before:
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 10)
+            assert not thread.is_alive()
 
 
 async def test_a_wrong_secret_is_still_an_error_with_a_store(
