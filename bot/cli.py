@@ -256,6 +256,7 @@ async def _run_server(config: Config, secrets: Any) -> None:
     base = f"http://{host}:{port}"
     print(f"Careline is running at {base}", flush=True)
     print(f"  health:    {base}/healthz   readiness: {base}/readyz")
+    print(f"  staff:     {base}/staff/  (accounts: careline users)")
     print(f"  API:       POST {base}/api/v1/messages  (Bearer $CARELINE_API_TOKEN)")
     print('  try it:    .venv/bin/careline send "你好"   or   .venv/bin/careline chat')
     print("Press Ctrl+C to stop.", flush=True)

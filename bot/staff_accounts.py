@@ -146,7 +146,8 @@ async def _first_admin(
         session.add(user)
         await session.flush()
         await _audit(session, "staff.user_added", user, {"role": Role.ADMIN.value})
-    print(texts.FIRST_ADMIN_MADE.format(username=FIRST_ADMIN, password=password))
+    sign_in = f"http://{config.service.host}:{config.service.port}/staff/sign-in"
+    print(texts.FIRST_ADMIN_MADE.format(username=FIRST_ADMIN, password=password, sign_in=sign_in))
     return 0
 
 

@@ -155,5 +155,5 @@ PASSWORD_TOO_SHORT = "密码至少需要10个字符。"
 FIRST_ADMIN_NAME = "管理员"
 FIRST_ADMIN_MADE = (
     "已创建第一个管理员账号 {username}，密码（只显示这一次，请妥善保存）：{password}\n"
-    "登录后台：/staff/sign-in；其他工作人员账号用 careline users add 创建。"
+    "服务启动后在 {sign_in} 登录后台；其他工作人员账号用 careline users add 创建。"
 )

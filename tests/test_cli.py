@@ -210,15 +210,16 @@ def test_first_admin_password_is_printed_once_and_signs_in(ready: Path) -> None:
     process = start_server(ready)
     try:
         port = yaml.safe_load((ready / "config.yml").read_text())["service"]["port"]
-        base = f"http://127.0.0.1:{port}"
+        sign_in = f"http://127.0.0.1:{port}/staff/sign-in"
+        assert sign_in in made, "where to sign in, as this configuration serves it"
         jar = CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        form = opener.open(base + "/staff/sign-in").read().decode()
+        form = opener.open(sign_in).read().decode()
         token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
         body = urllib.parse.urlencode(
             {"csrf": token, "username": "admin", "password": password, "next": "/staff/admin"}
         ).encode()
-        page = opener.open(base + "/staff/sign-in", data=body)
+        page = opener.open(sign_in, data=body)
         assert page.url.endswith("/staff/admin")
         assert "系统管理" in page.read().decode()
     finally:
