@@ -880,6 +880,9 @@ def _by_distinct_senders(
     part: list[Together] = []
     senders: set[tuple[str, str]] = set()
     for group in groups:
+        if not (group.messages or group.record):
+            part.append(group)  # nothing to store (a call pushed before she spoke): no sender
+            continue
         first = group.first
         sender = (first.sender_kind, cipher.lookup_hash(first.sender_kind, first.sender_id))
         if sender in senders:

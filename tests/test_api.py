@@ -96,6 +96,12 @@ async def test_missing_or_forged_token_is_refused_and_nothing_stored(
             "message_id: String should have at most 128 characters",
         ),
         (json.dumps({"sender": "m", "text": "\u200b\u0000 \t"}).encode(), "text: text is empty"),
+        # PostgreSQL stores no NUL: such an id would be refused there on every retry.
+        (json.dumps({"sender": "m\u0000", "text": "hi"}).encode(), "sender: Value error, must not"),
+        (
+            json.dumps({"sender": "m", "text": "hi", "message_id": "1\u0000"}).encode(),
+            "message_id: Value error, must not contain control characters",
+        ),
         (b'{"sender": "m", "text": "\\ud800 lone"}', "text: "),
         (
             json.dumps({"sender": "m", "text": "x" * (MAX_TEXT_CHARS + 1)}).encode(),

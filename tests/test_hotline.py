@@ -294,6 +294,24 @@ async def test_a_call_where_nothing_of_hers_was_heard_is_still_in_her_thread(
     assert (await stored_call(services, kept.conversation_id)).status == CallStatus.FINAL
 
 
+async def test_a_call_pushed_before_she_has_said_anything_is_answered_and_stores_nothing(
+    client: TestClient, services: Services
+) -> None:
+    """A call system may push a call as it starts: no segment yet, or the IVR's prompt only.
+    Nothing of hers to take yet; her words in the next push are taken as usual."""
+    empty = call(services)
+    greeted = empty | {"segments": [segment("ivr", IVR_WELCOME, 0)]}
+    for transcript in (empty, greeted):
+        answer = await post(client, services, transcript)
+        assert answer["new_segments"] == 0 and answer["duplicate"] is False
+        assert answer["person"] is None and answer["escalated"] is False
+    assert await nothing_stored(services)
+    answer = await post(
+        client, services, final(services, greeted, segment("caller", "我不想活了", 12))
+    )
+    assert answer["new_segments"] == 1 and answer["escalated"] is True
+
+
 async def test_a_final_transcript_resent_after_a_restart_gets_the_first_result_from_storage(
     client: TestClient,
     services: Services,
@@ -579,6 +597,10 @@ async def test_a_body_that_is_no_transcript_is_a_400(
         {"segments": [segment("caller", CRISIS, 5) | {"end": 1}]},
         {"segments": [segment("caller", CRISIS, 5, confidence=1.5)]},
         {"segments": [segment("caller", "\ud800", 5)]},  # a lone surrogate: not storable
+        # Control characters in an id: PostgreSQL stores no NUL (a 503 on every resend).
+        {"call_id": "c-1\u0000"},
+        {"line": "关爱热线\u0000"},
+        {"agent_id": "agent-\u0007"},
     ],
 )
 async def test_a_transcript_of_the_wrong_shape_is_a_400_saying_where(

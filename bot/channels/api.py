@@ -15,6 +15,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.channels.fields import ExternalId
 from bot.channels.json_body import BadJson, read_json
 from bot.gateway import Gateway
 from bot.message import (
@@ -35,9 +36,9 @@ PATH = "/api/v1/messages"
 class MessageIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    sender: str = Field(min_length=1, max_length=128)
+    sender: ExternalId
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS * 2)
-    message_id: str | None = Field(None, min_length=1, max_length=128)
+    message_id: ExternalId | None = None
     sent_at: AwareDatetime | None = None
     channel: Literal["api", "terminal"] = "api"
 

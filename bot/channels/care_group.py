@@ -21,6 +21,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.channels import texts
+from bot.channels.fields import ExternalId
 from bot.channels.json_body import BadJson, read_json
 from bot.channels.signed_webhook import SignedWebhook, WebhookRejected
 from bot.channels.stats import ChannelStats
@@ -55,12 +56,12 @@ class GroupMessage(BaseModel):
     # Extra fields are ignored: a bridge that adds one must not lose mothers' messages.
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    group_id: str = Field(min_length=1, max_length=128)
-    sender_id: str = Field(min_length=1, max_length=128)
+    group_id: ExternalId
+    sender_id: ExternalId
     sender_name: str = ""
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS * 2)
     mentions: list[str] = []
-    message_id: str = Field(min_length=1, max_length=128)
+    message_id: ExternalId
     time: int | None = None  # Unix seconds, when sent
 
     @field_validator("sender_name", mode="before")

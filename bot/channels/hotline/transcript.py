@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.channels.fields import ExternalId, ShortExternalId
 from bot.message import MAX_TEXT_CHARS, check_sent_at
 
 # A three-hour call at one segment every five seconds.
@@ -51,13 +52,13 @@ class Transcript(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    call_id: str = Field(min_length=1, max_length=128)
+    call_id: ExternalId
     # Her phone number, in any spelling; null (or absent, or "") when she withheld it.
     caller: str | None = Field(default=None, max_length=32)
-    line: str = Field(min_length=1, max_length=64)
+    line: ShortExternalId
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
-    agent_id: str | None = Field(default=None, min_length=1, max_length=64)
+    agent_id: ShortExternalId | None = None
     status: Literal["in_progress", "final"]
     segments: list[Segment] = Field(max_length=MAX_SEGMENTS)
 
