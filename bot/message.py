@@ -174,6 +174,12 @@ _DROP = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 _DROP.update(dict.fromkeys([0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]))
 
 
+def without_invisible(text: str) -> str:
+    """``text`` without control characters (line breaks and tabs kept) and zero-width ones:
+    nothing a reader sees is lost, and PostgreSQL stores no NUL."""
+    return text.translate(_DROP)
+
+
 def clean_text(text: str, *, truncate: bool = False) -> str:
     """Text as stored: control and zero-width characters removed, trimmed.
 
@@ -185,7 +191,7 @@ def clean_text(text: str, *, truncate: bool = False) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise BadText("text contains invalid Unicode (a lone surrogate)") from None
-    text = text.translate(_DROP).strip()
+    text = without_invisible(text).strip()
     if not text:
         raise BadText("text is empty")
     if len(text) > MAX_TEXT_CHARS:

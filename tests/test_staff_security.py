@@ -276,3 +276,54 @@ async def test_no_get_route_changes_anything_but_the_audit_log(staff_client: Sta
         assert response.status == 200, pattern
         await response.read()
     assert (await _state(staff_client))[1:] == before
+
+
+async def test_a_nul_or_control_character_in_any_text_input_is_never_a_5xx(
+    staff_client: StaffSite,
+) -> None:
+    """PostgreSQL stores and compares no NUL: a note or a filter holding one must get a clear
+    answer (cleaned, or a 4xx), never a database error."""
+    escalation = await add_escalation(
+        staff_client.services.db,
+        staff_client.services.pipeline.cipher,
+        phone="13812340002",
+        at=staff_client.services.clock.now() - timedelta(minutes=5),
+    )
+    supervisor = await staff_client.signed_in("sup-liang")
+    case = f"/staff/cases/{escalation.person_id}"
+    failed = []
+    for path in (
+        "/staff/audit?actor=a%00b",
+        "/staff/api/v1/audit?action=x%00",
+        "/staff/contacts?q=%E6%88%91%00",
+        "/staff/api/v1/contacts?worker=w%00&channel=c%07",
+        "/staff/contacts.csv?intent=%00",
+        "/staff/api/v1/escalations?status=%00",
+    ):
+        response = await supervisor.get(path)
+        if response.status >= 500:
+            failed.append(path)
+    for path, form in (
+        (case + "/notes", {"note": "她说\x00明天再打来"}),
+        (f"/staff/queue/{escalation.id}/acknowledge", {"note": "已联系\x00"}),
+        (case + "/callbacks", {"when": "2026-12-04T10:00\x00", "note": "\x00"}),
+    ):
+        response = await supervisor.post_form(path, form)
+        if response.status >= 500:
+            failed.append(path)
+    response = await supervisor.session.post(
+        supervisor.url(f"/staff/api/v1/escalations/{escalation.id}/resolve"),
+        headers={"X-CSRF-Token": supervisor.csrf},
+        json={"note": "好了\u0000"},
+    )
+    if response.status >= 500:
+        failed.append("api resolve")
+    response = await sign_in(
+        staff_client.anonymous(), staff_client.base, "sup-\x00liang", "x", "/staff/\x00"
+    )
+    if response.status >= 500:
+        failed.append("sign-in")
+    assert failed == []
+    async with staff_client.services.db.session() as session:
+        notes = (await session.scalars(select(CaseNote.text))).all()
+    assert all("\x00" not in note for note in notes)

@@ -33,6 +33,8 @@ ROW_ID_MAX = 10**18 - 1  # the same bound for an id in a query string (a page cu
 # The days a filter may name: any record lies between; a day past them would overflow the
 # arithmetic on it (the day after 9999-12-31) or the conversion to UTC (0001-01-01).
 DAY_MIN, DAY_MAX = date(1900, 1, 1), date(9998, 12, 31)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_PROBLEM = "must not contain control characters"  # as pydantic words its problems
 ENDPOINTS = web.AppKey("staff_api_endpoints", list)
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,10 +71,18 @@ def add_endpoint(
 def query_model(request: web.Request, model: type[M]) -> M:
     """The query string as the model; an empty field (a form's blank filter) is no value."""
     given = {name: value for name, value in request.query.items() if value != ""}
+    page = not access.is_api(request)
+    if control := [name for name, value in given.items() if has_control_characters(value)]:
+        raise _bad_fields([(name, _CONTROL_PROBLEM) for name in control], page=page)
     try:
         return model.model_validate(given)
     except ValidationError as error:
-        raise bad_request(error, page=not access.is_api(request)) from None
+        raise bad_request(error, page=page) from None
+
+
+def has_control_characters(value: str) -> bool:
+    """No filter or name holds one, and PostgreSQL compares no NUL."""
+    return _CONTROL.search(value) is not None
 
 
 async def json_body(request: web.Request, model: type[M]) -> M:
@@ -83,9 +93,12 @@ async def json_body(request: web.Request, model: type[M]) -> M:
 
 
 def bad_request(error: ValidationError, *, page: bool = False) -> web.HTTPBadRequest:
-    fields = [
-        {"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in error.errors()
-    ]
+    problems = [(".".join(str(p) for p in e["loc"]), e["msg"]) for e in error.errors()]
+    return _bad_fields(problems, page=page)
+
+
+def _bad_fields(problems: list[tuple[str, str]], *, page: bool) -> web.HTTPBadRequest:
+    fields = [{"field": field, "problem": problem} for field, problem in problems]
     if page:
         names = "、".join(f["field"] for f in fields)
         return web.HTTPBadRequest(text=texts.BAD_FILTER.format(fields=names))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bot.web import texts
-from bot.web.api import DAY_MAX, DAY_MIN
+from bot.web.api import DAY_MAX, DAY_MIN, has_control_characters
 from intents import Intent, RiskLevel, ServiceType
 from storage.queries.contact_log import ContactFilter, Cursor
 
@@ -87,6 +87,8 @@ def parse_filters(query: Mapping[str, str], zone: ZoneInfo) -> ParsedFilters:
 
 
 def _acceptable(name: str, raw: str) -> bool:
+    if has_control_characters(raw):
+        return False
     if name in _CHOICES:
         return raw in _CHOICES[name]
     if name in ("from", "to"):

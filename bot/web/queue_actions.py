@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import escalations
+from bot.message import without_invisible
 from bot.services import Services
 from bot.web import texts
 from bot.web.access import StaffMember
@@ -37,7 +38,7 @@ class Refused(Exception):
 
 
 def clean_note(raw: object) -> str:
-    note = raw.strip() if isinstance(raw, str) else ""
+    note = without_invisible(raw).strip() if isinstance(raw, str) else ""
     if len(note) > NOTE_MAX_CHARS:
         raise Refused(texts.NOTE_TOO_LONG.format(n=NOTE_MAX_CHARS), 400)
     return note

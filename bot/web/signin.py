@@ -17,6 +17,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.message import without_invisible
 from bot.web import access, csrf, texts
 from bot.web.keys import SECRETS, SERVICES
 from bot.web.pages import render
@@ -90,7 +91,8 @@ async def _form(request: web.Request, *, error: str | None, status: int) -> web.
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    username = str(form.get("username", ""))[:MAX_FIELD].strip()
+    # What no username holds (PostgreSQL compares no NUL) is not part of the one typed.
+    username = without_invisible(str(form.get("username", ""))[:MAX_FIELD]).strip()
     password = str(form.get("password", ""))[:MAX_FIELD]
     given = form.get(access.CSRF_FIELD)
     if not csrf.valid(
