@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -30,18 +31,40 @@ def add_command(sub: Any, run: Callable[[argparse.Namespace], Any]) -> None:
         help="import a call system's hotline transcripts (JSONL, or CSV: one row per segment)",
     )
     command.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    command.add_argument(
+        "--encoding",
+        default="utf-8",
+        type=_text_encoding,
+        help="the files' text encoding (default utf-8; Excel's Chinese CSV: gb18030)",
+    )
     command.set_defaults(run=run)
 
 
+def _text_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"unknown encoding: {name}") from None
+
+
 async def import_file(
-    gateway: Gateway, prompts: IvrPrompts, path: Path, *, max_line_bytes: int
+    gateway: Gateway,
+    prompts: IvrPrompts,
+    path: Path,
+    *,
+    max_line_bytes: int,
+    encoding: str = "utf-8",
 ) -> ImportSummary:
     from bot.channels.hotline.batch import import_calls
     from bot.channels.hotline.exports import is_csv, read_export
 
     with path.open("rb") as stream, _progress(path) as bar:
         calls = read_export(
-            stream, csv_layout=is_csv(path), max_line_bytes=max_line_bytes, on_bytes=bar.update
+            stream,
+            csv_layout=is_csv(path),
+            max_line_bytes=max_line_bytes,
+            on_bytes=bar.update,
+            encoding=encoding,
         )
         return await import_calls(gateway, prompts, calls)
 
@@ -59,7 +82,7 @@ def _progress(path: Path) -> Any:
     )
 
 
-async def run(config: Config, secrets: Any, paths: list[Path]) -> int:
+async def run(config: Config, secrets: Any, paths: list[Path], encoding: str = "utf-8") -> int:
     """Import each file in turn; 1 when any line was refused. ``ServiceError`` when the
     service cannot start."""
     from bot import texts
@@ -72,7 +95,11 @@ async def run(config: Config, secrets: Any, paths: list[Path]) -> int:
     try:
         for path in paths:
             summary = await import_file(
-                services.pipeline, prompts, path, max_line_bytes=config.service.max_body_bytes
+                services.pipeline,
+                prompts,
+                path,
+                max_line_bytes=config.service.max_body_bytes,
+                encoding=encoding,
             )
             print("\n".join(texts.describe_import(path.name, summary)), flush=True)
             refused += summary.refused_count
@@ -82,4 +109,4 @@ async def run(config: Config, secrets: Any, paths: list[Path]) -> int:
 
 
 def run_command(config: Config, secrets: Any, args: argparse.Namespace) -> int:
-    return asyncio.run(run(config, secrets, args.files))
+    return asyncio.run(run(config, secrets, args.files, args.encoding))

@@ -82,8 +82,9 @@ def jsonl(path: Path, *lines: dict[str, Any] | str | bytes) -> Path:
     return path
 
 
-def csv_export(path: Path, *calls: dict[str, Any]) -> Path:
-    """One row per segment, the call's columns repeated on each (the README's layout)."""
+def csv_export(path: Path, *calls: dict[str, Any], encoding: str = "utf-8-sig") -> Path:
+    """One row per segment, the call's columns repeated on each (the README's layout); by
+    default UTF-8 with Excel's byte-order mark."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -95,16 +96,17 @@ def csv_export(path: Path, *calls: dict[str, Any]) -> Path:
         head.append(call.get("agent_id") or "")
         for s in call["segments"]:
             writer.writerow(head + [s["speaker"], s["start"], s["end"], s["text"], s["confidence"]])
-    path.write_text("\ufeff" + out.getvalue(), encoding="utf-8")  # Excel's BOM
+    path.write_text(out.getvalue(), encoding=encoding)
     return path
 
 
-async def import_(services: Services, path: Path) -> ImportSummary:
+async def import_(services: Services, path: Path, encoding: str = "utf-8") -> ImportSummary:
     return await import_file(
         services.pipeline,
         IvrPrompts([IVR_WELCOME]),
         path,
         max_line_bytes=services.config.service.max_body_bytes,
+        encoding=encoding,
     )
 
 
@@ -188,6 +190,21 @@ async def test_bad_jsonl_lines_are_refused_by_number_and_the_rest_imported(
     assert kept.all() == ["我想问问 培训"]
 
 
+async def test_an_excel_csv_in_gb18030_is_refused_with_a_hint_then_read_when_told(
+    services: Services, tmp_path: Path
+) -> None:
+    """Excel on a Chinese Windows saves CSV as GB18030 (GBK): not UTF-8."""
+    path = csv_export(tmp_path / "calls.csv", ordinary(), encoding="gb18030")
+    as_utf8 = await import_(services, path)
+    assert as_utf8.new_calls == 0 and as_utf8.refused_count == 4, "each row of the call"
+    assert all("--encoding gb18030" in refused.reason for refused in as_utf8.refused)
+    told = await import_(services, path, encoding="gb18030")
+    assert (told.new_calls, told.refused_count) == (1, 0)
+    async with services.db.session() as session:
+        texts = (await session.scalars(select(Message.text).where(Message.text != ""))).all()
+    assert set(texts) == {s["text"] for s in ordinary()["segments"] if s["speaker"] == "caller"}
+
+
 async def test_a_bad_csv_row_refuses_its_call_with_the_row_and_the_rest_is_imported(
     services: Services, tmp_path: Path
 ) -> None:
@@ -254,6 +271,10 @@ def test_the_command_prints_a_summary_and_exits_non_zero_when_a_line_was_refused
 
     clean = jsonl(ready / "clean.jsonl", ordinary())
     assert run(ready, "import-transcripts", str(clean)).returncode == 0
+    excel = csv_export(ready / "excel.csv", ordinary(), encoding="gb18030")
+    assert run(ready, "import-transcripts", "--encoding", "gb18030", str(excel)).returncode == 0
+    unknown = run(ready, "import-transcripts", "--encoding", "klingon", str(excel), check=False)
+    assert unknown.returncode == 2 and "unknown encoding: klingon" in unknown.stderr
     missing = run(ready, "import-transcripts", str(ready / "nowhere.csv"), check=False)
     assert missing.returncode == 2 and "nowhere.csv" in missing.stderr
 

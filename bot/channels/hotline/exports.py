@@ -7,12 +7,16 @@ its lines were refused, with their line numbers. Nothing holds more than one cal
 - CSV (``.csv``): a header row, then one row per segment, the rows of a call together and in
   the call's order (layout in ``CSV_COLUMNS`` and the README).
 
+Text is UTF-8 (a byte-order mark allowed) unless told otherwise: Excel on a Chinese Windows
+saves CSV as GB18030 (GBK), which ``encoding="gb18030"`` reads.
+
 An export holds calls that are over: each call must be ``final`` (with ``ended_at``). A line over
 ``max_line_bytes`` is refused without being read into memory.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ CSV_COLUMNS = CALL_COLUMNS + SEGMENT_COLUMNS
 OPTIONAL_COLUMNS = frozenset({"caller", "agent_id", "confidence"})
 
 TOO_LONG = "line too long"
-NOT_UTF8 = "not UTF-8"
+UTF8 = "utf-8"
 NOT_FINAL = "status: an imported call must be final"
 _BAD_JSON = {"malformed_json": "not valid JSON", "too_deep": f"nested over {MAX_DEPTH} levels"}
 
@@ -57,10 +61,22 @@ def is_csv(path: Path) -> bool:
 
 
 def read_export(
-    stream: BinaryIO, *, csv_layout: bool, max_line_bytes: int, on_bytes: Callable[[int], None]
+    stream: BinaryIO,
+    *,
+    csv_layout: bool,
+    max_line_bytes: int,
+    on_bytes: Callable[[int], None],
+    encoding: str = UTF8,
 ) -> Iterator[ExportedCall | Rejected]:
-    lines = _Lines(stream, max_line_bytes, on_bytes)
+    lines = _Lines(stream, max_line_bytes, on_bytes, encoding)
     return _csv_calls(lines) if csv_layout else _jsonl_calls(lines)
+
+
+def not_in(encoding: str) -> str:
+    """A line's refusal when its bytes are not text in ``encoding``."""
+    if codecs.lookup(encoding).name == UTF8:
+        return "not UTF-8 (an Excel CSV is often GB18030: --encoding gb18030)"
+    return f"not {encoding}"
 
 
 class _Lines:
@@ -69,11 +85,19 @@ class _Lines:
 
     _PIECE = 64 * 1024
 
-    def __init__(self, stream: BinaryIO, max_bytes: int, on_bytes: Callable[[int], None]) -> None:
+    def __init__(
+        self, stream: BinaryIO, max_bytes: int, on_bytes: Callable[[int], None], encoding: str
+    ) -> None:
         self.stream = stream
         self.max_bytes = max_bytes
         self.on_bytes = on_bytes
+        self.encoding = encoding
         self.number = 0
+
+    def decode(self, number: int, raw: bytes) -> str:
+        """The line as text (a UTF-8 file's byte-order mark dropped); ``UnicodeDecodeError``."""
+        utf8 = codecs.lookup(self.encoding).name == UTF8
+        return raw.decode("utf-8-sig" if utf8 and number == 1 else self.encoding)
 
     def __iter__(self) -> Iterator[tuple[int, bytes | None]]:
         while line := self.stream.readline(self.max_bytes + 1):
@@ -94,7 +118,10 @@ def _jsonl_calls(lines: _Lines) -> Iterator[ExportedCall | Rejected]:
             yield Rejected(number, number, TOO_LONG)
         elif raw.strip():
             try:
-                body = read_json(raw)
+                body = read_json(lines.decode(number, raw))
+            except UnicodeDecodeError:
+                yield Rejected(number, number, not_in(lines.encoding))
+                continue
             except BadJson as exc:
                 yield Rejected(number, number, _BAD_JSON.get(exc.reason, exc.reason))
                 continue
@@ -140,9 +167,9 @@ class _Text:
                 yield "\n"
                 continue
             try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                text = self.lines.decode(number, raw)
             except UnicodeDecodeError:
-                self.problems.append((number, NOT_UTF8))
+                self.problems.append((number, not_in(self.lines.encoding)))
                 yield "\n"
                 continue
             yield text
