@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -172,6 +173,15 @@ class BadText(ValueError):
 
 _DROP = dict.fromkeys(c for c in range(32) if chr(c) not in "\n\t")
 _DROP.update(dict.fromkeys([0x7F, 0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF]))
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(text: str) -> bool:
+    """Whether ``text`` holds one: no id, name or filter does, and PostgreSQL stores and
+    compares no NUL (such a value would be a database error on every retry)."""
+    return _CONTROL.search(text) is not None
 
 
 def without_invisible(text: str) -> str:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from bot.message import has_control_characters
 
 
 def _printable(value: str) -> str:
-    # PostgreSQL stores no NUL: an id holding one would be refused by the database on every
-    # resend (a 503 forever, the message never stored). No other control character belongs in
-    # an id either.
-    if _CONTROL.search(value):
+    # An id with a NUL would be refused by PostgreSQL on every resend (a 503 forever, the
+    # message never stored): a 400 now says what is wrong.
+    if has_control_characters(value):
         raise ValueError("must not contain control characters")
     return value
 

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from bot.message import has_control_characters
 from bot.web import access, texts
 from storage.models import Role
 
@@ -33,7 +34,6 @@ ROW_ID_MAX = 10**18 - 1  # the same bound for an id in a query string (a page cu
 # The days a filter may name: any record lies between; a day past them would overflow the
 # arithmetic on it (the day after 9999-12-31) or the conversion to UTC (0001-01-01).
 DAY_MIN, DAY_MAX = date(1900, 1, 1), date(9998, 12, 31)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTROL_PROBLEM = "must not contain control characters"  # as pydantic words its problems
 ENDPOINTS = web.AppKey("staff_api_endpoints", list)
 M = TypeVar("M", bound=BaseModel)
@@ -78,11 +78,6 @@ def query_model(request: web.Request, model: type[M]) -> M:
         return model.model_validate(given)
     except ValidationError as error:
         raise bad_request(error, page=page) from None
-
-
-def has_control_characters(value: str) -> bool:
-    """No filter or name holds one, and PostgreSQL compares no NUL."""
-    return _CONTROL.search(value) is not None
 
 
 async def json_body(request: web.Request, model: type[M]) -> M:

@@ -13,8 +13,9 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from bot.message import has_control_characters
 from bot.web import texts
-from bot.web.api import DAY_MAX, DAY_MIN, has_control_characters
+from bot.web.api import DAY_MAX, DAY_MIN
 from intents import Intent, RiskLevel, ServiceType
 from storage.queries.contact_log import ContactFilter, Cursor
 
