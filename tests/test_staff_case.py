@@ -10,6 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.channels.hotline.calls import take_call
+from bot.channels.hotline.her_words import IvrPrompts
+from bot.channels.hotline.transcript import Segment, Transcript
 from bot.message import IdentityKind, InboundMessage
 from storage.models import (
     AuditEvent,
@@ -18,6 +21,7 @@ from storage.models import (
     EscalationStatus,
     FollowUp,
     FollowUpKind,
+    Message,
     OutboxItem,
     OutboxKind,
 )
@@ -191,6 +195,37 @@ async def test_the_case_shows_her_messages_with_their_classification(site: Staff
     assert escalation["status"] == "notified"
     page = await case_page(supervisor, person_id)
     assert "表达轻生念头" in page and "关爱热线" in page
+
+
+async def test_words_said_in_a_call_show_when_and_how_surely_and_a_label_not_hers(
+    site: StaffSite,
+) -> None:
+    """A worker reads where in the call her words were said and how sure the recogniser was;
+    words the call system labelled as the agent's (no segment was labelled hers) say so."""
+    started = site.services.clock.now() - timedelta(minutes=10)
+    mislabelled = Transcript(
+        call_id="call-mislabelled",
+        caller=PHONE,
+        line="关爱热线 1号线",
+        started_at=started,
+        ended_at=started + timedelta(minutes=4),
+        status="final",
+        segments=[
+            Segment(speaker="agent", start=72.4, end=80, text="我想问问培训", confidence=0.58)
+        ],
+    )
+    await take_call(site.services.pipeline, mislabelled, IvrPrompts([]))
+    async with site.services.db.session() as session:
+        person_id = await session.scalar(select(Message.person_id).where(Message.text != ""))
+    supervisor = await site.signed_in("sup-liang")
+    [said, _call] = (await (await supervisor.get(f"/staff/api/v1/cases/{person_id}")).json())[
+        "messages"
+    ]
+    assert (
+        said["spoken"]
+        == "通话第 1:12 起 · 语音识别可信度 58% · 通话系统标为接线员，按求助人的话处理"
+    )
+    assert said["spoken"] in await case_page(supervisor, person_id)
 
 
 async def test_an_unknown_case_is_404(site: StaffSite) -> None:

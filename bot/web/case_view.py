@@ -20,7 +20,7 @@ from bot.web.ack_view import local_time
 from bot.web.masking import mask_identity
 from bot.web.queue_view import holder, roster_names
 from storage import queries
-from storage.models import AuditEvent, Escalation
+from storage.models import AuditEvent, Escalation, HotlineSegment
 
 MESSAGES_SHOWN = 200
 CONTACTS_SHOWN = 100
@@ -48,6 +48,9 @@ class MessageLine:
     risk_level: str | None
     risk_label: str
     risk_reasons: tuple[str, ...]
+    # Words said in a hotline call: where in it, how sure the recogniser was, and the call
+    # system's label when it was not hers ("" otherwise).
+    spoken: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +165,9 @@ async def load_case(services: Services, staff: StaffMember, person_id: int) -> C
                 risk_level=c.risk_level if c else None,
                 risk_label=texts.RISK_LABELS.get(c.risk_level, c.risk_level) if c else "",
                 risk_reasons=tuple(c.risk_reasons) if c else (),
+                spoken=_spoken(segment) if segment else "",
             )
-            for m, c in messages
+            for m, c, segment in messages
         ),
         contacts=tuple(
             ContactLine(
@@ -248,3 +252,14 @@ def _escalation(
             for event in events
         ),
     )
+
+
+def _spoken(segment: HotlineSegment) -> str:
+    minutes, seconds = divmod(int(segment.start_seconds), 60)
+    parts = [texts.SPOKEN_AT.format(at=f"{minutes}:{seconds:02d}")]
+    if segment.confidence is not None:
+        parts.append(texts.RECOGNISED_WITH.format(confidence=segment.confidence))
+    if segment.speaker != "caller":
+        label = texts.SPEAKER_LABELS.get(segment.speaker, segment.speaker)
+        parts.append(texts.LABELLED_AS.format(label=label))
+    return " · ".join(parts)

@@ -185,6 +185,12 @@ MESSAGES = "消息记录"
 NO_MESSAGES = "没有消息。"
 INBOUND = "求助人"
 OUTBOUND = "Careline 回复"
+SPOKEN_AT = "通话第 {at} 起"
+RECOGNISED_WITH = "语音识别可信度 {confidence:.0%}"
+# A segment taken as hers though the call system labelled it otherwise (no segment was
+# labelled hers, so the labels could not be right).
+LABELLED_AS = "通话系统标为{label}，按求助人的话处理"
+SPEAKER_LABELS = {"agent": "接线员", "ivr": "语音导航"}
 INTENT = "意图"
 CONTACTS = "服务记录"
 NO_CONTACTS = "没有服务记录。"

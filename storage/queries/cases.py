@@ -16,6 +16,7 @@ from storage.models import (
     Contact,
     Escalation,
     FollowUp,
+    HotlineSegment,
     Identity,
     Message,
 )
@@ -25,16 +26,18 @@ from storage.queries.queue import Holder, held_by
 
 async def case_messages(
     session: AsyncSession, person_id: int, *, limit: int
-) -> list[tuple[Message, Classification | None]]:
-    """Her latest messages, both ways, oldest first, each with its classification (inbound)."""
+) -> list[tuple[Message, Classification | None, HotlineSegment | None]]:
+    """Her latest messages, both ways, oldest first, each with its classification (inbound)
+    and, for words said in a hotline call, the segment they were said in."""
     rows = await session.execute(
-        select(Message, Classification)
+        select(Message, Classification, HotlineSegment)
         .outerjoin(Classification, Classification.message_id == Message.id)
+        .outerjoin(HotlineSegment, HotlineSegment.message_id == Message.id)
         .where(Message.person_id == person_id)
         .order_by(Message.id.desc())  # type: ignore[union-attr]
         .limit(limit)
     )
-    return [(message, classification) for message, classification in reversed(rows.all())]
+    return [tuple(row) for row in reversed(rows.all())]  # type: ignore[misc]
 
 
 async def case_contacts(session: AsyncSession, person_id: int, *, limit: int) -> Sequence[Contact]:
