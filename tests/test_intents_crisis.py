@@ -991,3 +991,23 @@ def test_a_neighbours_words_are_her_concern_not_her_crisis(crisis: CrisisLayer) 
     risk = crisis.assess("隔壁大姐跟我说她男人拿刀吓唬她")
     assert risk.kind == "concern_for_other" and not risk.crisis
     assert crisis.assess("大姐 他拿刀吓唬我").crisis
+
+
+# ---- sixth pass (issue 17): an everyday errand at a height or the water, a welcome visit ------
+# Each harmless form with the similar sign it must still catch. Written for these tests.
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text", "family"),
+    [
+        ("今天太阳好 我在楼顶晒了一下午被子", "我现在在楼顶 一个人 不想下去", "preparation"),
+        ("我在河边钓了一下午鱼", "我在河边坐了一下午 不想回家", "preparation"),
+        ("我们搬新家了 老同学居然找上门来玩", "我们搬了家 他居然又找上门了", "stalking"),
+    ],
+)
+def test_an_errand_or_a_welcome_visit_is_no_sign(
+    crisis: CrisisLayer, harmless: str, crisis_text: str, family: str
+) -> None:
+    calm = crisis.assess(harmless)
+    assert not calm.crisis, calm
+    assert not any(item.name == family for item in calm.evidence), calm
+    risk = crisis.assess(crisis_text)
+    assert any(item.source == "cue" and item.name == family for item in risk.evidence), risk
