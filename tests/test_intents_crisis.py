@@ -1011,3 +1011,20 @@ def test_an_errand_or_a_welcome_visit_is_no_sign(
     assert not any(item.name == family for item in calm.evidence), calm
     risk = crisis.assess(crisis_text)
     assert any(item.source == "cue" and item.name == family for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    ("text", "harmless"),
+    [
+        # A dose asked by its fatal outcome, with no unit or method word (C-SSRS "method";
+        # WHO/AFSP "researching ways to die"); a dose asked for its effect is not.
+        ("感冒药吃多少才会醒不过来", "退烧药吃多少才会退烧"),
+        ("幾多樓落去先冇知覺", "孩子烧到几度要去医院"),
+    ],
+)
+def test_a_lethality_question_by_its_outcome_alone(
+    crisis: CrisisLayer, text: str, harmless: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and any(item.name == "lethality_question" for item in risk.evidence), risk
+    assert not crisis.assess(harmless).crisis
