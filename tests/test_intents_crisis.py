@@ -1001,6 +1001,7 @@ def test_a_neighbours_words_are_her_concern_not_her_crisis(crisis: CrisisLayer) 
         ("今天太阳好 我在楼顶晒了一下午被子", "我现在在楼顶 一个人 不想下去", "preparation"),
         ("我在河边钓了一下午鱼", "我在河边坐了一下午 不想回家", "preparation"),
         ("我们搬新家了 老同学居然找上门来玩", "我们搬了家 他居然又找上门了", "stalking"),
+        ("我们搬新家了 老同学居然找上门来玩", "搬了家 前夫还是找来看望孩子", "stalking"),
     ],
 )
 def test_an_errand_or_a_welcome_visit_is_no_sign(
