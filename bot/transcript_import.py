@@ -82,7 +82,7 @@ def _progress(path: Path) -> Any:
     )
 
 
-async def run(config: Config, secrets: Any, paths: list[Path], encoding: str = "utf-8") -> int:
+async def run(config: Config, secrets: Any, paths: list[Path], encoding: str) -> int:
     """Import each file in turn; 1 when any line was refused. ``ServiceError`` when the
     service cannot start."""
     from bot import texts

@@ -92,12 +92,14 @@ class _Lines:
         self.max_bytes = max_bytes
         self.on_bytes = on_bytes
         self.encoding = encoding
+        # A UTF-8 file's first line may start with a byte-order mark (Excel writes one).
+        utf8 = codecs.lookup(encoding).name == UTF8
+        self._first_line_encoding = "utf-8-sig" if utf8 else encoding
         self.number = 0
 
     def decode(self, number: int, raw: bytes) -> str:
-        """The line as text (a UTF-8 file's byte-order mark dropped); ``UnicodeDecodeError``."""
-        utf8 = codecs.lookup(self.encoding).name == UTF8
-        return raw.decode("utf-8-sig" if utf8 and number == 1 else self.encoding)
+        """The line as text; ``UnicodeDecodeError``."""
+        return raw.decode(self._first_line_encoding if number == 1 else self.encoding)
 
     def __iter__(self) -> Iterator[tuple[int, bytes | None]]:
         while line := self.stream.readline(self.max_bytes + 1):
