@@ -35,6 +35,12 @@ POSTGRES_ENV = "CARELINE_TEST_POSTGRES_URL"
 START = datetime(2026, 3, 8, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The Rasa tests first: they train and serve a model for minutes, so on several workers
+    (``make test``) they run beside the rest instead of after it."""
+    items.sort(key=lambda item: item.get_closest_marker("rasa") is None)
+
+
 def _migrate(url: URL) -> None:
     asyncio.run(upgrade(url))
 
