@@ -1029,3 +1029,23 @@ def test_a_lethality_question_by_its_outcome_alone(
     risk = crisis.assess(text)
     assert risk.crisis and any(item.name == "lethality_question" for item in risk.evidence), risk
     assert not crisis.assess(harmless).crisis
+
+
+@pytest.mark.parametrize(
+    ("tired", "giving_up"),
+    [
+        # Tired and resting is an exhausted mother's everyday word, not hopelessness; tired and
+        # giving up (AFSP "feeling trapped", "no reason to live") still is. Written for this test.
+        ("今天好累 不想动", "好累 不想再撑了"),
+        ("我好累，不想说话", "太累了 真的不想活"),
+        ("累了 不想做饭 叫外卖吧", "我好累 不想了"),
+    ],
+)
+def test_tired_and_resting_is_not_giving_up(
+    crisis: CrisisLayer, tired: str, giving_up: str
+) -> None:
+    calm = crisis.assess(tired)
+    assert not any(item.name == "hopelessness" for item in calm.evidence), calm
+    assert not calm.crisis, calm
+    risk = crisis.assess(giving_up)
+    assert any(item.name == "hopelessness" for item in risk.evidence), risk
