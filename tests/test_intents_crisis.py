@@ -1049,3 +1049,24 @@ def test_tired_and_resting_is_not_giving_up(
     assert not calm.crisis, calm
     risk = crisis.assess(giving_up)
     assert any(item.name == "hopelessness" for item in risk.evidence), risk
+
+
+# ---- seventh pass (issue 17): the water's edge as a whole in the means family's low cue -------
+# 江边/河边/水库 were there; 海边, 湖边 and an embankment (河堤/江堤/海堤) are the same place in the
+# sign's definition (WHO means restriction: access to heights and water). A low cue alone is no
+# alarm; with the model at `model.with_sign` it is. Written for these tests.
+@pytest.mark.parametrize(
+    ("text", "harmless"),
+    [
+        ("今晚好想一个人去湖边待着", "周末带孩子去湖边喂鸭子"),
+        ("又一个人来海边了 看着浪发呆", "今日同個仔去海邊執貝殼"),
+        ("在河堤上坐到天黑 还不想回去", "河堤上新修了跑道 我每天早上去跑步"),
+    ],
+)
+def test_the_waters_edge_is_a_means_place(crisis: CrisisLayer, text: str, harmless: str) -> None:
+    supported = {"crisis_suicide": crisis.config.model_with_sign or 0.25}
+    risk = crisis.assess(text, model_probabilities=supported)
+    assert risk.crisis, risk
+    assert any(item.source == "cue" and item.name == "means" for item in risk.evidence), risk
+    calm = crisis.assess(harmless)
+    assert not calm.crisis, calm
