@@ -1070,3 +1070,21 @@ def test_the_waters_edge_is_a_means_place(crisis: CrisisLayer, text: str, harmle
     assert any(item.source == "cue" and item.name == "means" for item in risk.evidence), risk
     calm = crisis.assess(harmless)
     assert not calm.crisis, calm
+
+
+@pytest.mark.parametrize(
+    ("errand", "place"),
+    [
+        # A height or the water with a chore or pastime a few words on is no means (WHO means
+        # restriction is about access, not laundry); the bare place still is. Written for this test.
+        ("要下雨了 我上楼顶收被子", "我老是想去楼顶"),
+        ("周末去湖边钓鱼 谁一起", "最近总想去湖边"),
+    ],
+)
+def test_a_chore_at_a_height_or_the_water_is_no_means(
+    crisis: CrisisLayer, errand: str, place: str
+) -> None:
+    calm = crisis.assess(errand)
+    assert not any(item.name == "means" for item in calm.evidence), calm
+    risk = crisis.assess(place)
+    assert any(item.source == "cue" and item.name == "means" for item in risk.evidence), risk
