@@ -36,12 +36,13 @@ run: install
 
 # The suite's workers: one per core, at most 4 (each trains its own NLU model once);
 # TEST_WORKERS=0 runs it in this process. A module's tests stay on one worker (its module
-# fixtures, such as the trained Rasa model, are set up once).
+# fixtures, such as the trained Rasa model, are set up once); files in collection order, which
+# puts the Rasa module first (tests/conftest.py), not xdist's default of the most tests first.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(4, len(os.sched_getaffinity(0))))')
 
 ## test: install with test extras and run the whole suite (no tests collected = failure)
 test: install-test
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
