@@ -85,7 +85,12 @@ def add_commands(subparsers: Any, get_settings: GetSettings) -> None:
     evaluate_cmd.add_argument(
         "--output", type=Path, default=Path("var/eval"), help="where the PNG and JSON go"
     )
-    evaluate_cmd.add_argument("--seed", type=int, default=13, help="holdout split seed")
+    evaluate_cmd.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="the holdout's split (default 13), or --psyguard-cv's folds (default 0)",
+    )
     evaluate_cmd.add_argument(
         "--by-family",
         action="store_true",
@@ -228,6 +233,7 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
                 config,
                 on_fold=lambda _: progress.update(1),
                 calibration=_current_calibration(settings),
+                seed=0 if args.seed is None else args.seed,
             )
         report = evaluate(test, results)
         print(report.to_text())
@@ -237,7 +243,8 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
         return 0
     if args.holdout:
         examples = read_dataset(args.data) if args.data else read_training_data(settings.data_dir)
-        train, test = holdout_split(examples, seed=args.seed)
+        seed = 13 if args.seed is None else args.seed
+        train, test = holdout_split(examples, seed=seed)
         print(f"holdout: training on {len(train)}, scoring {len(test)} examples")
         train += read_crisis_corpus(settings.data_dir)
         nlu = holdout_nlu(train, settings, CrisisLayer(config))
@@ -257,7 +264,7 @@ async def _evaluate(args: argparse.Namespace, settings: NLUSettings) -> int:
     print(report.to_text())
     _write_report(args.output, name, report)
     if args.holdout:
-        errors = args.output / f"errors-holdout-seed{args.seed}.jsonl"
+        errors = args.output / f"errors-holdout-seed{seed}.jsonl"
         print(
             f"false alarms and misses, with their evidence: {_write_errors(errors, test, results)}"
         )

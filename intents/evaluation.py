@@ -281,15 +281,18 @@ async def psyguard_cross_validated(
     folds: int = 5,
     on_fold: Callable[[int], None] | None = None,
     calibration: Calibration | None = None,
+    seed: int = 0,
 ) -> tuple[list[Example], list[ParseResult]]:
     """PsyGUARD scored honestly once it is trained on: each fold is parsed by a model trained on
-    the project's data and the other folds (training keeps ``read_crisis_corpus``'s mapping)."""
+    the project's data and the other folds (training keeps ``read_crisis_corpus``'s mapping).
+    ``seed`` deals the folds: a few texts near the model's boundary flip with any change of its
+    training data, so a change is judged over several deals, not one."""
     from sklearn.model_selection import StratifiedKFold
 
     from intents.datasets import to_training_example
 
     labels = [example.labels[0] if example.labels else "" for example in psyguard]
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
     scored: list[Example] = []
     results: list[ParseResult] = []
     for fold, (train_index, test_index) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
