@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from intents.cli import add_commands
+from intents.crisis import CrisisConfig
+from intents.datasets import read_dataset, read_training_data
+from intents.evaluation import psyguard_cross_validated
 from intents.settings import NLUSettings
 from tests.test_intents_embedded import write_training_data
 
@@ -247,21 +250,29 @@ def test_evaluate_by_family_without_tagged_examples_is_a_usage_error(
     assert "family" in capsys.readouterr().err
 
 
+UNRELATED = "与自杀/自伤/攻击行为无关"
+PSYGUARD_LIKE = [
+    ("我真的不想活了", "主动自杀意图"), ("活着没意思 想死", "主动自杀意图"),
+    ("我想自杀", "主动自杀意图"), ("真想一死了之", "主动自杀意图"),
+    ("活不下去了 想结束", "主动自杀意图"),
+    ("今天考试考砸了", UNRELATED), ("和同事吵了一架", UNRELATED),
+    ("最近有点焦虑", UNRELATED), ("睡眠不太好", UNRELATED), ("不知道选什么专业", UNRELATED),
+]  # fmt: skip
+
+
+def write_psyguard_like(settings: NLUSettings) -> None:
+    (settings.data_dir / "psyguard_valid.json").write_text(
+        json.dumps(
+            [{"text": t, "labels": [label]} for t, label in PSYGUARD_LIKE], ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
+
+
 def test_evaluate_psyguard_cv_scores_each_fold_with_a_model_that_never_saw_it(
     settings: NLUSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    unrelated = "与自杀/自伤/攻击行为无关"
-    written = [
-        ("我真的不想活了", "主动自杀意图"), ("活着没意思 想死", "主动自杀意图"),
-        ("我想自杀", "主动自杀意图"), ("真想一死了之", "主动自杀意图"),
-        ("活不下去了 想结束", "主动自杀意图"),
-        ("今天考试考砸了", unrelated), ("和同事吵了一架", unrelated),
-        ("最近有点焦虑", unrelated), ("睡眠不太好", unrelated), ("不知道选什么专业", unrelated),
-    ]  # fmt: skip
-    (settings.data_dir / "psyguard_valid.json").write_text(
-        json.dumps([{"text": t, "labels": [label]} for t, label in written], ensure_ascii=False),
-        encoding="utf-8",
-    )
+    write_psyguard_like(settings)
     assert run(settings, "evaluate", "--psyguard-cv", "--output", str(tmp_path / "o")) == 0
     out = capsys.readouterr().out
     # Every text scored once, by the fold that did not train on it.
@@ -271,3 +282,21 @@ def test_evaluate_psyguard_cv_scores_each_fold_with_a_model_that_never_saw_it(
     for line in (tmp_path / "o" / "errors-psyguard-cv.jsonl").read_text("utf-8").splitlines():
         row = json.loads(line)
         assert row["error"] in ("false_alarm", "miss") and "risk" in row["parse"]
+
+
+async def test_psyguard_cv_seed_deals_the_folds_anew_and_scores_each_text_once(
+    settings: NLUSettings,
+) -> None:
+    write_psyguard_like(settings)
+    project = read_training_data(settings.data_dir)
+    psyguard = read_dataset(settings.data_dir / "psyguard_valid.json")
+    config = CrisisConfig.load(settings.crisis_cues)
+    orders = []
+    for seed in (0, 1):
+        scored, results = await psyguard_cross_validated(
+            project, psyguard, settings, config, seed=seed
+        )
+        assert len(results) == len(scored)
+        orders.append([example.text for example in scored])
+    assert sorted(orders[0]) == sorted(orders[1]) == sorted(text for text, _ in PSYGUARD_LIKE)
+    assert orders[0] != orders[1]
