@@ -1088,3 +1088,21 @@ def test_a_chore_at_a_height_or_the_water_is_no_means(
     assert not any(item.name == "means" for item in calm.evidence), calm
     risk = crisis.assess(place)
     assert any(item.source == "cue" and item.name == "means" for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    ("text", "harmless"),
+    [
+        # Death as the only way to be seen or to make others understand (以死明志: a
+        # recognition or revenge motive in Chinese crisis-line triage); another's death that
+        # taught her something, or a scolding, is not. Written for this test.
+        ("只有我死了他们才会后悔", "他死了以后我才知道他对我多好"),
+        ("除非我死咗 佢哋先會知錯", "等我死了你就知道了 快去写作业"),
+    ],
+)
+def test_death_as_the_only_way_to_be_understood_is_passive_ideation(
+    crisis: CrisisLayer, text: str, harmless: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and any(item.name == "passive_ideation" for item in risk.evidence), risk
+    assert not crisis.assess(harmless).crisis
