@@ -94,11 +94,27 @@ _POSSESSIVE = re.compile(
 
 
 _COMMA_ONLY = re.compile(r"[,，、]+")
+# Someone named after a preposition is who she was with, fell out with, was wronged by or did
+# it for (跟闺蜜吵翻了 想死, 被同事冤枉 不想活了, 为了孩子): not who the risk is about. Not 把,
+# 让 or 叫: 让他去死 is about him. Only a few words between, so 跟我说她想死 stays hers.
+_PREPOSITIONAL_OTHER = re.compile(
+    r"(与|跟|和|同|被|对|向|替|帮|给|为了?|因为)(好|最好的|一个|那个|这个|几个|个)?(?:"
+    + _OTHER_SUBJECT.pattern
+    + ")"
+)
+
+
+def _mask_prepositional_others(text: str) -> str:
+    """``text`` with each person after a preposition blanked, at the same length (offsets into
+    it stay valid)."""
+    return _PREPOSITIONAL_OTHER.sub(lambda found: "·" * len(found.group()), text)
 
 
 def _other_subject(text: str) -> bool:
     """Someone else, and not the writer, is who ``text`` speaks of (我的老公 is someone else)."""
-    return not _FIRST_PERSON.search(_POSSESSIVE.sub("", text)) and bool(_OTHER_SUBJECT.search(text))
+    return not _FIRST_PERSON.search(_POSSESSIVE.sub("", text)) and bool(
+        _OTHER_SUBJECT.search(_mask_prepositional_others(text))
+    )
 
 
 def _opens_with_other(clause: str) -> bool:
@@ -300,4 +316,4 @@ class MessageContext:
         if _FIRST_PERSON.search(own):
             return False
         pattern = _OTHER_SUICIDE if kind == "suicide" else _OTHER_VIOLENCE
-        return bool(pattern.search(clause[: max(offset, 0) + 2]))
+        return bool(pattern.search(_mask_prepositional_others(clause)[: max(offset, 0) + 2]))
