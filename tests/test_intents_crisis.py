@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intents.crisis import CrisisConfig, CrisisLayer
-from intents.result import RiskLevel
+from intents.result import CONCERN_FOR_OTHER, RiskLevel
 
 
 @pytest.fixture(scope="module")
@@ -1106,3 +1106,24 @@ def test_death_as_the_only_way_to_be_understood_is_passive_ideation(
     risk = crisis.assess(text)
     assert risk.crisis and any(item.name == "passive_ideation" for item in risk.evidence), risk
     assert not crisis.assess(harmless).crisis
+
+
+@pytest.mark.parametrize(
+    ("hers", "someone_elses"),
+    [
+        # A person named after a preposition is who she fell out with, was wronged by or was
+        # with: the risk is still hers (the C-SSRS asks about the writer; interpersonal loss
+        # is a precipitant, not a subject). Someone as the subject is someone else's risk.
+        # Written for this test.
+        ("跟闺蜜吵翻了 想死", "我闺蜜跟她老公吵翻了 想死"),
+        ("被同事冤枉 真的不想活了", "同事被领导冤枉 说不想活了"),
+        ("和老公吵完架 活着没意思", "她和老公吵完架 说活着没意思"),
+    ],
+)
+def test_someone_after_a_preposition_leaves_the_risk_hers(
+    crisis: CrisisLayer, hers: str, someone_elses: str
+) -> None:
+    risk = crisis.assess(hers)
+    assert risk.crisis and risk.kind == "suicide", risk
+    other = crisis.assess(someone_elses)
+    assert not other.crisis and other.kind == CONCERN_FOR_OTHER, other
