@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from handlers.texts import REPLIES, reply_text
 from handlers.turn import ReplyText, Turn
-from intents import CRISIS_INTENTS, Intent
+from intents import CONCERN_FOR_OTHER, CRISIS_INTENTS, Intent
 from storage.models import FollowUpKind
 
 
@@ -20,6 +20,11 @@ def reply(turn: Turn) -> None:
     key = parse.intent
     if parse.risk.crisis and key not in CRISIS_INTENTS:
         key = Intent.CRISIS_VIOLENCE if parse.risk.kind == "violence" else Intent.CRISIS_SUICIDE
+    # Someone else at risk: her message's intent is the classifier's best other answer, often
+    # a poor one (a greeting, "not understood"), so the reply answers the concern itself.
+    concern = not parse.risk.crisis and parse.risk.kind == CONCERN_FOR_OTHER
+    if concern:
+        key = CONCERN_FOR_OTHER
     crisis = key in CRISIS_INTENTS
     callback = next((f for f in turn.decision.follow_ups if f.kind == FollowUpKind.CALLBACK), None)
     if callback is not None and not crisis:
@@ -31,5 +36,5 @@ def reply(turn: Turn) -> None:
             programme_hotline=turn.settings.programme_hotline,
         )
     # The policy runs the reply last: an escalation of this turn is known here.
-    sensitive = crisis or turn.decision.escalation is not None
+    sensitive = crisis or concern or turn.decision.escalation is not None
     turn.decision.reply = ReplyText(text=text, sensitive=sensitive)

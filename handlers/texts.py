@@ -20,6 +20,13 @@ REPLIES: dict[str, str] = {
         "和本项目的关爱热线 {programme_hotline} 也可以帮你。"
         "如果方便，请先到安全的地方，告诉我你现在是否安全。"
     ),
+    # She tells us someone else is at risk (a friend who wants to die, a neighbour's child
+    # beaten): thanks, a person is coming, and the numbers for the one at risk.
+    "concern_for_other": (
+        "谢谢你告诉我们，看得出你很关心对方。我已经请值班社工尽快联系你，一起商量怎么帮助对方。"
+        "如果对方现在有生命危险，请马上拨打 110 或 120；全国心理援助热线 12356 "
+        "和本项目的关爱热线 {programme_hotline} 也可以提供帮助。"
+    ),
     "emotional_distress": (
         "听起来你最近真的很辛苦，愿意说出来已经很不容易。我在这里听你说，"
         "也可以请社工姐姐和你聊聊。你想先说说最让你难受的是什么吗？"

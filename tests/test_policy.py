@@ -108,7 +108,7 @@ def test_unaddressed_group_chatter_gets_nothing_unless_at_risk() -> None:
 
 def test_crisis_replies_never_mention_means() -> None:
     means = ("药", "跳", "刀", "割", "炭", "绳", "农药", "楼")
-    for key in ("crisis_suicide", "crisis_violence"):
+    for key in ("crisis_suicide", "crisis_violence", CONCERN_FOR_OTHER):
         assert not any(word in REPLIES[key] for word in means), key
 
 
@@ -141,6 +141,20 @@ def escalation(priority: str, deadline: datetime) -> Escalation:
         status="notified",
         sla_deadline=deadline,
     )
+
+
+@pytest.mark.parametrize("best_other_answer", [Intent.GREET, Intent.OUT_OF_SCOPE, Intent.THANKS])
+def test_someone_elses_risk_is_answered_as_a_concern_whatever_her_intent_reads(
+    best_other_answer: Intent,
+) -> None:
+    # 我闺蜜想自杀: the classifier's best non-crisis answer may be a greeting at 0.0.
+    decision = decide_for(parse(best_other_answer, RiskLevel.MEDIUM, CONCERN_FOR_OTHER), case())
+    assert isinstance(decision.escalation, OpenEscalation)
+    assert decision.escalation.priority == Priority.P2
+    hotline = PolicySettings().programme_hotline
+    assert decision.reply.text == reply_text(CONCERN_FOR_OTHER, programme_hotline=hotline)
+    assert decision.reply.text != reply_text(best_other_answer.value)
+    assert decision.reply.sensitive
 
 
 def test_a_first_crisis_opens_a_p1_escalation_a_contact_and_a_check_in() -> None:
