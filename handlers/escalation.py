@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from handlers.settings import WEEKDAYS, PolicySettings
 from handlers.texts import describe_for_worker
 from handlers.turn import EscalationAction, JoinEscalation, OpenEscalation, RaiseEscalation, Turn
-from intents import Risk, RiskLevel
+from intents import CONCERN_FOR_OTHER, Risk, RiskLevel
 from storage.models import Escalation, EscalationStatus, Priority
 
 _URGENCY = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2}
@@ -107,7 +107,12 @@ def on_message(
     ``reason`` is what the workers read (by default: this message's intent and risk);
     ``cause`` names why, when it is more than this message."""
     risk = turn.parse.risk
-    reason = reason or describe_for_worker(turn.parse.intent, risk.level, risk.reasons)
+    reason = reason or describe_for_worker(
+        turn.parse.intent,
+        risk.level,
+        risk.reasons,
+        concern_for_other=risk.kind == CONCERN_FOR_OTHER,
+    )
     return escalate(
         turn.case.open_escalation,
         priority,

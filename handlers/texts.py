@@ -124,8 +124,19 @@ def describe_repeated_distress(count: int, days: float) -> str:
     return f"反复情绪困扰：{days:g} 天内第 {count} 次表达困扰，单条消息未达升级标准；风险：低"
 
 
-def describe_for_worker(intent: str, risk_level: str, reasons: tuple[str, ...] | list[str]) -> str:
-    text = f"{INTENT_LABELS.get(intent, intent)}；风险：{RISK_LABELS.get(risk_level, risk_level)}"
+# Someone else at risk: what the message is about, whatever intent her words read as.
+CONCERN_LABEL = "关心他人安危"
+
+
+def describe_for_worker(
+    intent: str,
+    risk_level: str,
+    reasons: tuple[str, ...] | list[str],
+    *,
+    concern_for_other: bool = False,
+) -> str:
+    label = CONCERN_LABEL if concern_for_other else INTENT_LABELS.get(intent, intent)
+    text = f"{label}；风险：{RISK_LABELS.get(risk_level, risk_level)}"
     if reasons:
         text += "；线索：" + "、".join(reasons[:5])
     return text

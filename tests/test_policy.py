@@ -12,7 +12,7 @@ from handlers.contact import log_contact
 from handlers.escalation import Escalate
 from handlers.policy import POLICY, plan
 from handlers.reply import reply
-from handlers.texts import REPLIES, reply_text
+from handlers.texts import CONCERN_LABEL, REPLIES, reply_text
 from handlers.turn import (
     ContinueContact,
     JoinEscalation,
@@ -155,6 +155,11 @@ def test_someone_elses_risk_is_answered_as_a_concern_whatever_her_intent_reads(
     assert decision.reply.text == reply_text(CONCERN_FOR_OTHER, programme_hotline=hotline)
     assert decision.reply.text != reply_text(best_other_answer.value)
     assert decision.reply.sensitive
+    # A worker is called about it: one 人次 of companionship, whatever her words read as, and
+    # the worker reads what it is about, not the poor intent.
+    assert isinstance(decision.contact, OpenContact) and decision.contact.service_type == "陪伴式"
+    assert decision.escalation.reason.startswith(CONCERN_LABEL)
+    assert decision.contact.summary.startswith(CONCERN_LABEL)
 
 
 def test_a_first_crisis_opens_a_p1_escalation_a_contact_and_a_check_in() -> None:
