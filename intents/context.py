@@ -128,6 +128,39 @@ def _any_subject(text: str) -> bool:
     return bool(_FIRST_PERSON.search(text) or _OTHER_SUBJECT.search(text))
 
 
+# A WeChat message parts its clauses with spaces (闺蜜借钱不还 想死的心都有): a cue's own part is
+# what says whose risk it is, with the part before only when that part is no more than someone
+# named (我闺蜜 想自杀) or ends in their saying so (她跟我说 想死). Speech-to-text puts spaces
+# inside words too (不 想 活, 我 没有 想过): only a space between runs of this many characters
+# or more parts anything.
+SPACE_PARTED_RUN = 3
+_NAMED_ONLY = re.compile(
+    r"(我|俺)?(的|家)?(那个|一个|有个|这个)?(?:" + _OTHER_SUBJECT.pattern + r")(她|他)?(们)?"
+)
+_SAYING_AT_END = re.compile(
+    r"(说|讲|告诉我|问我|哭诉|留言|发消息|发微信|打电话来)(了|过|着)?(说)?(她|他)?$"
+)
+# ...or the cue's part opens with the saying, its subject left in the part before (她和老公吵架
+# 说不想活了).
+_SAYING_AT_START = re.compile(r"(还|又|就|总|老|一直|天天)?(哭着|闹着|嚷着)?(说|讲|喊|嚷)")
+
+
+def space_parts(folded: str) -> tuple[int, ...]:
+    """Positions, in ``folded`` with its spaces taken out, where a space parted two runs of at
+    least ``SPACE_PARTED_RUN`` characters."""
+    parts: list[int] = []
+    position = 0
+    previous = 0
+    for run in folded.split(" "):
+        if not run:
+            continue
+        if position and previous >= SPACE_PARTED_RUN and len(run) >= SPACE_PARTED_RUN:
+            parts.append(position)
+        position += len(run)
+        previous = len(run)
+    return tuple(parts)
+
+
 @dataclass(frozen=True)
 class Qualifier:
     name: str  # "negated", "resolved_past", "reported", "other_person"
@@ -192,9 +225,13 @@ def clauses(text: str) -> list[tuple[int, int]]:
 class MessageContext:
     """The qualifiers that hold for a statement at a position of one (folded, compact) text."""
 
-    def __init__(self, text: str, reported: re.Pattern[str]) -> None:
-        """``reported`` names fiction, news and hearsay (crisis.yml's ``reported`` patterns)."""
+    def __init__(
+        self, text: str, reported: re.Pattern[str], space_parted: tuple[int, ...] = ()
+    ) -> None:
+        """``reported`` names fiction, news and hearsay (crisis.yml's ``reported`` patterns);
+        ``space_parted``: where spaces parted the message (``space_parts``)."""
         self.text = text
+        self.space_parted = space_parted
         self.spans = clauses(text)
         self.resolved = bool(_RESOLVED.search(text)) and not _RETURNING.search(text)
         self.own_child = bool(_OWN_CHILD.search(text))
@@ -238,9 +275,28 @@ class MessageContext:
         if self.reported[index] and (discount or not _FIRST_PERSON.search(clause)):
             found.append(REPORTED)
         own_child = kind == "violence" and self.own_child
-        if not own_child and self._about_other(clause, start - clause_start, kind):
+        whose = self._whose_part(clause_start, start)
+        if not own_child and self._about_other(self.text[whose:clause_end], start - whose, kind):
             found.append(OTHER_PERSON)
         return tuple(found)
+
+    def _whose_part(self, clause_start: int, position: int) -> int:
+        """Where the words that say whose the statement at ``position`` is begin: its clause,
+        or the clause's last space-parted part before it (with the part before that when it
+        only names someone, or when one of the two parts tells of saying it)."""
+        parts = [p for p in self.space_parted if clause_start < p <= position]
+        if not parts:
+            return clause_start
+        start = parts[-1]
+        previous = parts[-2] if len(parts) > 1 else clause_start
+        before = self.text[previous:start]
+        if (
+            _NAMED_ONLY.fullmatch(before)
+            or _SAYING_AT_END.search(before)
+            or _SAYING_AT_START.match(self.text, start)
+        ):
+            return previous
+        return start
 
     def anchor_qualifiers(self, start: int, end: int, kind: str) -> tuple[Qualifier, ...]:
         """What qualifies a risk word text[start:end] (a word the model's evidence rests on):

@@ -30,6 +30,7 @@ from intents.context import (
     REPORTED,
     MessageContext,
     Qualifier,
+    space_parts,
 )
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
 from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLevel
@@ -206,11 +207,6 @@ def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
 
-def _compact(text: str) -> str:
-    # Speech-to-text and evasive spelling put spaces inside words (不 想 活).
-    return fold_for_matching(text).replace(" ", "")
-
-
 class CrisisLayer:
     def __init__(self, config: CrisisConfig | None = None) -> None:
         self.config = config or CrisisConfig.load()
@@ -224,9 +220,11 @@ class CrisisLayer:
 
     def _signal(self, text: str) -> Signal:
         config = self.config
-        compact = _compact(text)
+        folded = fold_for_matching(text)
+        # Speech-to-text and evasive spelling put spaces inside words (不 想 活).
+        compact = folded.replace(" ", "")
         masked = config.hyperbole.sub(lambda m: "_" * len(m.group(0)), compact)
-        context = MessageContext(masked, config.reported)
+        context = MessageContext(masked, config.reported, space_parts(folded))
         hits: list[CueHit] = []
         for cue in config.cues:
             # Of a cue's matches, the one its clause weighs most: 我没想过死 不过现在真想死.

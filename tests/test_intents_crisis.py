@@ -1127,3 +1127,28 @@ def test_someone_after_a_preposition_leaves_the_risk_hers(
     assert risk.crisis and risk.kind == "suicide", risk
     other = crisis.assess(someone_elses)
     assert not other.crisis and other.kind == CONCERN_FOR_OTHER, other
+
+
+@pytest.mark.parametrize(
+    ("hers", "someone_elses"),
+    [
+        # WeChat parts clauses with spaces: her reaction after someone's doing is hers; someone
+        # named alone, or their saying so, still carries the subject. Speech-to-text's spaces
+        # inside words part nothing. Written for this test.
+        ("闺蜜借钱不还 想死的心都有", "我闺蜜 想死的心都有"),
+        ("同事背后说坏话 真的不想活了", "同事跟我说 真的不想活了"),
+        ("孩子他爸走了以后 真想一死了之", "她和老公吵架 说想一死了之"),
+    ],
+)
+def test_a_space_parted_reaction_is_hers(
+    crisis: CrisisLayer, hers: str, someone_elses: str
+) -> None:
+    risk = crisis.assess(hers)
+    assert risk.crisis and risk.kind == "suicide", risk
+    other = crisis.assess(someone_elses)
+    assert not other.crisis and other.kind == CONCERN_FOR_OTHER, other
+
+
+def test_speech_to_text_spaces_inside_words_part_no_clause(crisis: CrisisLayer) -> None:
+    assert not crisis.assess("我 没有 想过 自杀").crisis
+    assert crisis.assess("他 不想 活了").kind == CONCERN_FOR_OTHER
