@@ -100,7 +100,9 @@ class CompositeNLU:
             risk = await asyncio.to_thread(assess)
         else:
             risk = assess()
-        intent, confidence = _final_intent(intent, confidence, scores, probabilities, risk)
+        intent, confidence = _final_intent(
+            intent, confidence, scores, probabilities, risk, self.threshold
+        )
         if len(head) > LONG_TEXT_CHARS:
             entities = await asyncio.to_thread(self.entities.extract, head, now)
         else:
@@ -124,8 +126,10 @@ def _final_intent(
     scores: IntentScores,
     probabilities: Mapping[str, float],
     risk: Risk,
+    threshold: float,
 ) -> tuple[str, float]:
-    """The intent the risk implies, with a confidence that is that intent's own."""
+    """The intent the risk implies, with a confidence that is that intent's own (the fallback
+    carries the threshold, as everywhere)."""
     if risk.crisis and risk.kind:
         crisis_intent = CRISIS_INTENT[risk.kind]
         if scores.intent == crisis_intent:
@@ -133,11 +137,15 @@ def _final_intent(
         # The crisis layer overrules the classifier: a rule decision, full confidence.
         return crisis_intent, 1.0
     if intent in _KIND_OF_INTENT:
-        # Only someone else's crisis gets here (the layer escalates as concern_for_other): the
-        # intent is the classifier's best non-crisis answer, with that answer's probability.
+        # A crisis the layer did not take as hers: someone else's (concern_for_other), a
+        # resolved past, a denial, a story, an idiom, a first ranking below its floor. The
+        # classifier's best non-crisis answer, with that answer's probability; but when that
+        # answer is unsure and her words name a warning sign (discounted), she is talking about
+        # distress: 以前想过自杀 现在好多了 is no money question.
         ranking = [(name, p) for name, p in scores.ranking if name not in _KIND_OF_INTENT]
-        if ranking:
-            return ranking[0]
         distress = Intent.EMOTIONAL_DISTRESS.value
-        return distress, probabilities.get(distress, 0.0)
+        named = any(item.source == "cue" for item in risk.evidence)
+        if ranking and (ranking[0][1] >= threshold or not named):
+            return ranking[0]
+        return distress, dict(scores.ranking).get(distress, probabilities.get(distress, 0.0))
     return intent, confidence

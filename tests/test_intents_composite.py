@@ -303,6 +303,37 @@ async def test_someone_elses_crisis_escalates_as_concern_not_as_hers(
     assert (result.intent, result.confidence) == ("emotional_distress", 0.2)
 
 
+@pytest.mark.parametrize(
+    ("text", "ranking", "expected"),
+    [
+        # A crisis read, but her past and over (some risk left, low): she is talking about
+        # distress, not the classifier's weak next answer. Written for this test.
+        (
+            "以前想过自杀 现在有了孩子 好多了",
+            (("crisis_suicide", 0.9), ("financial_hardship", 0.06), ("emotional_distress", 0.04)),
+            ("emotional_distress", 0.04),
+        ),
+        # A confident other answer stays.
+        (
+            "以前想过自杀 现在有了孩子 好多了 想问问育婴师培训",
+            (("crisis_suicide", 0.5), ("job_training", 0.46), ("thanks", 0.04)),
+            ("job_training", 0.46),
+        ),
+    ],
+)
+async def test_a_crisis_read_but_not_hers_gets_a_real_answer_not_a_weak_one(
+    model_dir: Path,
+    data_dir: Path,
+    text: str,
+    ranking: tuple[tuple[str, float], ...],
+    expected: tuple[str, float],
+) -> None:
+    nlu = _with_backend(model_dir, data_dir, ranking)
+    result = await nlu.parse(text, now=NOW)
+    assert not result.risk.crisis, result.risk
+    assert (result.intent, result.confidence) == expected
+
+
 async def test_printed_confidence_belongs_to_the_printed_intent(
     model_dir: Path, data_dir: Path
 ) -> None:
