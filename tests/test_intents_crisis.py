@@ -15,6 +15,16 @@ def crisis() -> CrisisLayer:
     return CrisisLayer()
 
 
+def assert_sign_and_its_harmless_twin(
+    crisis: CrisisLayer, family: str, text: str, harmless: str
+) -> None:
+    """``text`` escalates with ``family`` among its evidence; its twin does not escalate."""
+    risk = crisis.assess(text)
+    assert risk.crisis and any(item.name == family for item in risk.evidence), risk
+    calm = crisis.assess(harmless)
+    assert not calm.crisis, calm
+
+
 SUICIDE = [
     "我真的不想活了",
     "活着太累了，不如死了算了",
@@ -1026,9 +1036,7 @@ def test_an_errand_or_a_welcome_visit_is_no_sign(
 def test_a_lethality_question_by_its_outcome_alone(
     crisis: CrisisLayer, text: str, harmless: str
 ) -> None:
-    risk = crisis.assess(text)
-    assert risk.crisis and any(item.name == "lethality_question" for item in risk.evidence), risk
-    assert not crisis.assess(harmless).crisis
+    assert_sign_and_its_harmless_twin(crisis, "lethality_question", text, harmless)
 
 
 @pytest.mark.parametrize(
@@ -1103,9 +1111,7 @@ def test_a_chore_at_a_height_or_the_water_is_no_means(
 def test_death_as_the_only_way_to_be_understood_is_passive_ideation(
     crisis: CrisisLayer, text: str, harmless: str
 ) -> None:
-    risk = crisis.assess(text)
-    assert risk.crisis and any(item.name == "passive_ideation" for item in risk.evidence), risk
-    assert not crisis.assess(harmless).crisis
+    assert_sign_and_its_harmless_twin(crisis, "passive_ideation", text, harmless)
 
 
 @pytest.mark.parametrize(
@@ -1114,33 +1120,17 @@ def test_death_as_the_only_way_to_be_understood_is_passive_ideation(
         # A person named after a preposition is who she fell out with, was wronged by or was
         # with: the risk is still hers (the C-SSRS asks about the writer; interpersonal loss
         # is a precipitant, not a subject). Someone as the subject is someone else's risk.
-        # Written for this test.
         ("跟闺蜜吵翻了 想死", "我闺蜜跟她老公吵翻了 想死"),
         ("被同事冤枉 真的不想活了", "同事被领导冤枉 说不想活了"),
         ("和老公吵完架 活着没意思", "她和老公吵完架 说活着没意思"),
-    ],
-)
-def test_someone_after_a_preposition_leaves_the_risk_hers(
-    crisis: CrisisLayer, hers: str, someone_elses: str
-) -> None:
-    risk = crisis.assess(hers)
-    assert risk.crisis and risk.kind == "suicide", risk
-    other = crisis.assess(someone_elses)
-    assert not other.crisis and other.kind == CONCERN_FOR_OTHER, other
-
-
-@pytest.mark.parametrize(
-    ("hers", "someone_elses"),
-    [
         # WeChat parts clauses with spaces: her reaction after someone's doing is hers; someone
-        # named alone, or their saying so, still carries the subject. Speech-to-text's spaces
-        # inside words part nothing. Written for this test.
+        # named alone, or their saying so, still carries the subject.
         ("闺蜜借钱不还 想死的心都有", "我闺蜜 想死的心都有"),
         ("同事背后说坏话 真的不想活了", "同事跟我说 真的不想活了"),
         ("孩子他爸走了以后 真想一死了之", "她和老公吵架 说想一死了之"),
-    ],
+    ],  # written for this test
 )
-def test_a_space_parted_reaction_is_hers(
+def test_whose_risk_it_is_follows_the_subject_not_an_object_or_an_earlier_clause(
     crisis: CrisisLayer, hers: str, someone_elses: str
 ) -> None:
     risk = crisis.assess(hers)
