@@ -96,7 +96,7 @@ _POSSESSIVE = re.compile(
 _COMMA_ONLY = re.compile(r"[,，、]+")
 # Someone named after a preposition is who she was with, fell out with, was wronged by or did
 # it for (跟闺蜜吵翻了 想死, 被同事冤枉 不想活了, 为了孩子): not who the risk is about. Not 把,
-# 让 or 叫: 让他去死 is about him. Only a few words between, so 跟我说她想死 stays hers.
+# 让 or 叫: 让他去死 is about him. Only a modifier between: in 跟我说她想死, 她 is at risk.
 _PREPOSITIONAL_OTHER = re.compile(
     r"(与|跟|和|同|被|对|向|替|帮|给|为了?|因为)(好|最好的|一个|那个|这个|几个|个)?(?:"
     + _OTHER_SUBJECT.pattern
