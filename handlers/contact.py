@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.texts import describe_for_worker
 from handlers.turn import Case, ContinueContact, OpenContact, Turn
-from intents import CONCERN_FOR_OTHER, CRISIS_INTENTS, Intent, service_type
+from intents import CRISIS_INTENTS, Intent, service_type
 from storage.models import Contact
 
 
@@ -12,7 +12,7 @@ def log_contact(turn: Turn) -> None:
     """Open a contact, or continue the one still going on (messages closer than the gap, or
     segments of one call)."""
     service = service_type(turn.parse.intent)
-    if service is None and turn.parse.risk.kind == CONCERN_FOR_OTHER:
+    if service is None and turn.parse.risk.for_another:
         # Someone else at risk, her words read as small talk (我闺蜜想自杀: the classifier's
         # best other answer a greeting): a worker is called, so it is a 陪伴式 contact too.
         service = service_type(Intent.EMOTIONAL_DISTRESS)
@@ -23,7 +23,7 @@ def log_contact(turn: Turn) -> None:
         parse.intent,
         parse.risk.level,
         parse.risk.reasons,
-        concern_for_other=parse.risk.kind == CONCERN_FOR_OTHER,
+        concern_for_other=parse.risk.for_another,
     )
     ongoing = _ongoing(turn.case, service.value)
     if ongoing is None:

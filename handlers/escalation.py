@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from handlers.settings import WEEKDAYS, PolicySettings
 from handlers.texts import describe_for_worker
 from handlers.turn import EscalationAction, JoinEscalation, OpenEscalation, RaiseEscalation, Turn
-from intents import CONCERN_FOR_OTHER, Risk, RiskLevel
+from intents import Risk, RiskLevel
 from storage.models import Escalation, EscalationStatus, Priority
 
 _URGENCY = {Priority.P1: 0, Priority.P2: 1, Priority.P3: 2}
@@ -111,7 +111,7 @@ def on_message(
         turn.parse.intent,
         risk.level,
         risk.reasons,
-        concern_for_other=risk.kind == CONCERN_FOR_OTHER,
+        concern_for_other=risk.for_another,
     )
     return escalate(
         turn.case.open_escalation,

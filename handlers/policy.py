@@ -14,7 +14,7 @@ from handlers.escalation import Escalate, priority_for_risk
 from handlers.followup import callback_when_asked, check_in
 from handlers.reply import reply
 from handlers.turn import Decision, Step, Turn
-from intents import CONCERN_FOR_OTHER, CRISIS_INTENTS, Intent, ParseResult
+from intents import CRISIS_INTENTS, Intent, ParseResult
 from storage.models import Priority
 
 _service = (log_contact, reply)
@@ -54,7 +54,7 @@ def plan(parse: ParseResult, *, addressed: bool = True) -> tuple[Step, ...]:
         return ()
     if any(isinstance(a, Escalate) for a in actions):
         return actions
-    if risk_priority is not None and parse.risk.kind == CONCERN_FOR_OTHER:
+    if risk_priority is not None and parse.risk.for_another:
         # Someone else is at risk (她闺蜜说不想活了): a worker is told, but it is not the
         # writer's crisis, so no crisis check-in is scheduled for her.
         return (Escalate(risk_priority), log_contact, reply)

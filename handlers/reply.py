@@ -22,7 +22,7 @@ def reply(turn: Turn) -> None:
         key = Intent.CRISIS_VIOLENCE if parse.risk.kind == "violence" else Intent.CRISIS_SUICIDE
     # Someone else at risk: her message's intent is the classifier's best other answer, often
     # a poor one (a greeting, "not understood"), so the reply answers the concern itself.
-    concern = not parse.risk.crisis and parse.risk.kind == CONCERN_FOR_OTHER
+    concern = parse.risk.for_another
     if concern:
         key = CONCERN_FOR_OTHER
     crisis = key in CRISIS_INTENTS

@@ -62,10 +62,15 @@ class Risk:
     evidence: tuple[Evidence, ...] = field(default=(), compare=False)
 
     @property
+    def for_another(self) -> bool:
+        """Someone else is at risk (concern_for_other): a worker is told; it is not hers."""
+        return self.kind == CONCERN_FOR_OTHER
+
+    @property
     def crisis(self) -> bool:
         """The writer's own crisis at medium or above (concern for another escalates by its
         level, but is not her crisis)."""
-        return self.level.rank >= RiskLevel.MEDIUM.rank and self.kind != CONCERN_FOR_OTHER
+        return self.level.rank >= RiskLevel.MEDIUM.rank and not self.for_another
 
     def to_dict(self) -> dict[str, Any]:
         return {
