@@ -10,7 +10,12 @@ from intents.taxonomy import CRISIS_INTENTS, Intent
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "intents" / "data"
-EVERYDAY = ROOT / "intents" / "eval" / "everyday.yml"
+EVAL = ROOT / "intents" / "eval"
+EVERYDAY = EVAL / "everyday.yml"
+# Mothers' messages written by a helper who never saw intents/data (2026-12-04): the dev set may
+# be read; the sealed set is scored in aggregate only, never read or tuned to.
+MOTHERS = (EVAL / "mothers_dev.yml", EVAL / "mothers_sealed.yml")
+SHORT = 7
 
 
 def _folded(texts: list[str]) -> set[str]:
@@ -24,7 +29,25 @@ def test_everyday_chat_is_labelled_and_never_a_crisis() -> None:
     assert {example.intent for example in examples} <= known - {i.value for i in CRISIS_INTENTS}
 
 
+def test_mothers_sets_are_labelled_with_known_intents_and_hold_crises() -> None:
+    known = {intent.value for intent in Intent}
+    for path in MOTHERS:
+        examples = read_dataset(path)
+        assert len(examples) >= 200, path
+        assert {example.intent for example in examples} <= known, path
+        assert sum(example.intent in CRISIS_INTENTS for example in examples) >= 50, path
+
+
 def test_no_evaluation_text_is_in_the_training_data() -> None:
-    trained = read_training_data(DATA) + read_crisis_corpus(DATA)
-    unseen = _folded([example.text for example in read_dataset(EVERYDAY)])
-    assert not unseen & _folded([example.text for example in trained])
+    training = read_training_data(DATA) + read_crisis_corpus(DATA)
+    trained = _folded([example.text for example in training])
+    assert not _folded([example.text for example in read_dataset(EVERYDAY)]) & trained
+    for path in MOTHERS:
+        # Greetings as short as 你好 or 谢谢你们 are everyone's words; nothing longer is shared.
+        shared = _folded([example.text for example in read_dataset(path)]) & trained
+        assert all(len(text) <= SHORT for text in shared), path
+
+
+def test_the_two_mothers_sets_share_no_message() -> None:
+    dev, sealed = (_folded([example.text for example in read_dataset(path)]) for path in MOTHERS)
+    assert not dev & sealed
