@@ -172,6 +172,14 @@ RESOLVED_PAST = Qualifier("resolved_past", 0.3)
 REPORTED = Qualifier("reported", 0.3)
 OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes concern
 FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
+# A farewell's mark is finality (AFSP): one that promises to come back, meet or write again
+# (搬去深圳了 以后有空再来看大家) is a goodbye for a move, a job, a trip.
+RETURN_PROMISED = Qualifier("return_promised", 0.3)
+_RETURN_PROMISE = re.compile(
+    r"(以后|下次|改天|有空|有时间|得闲|迟些|迟点|回来|过年|放假|到时候?)(我)?(再|会|一定|还会)(回来)?"
+    r"((来|回)?(聚|见面?|联系|联络)|(来|回)?(看|探|约)(看)?(你们|大家|你|各位|姐妹们?))"
+    r"|(常|多|保持)(联系|联络|来往)|回头见|下次见|有空(再)?聚"
+)
 
 # --- Death in a dream, death as everyone's fate (the model's evidence only) -----------------
 # A death dreamt (梦见自己死了) or said of everyone (人总会死, 迟早有一天会死) is no wish, plan or
@@ -234,6 +242,7 @@ class MessageContext:
         self.space_parted = space_parted
         self.spans = clauses(text)
         self.resolved = bool(_RESOLVED.search(text)) and not _RETURNING.search(text)
+        self.return_promised = bool(_RETURN_PROMISE.search(text))
         self.own_child = bool(_OWN_CHILD.search(text))
         # A clause is reported when it names a story, or follows one without speaking of
         # the writer (看了个新闻 有个妈妈跳楼了), but 我也不想活了 after it is her own.

@@ -28,6 +28,7 @@ from intents.context import (
     NEGATED,
     OTHER_PERSON,
     REPORTED,
+    RETURN_PROMISED,
     MessageContext,
     Qualifier,
     space_parts,
@@ -51,6 +52,8 @@ class Family:
     label: str
     # A feeling (low mood), not a warning sign: its words are ordinary distress's too.
     feeling: bool = False
+    # Its mark is finality (a farewell, AFSP): a promise to meet or write again qualifies it.
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,11 @@ class CrisisConfig:
         )
         families = {
             name: Family(
-                name, str(item["kind"]), str(item["label"]), bool(item.get("feeling", False))
+                name,
+                str(item["kind"]),
+                str(item["label"]),
+                bool(item.get("feeling", False)),
+                bool(item.get("final", False)),
             )
             for name, item in (raw.get("families") or {}).items()
         }
@@ -238,6 +245,8 @@ class CrisisLayer:
                 denied = context.negation_inside(match.group(0), cue.pattern)
                 if denied and NEGATED not in qualifiers:
                     qualifiers = (NEGATED, *qualifiers)
+                if cue.family.final and context.return_promised:
+                    qualifiers = (*qualifiers, RETURN_PROMISED)
                 weight = cue.weight
                 for qualifier in qualifiers:
                     weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
@@ -262,24 +271,31 @@ class CrisisLayer:
             >= medium
         ]
         signal_hits = tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers)
-        model_context = self._model_context(compact, masked, context)
-        if not signal_hits and not model_context and self._errand(compact, context):
-            model_context = (ERRAND,)
+        model_context = self._model_context(compact, masked, context, signal_hits)
+        if not signal_hits and not model_context:
+            if self._errand(compact, context):
+                model_context = (ERRAND,)
+            elif context.return_promised and not self._has_anchor(compact):
+                model_context = (RETURN_PROMISED,)
         return Signal(signal_hits, model_context)
 
     def _errand(self, compact: str, context: MessageContext) -> bool:
         """A bounded favour for a set time (下周孩子放学就拜托你帮我接一下), with no risk word and
         no cue: what a farewell is not (its mark is finality, AFSP). The model's first ranking
         on such a message gives at most low."""
-        has_anchor = any(pattern.search(compact) for _, pattern in self.config.anchors)
-        return not has_anchor and context.bounded_errand()
+        return not self._has_anchor(compact) and context.bounded_errand()
+
+    def _has_anchor(self, compact: str) -> bool:
+        return any(pattern.search(compact) for _, pattern in self.config.anchors)
 
     def _model_context(
-        self, compact: str, masked: str, context: MessageContext
+        self, compact: str, masked: str, context: MessageContext, hits: Sequence[CueHit]
     ) -> tuple[Qualifier, ...]:
         """The qualifiers of the message's risk words when every one of them is qualified (a
         hyperbole or idiom masked, denied, another's, a story's, a resolved past); () when one
-        stands unqualified or the message has none (以后孩子就拜托你们了 keeps the model whole)."""
+        stands unqualified or the message has none (以后孩子就拜托你们了 keeps the model whole).
+        With no risk word, the words its cues matched are what it rests on (新闻里说有个女的在江边
+        被救上来了: a story's place)."""
         found: list[Qualifier] = []
         for kind, pattern in self.config.anchors:
             for match in pattern.finditer(compact):
@@ -293,6 +309,9 @@ class CrisisLayer:
                 if not here:
                     return ()
                 found += [q for q in here if q not in found]
+        if not found and hits and all(hit.qualifiers for hit in hits):
+            for hit in hits:
+                found += [q for q in hit.qualifiers if q not in found]
         return tuple(found)
 
     def assess(

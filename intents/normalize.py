@@ -261,6 +261,12 @@ _HUA_AS_SHUO = re.compile(r"(?<=[他她我你们吓胁妈爸])话(?![题费筒�
 _VERB_CHILD = re.compile(
     r"(?<=[抢见凑带打接送睇看找锡走])个(仔|女)(?![人孩生士性子的儿朋同老医工])"
 )
+# 𠝹 / 鎅 / 界 (gaai3) is Cantonese 割, to cut: 𠝹手, 界手 (cutting herself). 界 only before a
+# hand, a wrist or oneself, or as a verb after 不/又/再/想/要 (唔界唔舒服), so 世界/边界/界定 stay.
+_GAAI_AS_GE = re.compile(
+    r"[𠝹鎅]|(?<![世边眼外业学各境分交临疆国视政商租地])界(?=[手脉腕脚]|自己|伤|损)"
+    r"|(?<=[不又再想要])界(?![定限线面别])"
+)
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
@@ -281,6 +287,7 @@ def fold_cantonese(text: str) -> str:
     text = _NAO_AS_SCOLD.sub("骂", text)
     text = _ZHAN_AS_KAN.sub("砍", text)
     text = _HUA_AS_SHUO.sub("说", text)
+    text = _GAAI_AS_GE.sub("割", text)
     return _XI_AS_SHI.sub("是", text)
 
 

@@ -46,6 +46,7 @@ CONTEXT_NAMES = {
     "mortality": "泛谈生死",
     "animal": "说的是动物",
     "errand": "限时的日常请托",
+    "return_promised": "约好再见面",
 }
 
 

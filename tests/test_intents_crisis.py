@@ -1142,3 +1142,51 @@ def test_whose_risk_it_is_follows_the_subject_not_an_object_or_an_earlier_clause
 def test_speech_to_text_spaces_inside_words_part_no_clause(crisis: CrisisLayer) -> None:
     assert not crisis.assess("我 没有 想过 自杀").crisis
     assert crisis.assess("他 不想 活了").kind == CONCERN_FOR_OTHER
+
+
+# ---- ninth pass (issue 17): a goodbye for a move, a story's place, a recovery said plainly ----
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "谢谢大家这段时间的照顾 我要搬去外地上班了 以后有空再来看大家",
+        "多謝大家照顧，我要返鄉下做嘢，得閒再嚟探大家",
+        "感谢姐妹们一直以来的帮助 孩子转学了我们要搬家 以后常联系",
+    ],  # written for this test
+)
+def test_a_goodbye_that_promises_to_come_back_is_not_a_farewell(
+    crisis: CrisisLayer, text: str
+) -> None:
+    # A farewell's mark is finality (AFSP); the model's farewell reading is qualified too.
+    risk = crisis.assess(text, model_probabilities={"crisis_suicide": 0.8}, ranked_first="suicide")
+    assert not risk.crisis, risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "谢谢你们这段时间的照顾 以后不用再担心我了",
+        "以后再也见不到你们了",
+        "老公 以后再找个对你好的人吧",  # 再找 is no promise to meet
+        "谢谢大家这些年的照顾 下辈子再见",
+    ],  # written for this test
+)
+def test_a_farewell_without_a_return_stays_a_farewell(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.assess(text, model_probabilities={"crisis_suicide": 0.3}).crisis, text
+
+
+def test_a_story_s_cue_words_qualify_the_model_as_its_risk_words_do(crisis: CrisisLayer) -> None:
+    # No risk word (死, 跳河...): what the model's evidence rests on is the cues' words, here
+    # a place in a news story; her own cue beside it keeps the model whole.
+    model = {"crisis_suicide": 0.35}
+    story = "新闻里说有个女的在江边被救上来了，好吓人"
+    assert not crisis.assess(story, model_probabilities=model).crisis
+    assert crisis.assess(story + " 我也经常一个人去江边站很久", model_probabilities=model).crisis
+
+
+def test_not_wanting_to_live_is_a_risk_word_its_past_qualifies(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.6}
+    recovered = "那段时间我真的想过不活了，多亏你们陪着，现在好多了，谢谢"
+    assert not crisis.assess(recovered, model_probabilities=model).crisis
+    assert crisis.assess("那段时间想过不活了，最近又开始这样想", model_probabilities=model).crisis

@@ -90,6 +90,12 @@ def test_cantonese_verbs_of_violence_and_fear_fold_to_mandarin() -> None:
     assert fold_for_matching("佢鬧我仲踢我落樓梯") == "他骂我还踢我下楼梯"
 
 
+def test_cantonese_cutting_folds_to_ge_but_world_and_border_stay() -> None:
+    assert fold_for_matching("又𠝹手 唔界唔舒服") == "又割手 不割不舒服"
+    assert fold_for_matching("我鎅自己 界手") == "我割自己 割手"
+    assert fold_for_matching("全世界 边界 眼界 需要界定") == "全世界 边界 眼界 需要界定"
+
+
 def test_cantonese_aspect_and_direction_fold_to_mandarin() -> None:
     assert fold_for_matching("佢打緊我") == "他打着我"
     assert fold_for_matching("佢一路跟住我返屋企") == "他一路跟着我回家"
