@@ -27,6 +27,19 @@ _REACTION = re.compile(
 _NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
 _NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
+
+
+def _asks(text: str, denial: re.Match[str]) -> bool:
+    """A denial word that is half of an A-not-A question (会不会, 是不是, 有没有): no denial."""
+    if denial.group(1) is None:
+        return False
+    start = denial.start(1)
+    return start > 0 and text[start - 1] == denial.group(1)[-1]
+
+
+def _denied_before(before: str) -> bool:
+    found = _NEGATION.search(before)
+    return found is not None and not _asks(before, found)
 # For the words a risk is spoken in (死, 自杀, 打): a wish or an intent denied before them
 # (不想死, 不能死, 不会去自杀). Not for cues: 不想活 is the risk itself.
 _ANCHOR_NEGATION = re.compile(
@@ -274,7 +287,7 @@ class MessageContext:
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
         found: list[Qualifier] = []
-        if _NEGATION.search(before[-8:]):
+        if _denied_before(before[-8:]):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
         if self.resolved and (past or _PAST.search(clause)):
@@ -321,7 +334,8 @@ class MessageContext:
         clause_start = self.spans[self._clause(start)][0]
         before = self.text[clause_start:start]
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
-        if NEGATED not in found and negation.search(before[-8:]):
+        denial = negation.search(before[-8:])
+        if NEGATED not in found and denial and not _asks(before[-8:], denial):
             found.append(NEGATED)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (
@@ -371,6 +385,8 @@ class MessageContext:
         for found in _NEGATION_INSIDE.finditer(matched[:6]):
             if found.start() > 3:
                 break
+            if _asks(matched, found):
+                continue
             if pattern.search(matched[: found.start()] + matched[found.end() :]):
                 return True
         return False

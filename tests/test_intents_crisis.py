@@ -1190,3 +1190,40 @@ def test_not_wanting_to_live_is_a_risk_word_its_past_qualifies(crisis: CrisisLay
     recovered = "那段时间我真的想过不活了，多亏你们陪着，现在好多了，谢谢"
     assert not crisis.assess(recovered, model_probabilities=model).crisis
     assert crisis.assess("那段时间想过不活了，最近又开始这样想", model_probabilities=model).crisis
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("一整瓶止痛药吃下去会怎么样", "lethality_question"),
+        ("吃一整板的安眠片会不会出事", "lethality_question"),
+        ("过完年我就解脱了", "dated_hopelessness"),
+        ("等儿子的生日过了我就走", "dated_hopelessness"),
+        ("要是我不在这里 女儿交给谁养", "children_if_gone"),
+        ("如果我走了 女儿能不能帮她找个好人家", "children_if_gone"),
+        ("他知道我现在住哪了", "stalking"),
+        ("前夫换了好几个号码给我发短信", "stalking"),
+        ("后爸经常打我儿子", "child_harm"),
+        ("女儿背上青一块紫一块的", "child_harm"),
+        ("安眠药我已经存了快一个月", "preparation"),
+        ("这是我最后一次在群里发言了", "farewell"),
+        ("他说我报警就放火", "retaliation_fear"),
+    ],  # written for this test (ninth pass: forms the model alone had caught)
+)
+def test_more_general_forms_of_known_signs(crisis: CrisisLayer, text: str, family: str) -> None:
+    risk = crisis.assess(text)
+    assert family in {item.name for item in risk.evidence if item.source == "cue"}, risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "等孩子开学了我就走 去深圳打工",
+        "过完年我就走了去广州上班",
+        "孩子吃了一整盒巧克力 会不会长蛀牙",
+        "孩子身上长了好多蚊子包",
+        "我去年也存了一个月的钱",
+    ],  # written for this test
+)
+def test_their_everyday_twins_are_no_sign(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
