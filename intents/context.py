@@ -40,6 +40,8 @@ def _asks(text: str, denial: re.Match[str]) -> bool:
 def _denied_before(before: str) -> bool:
     found = _NEGATION.search(before)
     return found is not None and not _asks(before, found)
+
+
 # For the words a risk is spoken in (死, 自杀, 打): a wish or an intent denied before them
 # (不想死, 不能死, 不会去自杀). Not for cues: 不想活 is the risk itself.
 _ANCHOR_NEGATION = re.compile(
