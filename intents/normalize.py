@@ -267,6 +267,11 @@ _GAAI_AS_GE = re.compile(
     r"[𠝹鎅]|(?<![世边眼外业学各境分交临疆国视政商租地])界(?=[手脉腕脚]|自己|伤|损)"
     r"|(?<=[不又再想要])界(?![定限线面别])"
 )
+# 喊 is Cantonese 哭, to cry (好想喊, 喊到眼都肿), after a wish, a degree or an aspect; not the
+# Mandarin shout (喊人, 喊我, 喊出来, 喊话).
+_HAAM_AS_KU = re.compile(
+    r"(?<=[想好又成日都就])喊(?![我你他她人话叫出口醒住们])|喊(?=(到|咗|紧|晒|完|嘅))"
+)
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
@@ -288,6 +293,7 @@ def fold_cantonese(text: str) -> str:
     text = _ZHAN_AS_KAN.sub("砍", text)
     text = _HUA_AS_SHUO.sub("说", text)
     text = _GAAI_AS_GE.sub("割", text)
+    text = _HAAM_AS_KU.sub("哭", text)
     return _XI_AS_SHI.sub("是", text)
 
 

@@ -96,6 +96,11 @@ def test_cantonese_cutting_folds_to_ge_but_world_and_border_stay() -> None:
     assert fold_for_matching("全世界 边界 眼界 需要界定") == "全世界 边界 眼界 需要界定"
 
 
+def test_cantonese_crying_folds_to_ku_but_a_shout_stays() -> None:
+    assert fold_for_matching("我好想喊 又喊咗成晚 喊到眼都腫") == "我好想哭 又哭了成晚 哭到眼都肿"
+    assert fold_for_matching("喊人帮忙 他喊我吃饭 大声喊出来") == "喊人帮忙 他喊我吃饭 大声喊出来"
+
+
 def test_cantonese_aspect_and_direction_fold_to_mandarin() -> None:
     assert fold_for_matching("佢打緊我") == "他打着我"
     assert fold_for_matching("佢一路跟住我返屋企") == "他一路跟着我回家"
