@@ -68,6 +68,12 @@ _RESOLVED = re.compile(
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
 _FIRST_PERSON = re.compile(r"我|俺|自己")
+# Her own wish to do what the story told (看新闻说有个妈妈跳河了 我也好想这样): imitation, the risk
+# the WHO's media guidelines warn of. The story's words are then hers, not a report.
+_IDENTIFIES = re.compile(
+    r"(我|俺)(也|都)(好|很|真|真的|特别|有点)?(想|想要|打算|准备)"
+    r"(这样|这么做|这样做|跟(她|他|他们|她们)一样|学(她|他)|像(她|他)(那样|一样)|走这条路)"
+)
 # Another person as the clause's subject. Household members who hurt her (他, 老公, 婆婆) are
 # not listed for violence: 他打我 is her crisis; 他不想活了 is someone else's.
 _OTHER = (
@@ -268,6 +274,8 @@ class MessageContext:
             here = bool(reported.search(clause)) or (previous and not _FIRST_PERSON.search(clause))
             self.reported.append(here)
             previous = here
+        if any(self.reported) and _IDENTIFIES.search(text):
+            self.reported = [False] * len(self.spans)
 
     def bounded_errand(self) -> bool:
         """A favour asked once for a set time, with nothing said of 'from now on'."""

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "10"  # 10: Cantonese 𠝹/鎅/界 (to cut) → 割, 喊 (to cry) → 哭
+CODE_VERSION = "11"  # 11: Cantonese 割, 哭, the passive 俾/畀 → 被, 㨃/扑/揼 → 打, 箍颈 → 掐
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},

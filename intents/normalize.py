@@ -275,8 +275,26 @@ _HAAM_AS_KU = re.compile(
 _XI_AS_SHI = re.compile(r"(?<![关联体派中院世直谱水星父母])系(?![统列数着上好紧鞋带])")
 
 
+# Read before the word map (it makes 俾 给): 俾/畀 before a doer and a blow is the passive 被
+# (我俾老公打, 俾佢扑咗几拳), as Mandarin cues are written.
+_HITS = r"(打|踢|扑|㨃|揼|推|掴|扇|闹|斩|箍|掐|搣|拉|扯|锁|困|强奸|非礼|虾|虐)"
+_BEI_PASSIVE = re.compile(
+    r"[俾畀](?=(佢|佢哋|人|老公|老豆|阿爸|阿妈|家婆|奶奶|爷爷|前夫|男朋友|老细|老板|细佬|大佬)?"
+    + _HITS
+    + ")"
+)
+# Blows in Cantonese: 㨃 (a punch), 扑 and 揼 at someone (扑头, 揼我), 箍 round the neck (a choke).
+_PUNCH = re.compile(
+    r"㨃|(?<![飞反猛])扑(?=(我|你|他|她|佢|头|咗|几|一拳|拳))|揼(?=(我|你|他|她|佢|头|心口))"
+)
+_CHOKE = re.compile(r"箍(?=(住|着)?(我|你|他|她|佢)?(的|嘅)?(条|个)?(颈|脖子))")
+
+
 def fold_cantonese(text: str) -> str:
     """Cantonese cue words → Mandarin equivalents (唔→不, 冇→没, 佢→他, 係→是, 嘅→的...)."""
+    text = _BEI_PASSIVE.sub("被", text)
+    text = _PUNCH.sub("打", text)
+    text = _CHOKE.sub("掐", text)
     text = _CANTONESE_RE.sub(lambda m: _CANTONESE_MAP[m.group(0)], text)
     text = _ZHONG_AS_HAI.sub("还", text)
     text = _SHI_AS_CHI.sub("吃", text)

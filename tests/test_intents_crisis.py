@@ -1227,3 +1227,30 @@ def test_more_general_forms_of_known_signs(crisis: CrisisLayer, text: str, famil
 )
 def test_their_everyday_twins_are_no_sign(crisis: CrisisLayer, text: str) -> None:
     assert not crisis.assess(text).crisis, text
+
+
+def test_her_wish_to_do_what_a_story_told_makes_its_words_hers(crisis: CrisisLayer) -> None:
+    # Imitation (WHO media guidelines): the story's method is her risk once she says 我也想这样.
+    assert crisis.assess("看新闻说有个妈妈带孩子跳河了 我也好想这样").crisis
+    assert crisis.assess("看了个电视剧 女主跳楼了，我也想跟她一样").crisis
+    assert not crisis.assess("看新闻说有个妈妈带孩子跳河了 好可怜").crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我俾老公打到成身瘀",
+        "尋晚又畀佢扑咗幾拳",
+        "佢箍住我條頸",
+        "我成日俾佢鬧俾佢打",
+        "佢拉住我啲頭髮撞牆",
+    ],  # written for this test: Cantonese passive 俾/畀 and blows
+)
+def test_cantonese_blows_are_being_hit(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", (text, risk)
+
+
+def test_a_child_hit_by_a_thing_is_no_harm(crisis: CrisisLayer) -> None:
+    assert not crisis.assess("孩子被球打到了头 要不要去医院").crisis
+    assert crisis.assess("孩子在学校被同学打了").crisis

@@ -96,6 +96,14 @@ def test_cantonese_cutting_folds_to_ge_but_world_and_border_stay() -> None:
     assert fold_for_matching("全世界 边界 眼界 需要界定") == "全世界 边界 眼界 需要界定"
 
 
+def test_cantonese_passive_and_blows_fold_to_the_mandarin_cues_words() -> None:
+    assert fold_for_matching("我俾老公打到成身瘀") == "我被老公打到浑身瘀"
+    assert fold_for_matching("琴晚又畀佢扑咗幾拳") == "琴晚又被他打了几拳"
+    assert fold_for_matching("佢㨃我 又箍住我條頸") == "他打我 又掐着我脖子"
+    # 俾 as to give, and the Mandarin pounce, stay
+    assert fold_for_matching("佢俾錢我 孩子扑到我怀里") == "他给钱我 孩子扑到我怀里"
+
+
 def test_cantonese_crying_folds_to_ku_but_a_shout_stays() -> None:
     assert fold_for_matching("我好想喊 又喊咗成晚 喊到眼都腫") == "我好想哭 又哭了成晚 哭到眼都肿"
     assert fold_for_matching("喊人帮忙 他喊我吃饭 大声喊出来") == "喊人帮忙 他喊我吃饭 大声喊出来"
