@@ -28,6 +28,7 @@ from intents.context import (
     NEGATED,
     OTHER_PERSON,
     REPORTED,
+    RESOLVED_PAST,
     RETURN_PROMISED,
     MessageContext,
     Qualifier,
@@ -37,6 +38,9 @@ from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
 from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLevel
 
 KINDS = OWN_KINDS
+# The qualifiers that tell a sign is not hers now: a story's, a past she is over, a goodbye
+# with a return promised.
+_TOLD_OR_OVER = frozenset({REPORTED, RESOLVED_PAST, RETURN_PROMISED})
 CRISIS_INTENT = {"suicide": "crisis_suicide", "violence": "crisis_violence"}
 DEFAULT_CUES = Path(__file__).parent / "data" / "crisis.yml"
 _MAX_REASONS = 6
@@ -294,8 +298,9 @@ class CrisisLayer:
         """The qualifiers of the message's risk words when every one of them is qualified (a
         hyperbole or idiom masked, denied, another's, a story's, a resolved past); () when one
         stands unqualified or the message has none (以后孩子就拜托你们了 keeps the model whole).
-        With no risk word, the words its cues matched are what it rests on (新闻里说有个女的在江边
-        被救上来了: a story's place)."""
+        With no risk word, the words its warning-sign cues matched are what it rests on, when
+        they are a story's or a resolved past (新闻里说有个女的在江边被救上来了: a story's
+        place)."""
         found: list[Qualifier] = []
         for kind, pattern in self.config.anchors:
             for match in pattern.finditer(compact):
@@ -309,8 +314,11 @@ class CrisisLayer:
                 if not here:
                     return ()
                 found += [q for q in here if q not in found]
-        if not found and hits and all(hit.qualifiers for hit in hits):
-            for hit in hits:
+        # Only a story or a resolved past says the whole message is not hers now; a feeling
+        # denied (想去一个没有痛苦的地方) says nothing of the rest.
+        signs = [hit for hit in hits if not hit.cue.family.feeling]
+        if not found and signs and all(_TOLD_OR_OVER & set(hit.qualifiers) for hit in signs):
+            for hit in signs:
                 found += [q for q in hit.qualifiers if q not in found]
         return tuple(found)
 

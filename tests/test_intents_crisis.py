@@ -1254,3 +1254,18 @@ def test_cantonese_blows_are_being_hit(crisis: CrisisLayer, text: str) -> None:
 def test_a_child_hit_by_a_thing_is_no_harm(crisis: CrisisLayer) -> None:
     assert not crisis.assess("孩子被球打到了头 要不要去医院").crisis
     assert crisis.assess("孩子在学校被同学打了").crisis
+
+
+def test_a_feeling_denied_leaves_the_model_whole(crisis: CrisisLayer) -> None:
+    # 没有痛苦 denies a low-mood word, not the wish to go where there is none.
+    model = {"crisis_suicide": 0.6}
+    assert crisis.assess("想去一个没有痛苦的地方", model_probabilities=model).crisis
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我的存在本身就是一个错误", "人间已经没有什么值得我留恋的", "是时候跟这个世界说再见了"],
+)  # written for this test
+def test_no_reason_to_live_and_a_goodbye_to_the_world(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", (text, risk)
