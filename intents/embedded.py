@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "12"  # 12: + 琴晚/寻晚, 返工/收工/放工, 话 after 前夫/老公/家婆
+CODE_VERSION = "11"  # 11: Cantonese 割, 哭, the passive 俾/畀 → 被, 㨃/扑/揼 → 打, 箍颈 → 掐
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
