@@ -363,7 +363,11 @@ class CrisisLayer:
             for kind in KINDS
         ]
         best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
-        return best if best.level is not RiskLevel.NONE else Risk()
+        if best.level is not RiskLevel.NONE:
+            return best
+        # No risk, but what was weighed is still shown: a model probability of 0.39, a denied
+        # cue (issue 17: the parse shows each piece of evidence).
+        return Risk(evidence=tuple(item for risk in assessed for item in risk.evidence))
 
     def _warning_sign_in(self, kind: str, current: Signal, earlier: Sequence[Signal]) -> bool:
         """Whether the messages show more than feelings: history raises a warning sign (or a
@@ -470,7 +474,7 @@ class CrisisLayer:
                     evidence=tuple(evidence),
                 )
         if level is RiskLevel.NONE:
-            return Risk()
+            return Risk(evidence=tuple(evidence))
         for hit in own:
             for qualifier in hit.qualifiers:
                 reasons.append(texts.context_reason(qualifier.name))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from intents.crisis import CrisisConfig, CrisisLayer
-from intents.result import CONCERN_FOR_OTHER, RiskLevel
+from intents.result import CONCERN_FOR_OTHER, Risk, RiskLevel
 
 
 @pytest.fixture(scope="module")
@@ -283,6 +283,16 @@ def test_model_probability_alone_at_a_moderate_level_gives_medium(crisis: Crisis
     assert risk.crisis and risk.kind == "violence"
     assert risk.probability == crisis.config.model_medium
     assert [item.source for item in risk.evidence] == ["model"]
+
+
+def test_a_message_below_every_level_still_shows_what_was_weighed(crisis: CrisisLayer) -> None:
+    below = crisis.config.model_medium / 2
+    probabilities = {"crisis_suicide": below, "crisis_violence": below / 10}
+    risk = crisis.assess("嗯", model_probabilities=probabilities)
+    assert risk.level is RiskLevel.NONE and risk.kind is None and not risk.reasons
+    assert risk == Risk()  # the evidence is detail, not identity
+    shown = {item.name: item.weight for item in risk.evidence if item.source == "model"}
+    assert shown == probabilities
 
 
 def test_every_cue_belongs_to_a_family_of_its_kind(crisis: CrisisLayer) -> None:
