@@ -125,13 +125,15 @@ class CrisisConfig:
     small_talk: frozenset[str]
     reported_factor: float
     reported: re.Pattern[str]
-    hyperbole: re.Pattern[str]
+    hyperbole: re.Pattern[str]  # hyperbole and idioms, masked before matching
     anchors: tuple[tuple[str, re.Pattern[str]], ...]  # per kind, the words its risk is said in
     cues: tuple[Cue, ...]
     families: dict[str, Family]
     # A low cue of a warning sign (a means or place named, fear of him; not a feeling) with
     # the model at this calibrated probability gives medium (None: only ``model_with_cue``).
     model_with_sign: float | None = None
+    # Denials (没想过自杀), masked as hyperbole is; what the model rests on is then denied.
+    denials: re.Pattern[str] | None = None
 
     @classmethod
     def load(cls, path: Path = DEFAULT_CUES) -> CrisisConfig:
@@ -192,13 +194,16 @@ class CrisisConfig:
             small_talk=frozenset(raw["model"].get("small_talk") or ()),
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
-            hyperbole=_alternation(raw["hyperbole"]),
+            # One alternation, hyperbole first: where both match at one place, the mask is the
+            # hyperbole's, as when the denials were listed among it.
+            hyperbole=_alternation([*raw["hyperbole"], *(raw.get("denials") or ())]),
             anchors=tuple(
                 (kind, _alternation(words)) for kind, words in (raw.get("anchors") or {}).items()
             ),
             cues=cues,
             families=families,
             model_with_sign=_optional_float(raw["model"].get("with_sign")),
+            denials=_alternation(raw["denials"]) if raw.get("denials") else None,
         )
 
     def without_families(self, names: Collection[str]) -> CrisisConfig:
@@ -307,8 +312,10 @@ class CrisisLayer:
                 if "_" in masked[match.start() : match.end()]:
                     if match.group(0) == "打":
                         continue  # 打电话, 打工: not a violence word at all
-                    # 累死了, 不作不死; 杀青, 秒杀, 吃鸡被爆头: idioms built on a risk word
-                    here: tuple[Qualifier, ...] = (FIGURATIVE,)
+                    # 没想过自杀: denied; 累死了, 不作不死; 杀青, 秒杀, 吃鸡被爆头: idioms
+                    # built on a risk word
+                    denied = self._denied(compact, match.start(), match.end())
+                    here: tuple[Qualifier, ...] = (NEGATED,) if denied else (FIGURATIVE,)
                 else:
                     here = context.anchor_qualifiers(match.start(), match.end(), kind)
                 if not here:
@@ -321,6 +328,12 @@ class CrisisLayer:
             for hit in signs:
                 found += [q for q in hit.qualifiers if q not in found]
         return tuple(found)
+
+    def _denied(self, compact: str, start: int, end: int) -> bool:
+        denials = self.config.denials
+        return denials is not None and any(
+            found.start() <= start and end <= found.end() for found in denials.finditer(compact)
+        )
 
     def assess(
         self,

@@ -305,6 +305,9 @@ def test_every_cue_belongs_to_a_family_of_its_kind(crisis: CrisisLayer) -> None:
 MODEL_CONTEXT = [
     ("我从来没想过要去死，就是最近心情不好", "negated"),
     ("我不能死，孩子还小", "negated"),
+    # Masked as hyperbole is, but a denial, and shown as one (not as an idiom).
+    ("我没有想过自杀", "negated"),
+    ("放心吧 我不会做傻事的", "negated"),
     ("我家的猫昨天死了，它陪了我十年", "other_person"),
     ("她去年出车祸死了", "other_person"),
     ("老爸死得早 我那时才八岁", "other_person"),
