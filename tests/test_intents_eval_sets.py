@@ -51,3 +51,17 @@ def test_no_evaluation_text_is_in_the_training_data() -> None:
 def test_the_two_mothers_sets_share_no_message() -> None:
     dev, sealed = (_folded([example.text for example in read_dataset(path)]) for path in MOTHERS)
     assert not dev & sealed
+
+
+def test_candidate_data_is_labelled_and_shares_no_evaluation_text() -> None:
+    """Data measured and taken back (``intents/candidates/``) may be trained on by a later
+    pass: it must keep the evaluation sets unseen as the training data does."""
+    known = {intent.value for intent in Intent}
+    evaluation = _folded([e.text for path in (EVERYDAY, *MOTHERS) for e in read_dataset(path)])
+    candidates = sorted((ROOT / "intents" / "candidates").glob("*.yml"))
+    assert candidates
+    for path in candidates:
+        examples = read_dataset(path)
+        assert examples and {example.intent for example in examples} <= known, path
+        shared = _folded([example.text for example in examples]) & evaluation
+        assert all(len(text) <= SHORT for text in shared), (path, shared)
