@@ -37,8 +37,9 @@ def _asks(text: str, denial: re.Match[str]) -> bool:
     return start > 0 and text[start - 1] == denial.group(1)[-1]
 
 
-def _denied_before(before: str) -> bool:
-    found = _NEGATION.search(before)
+def _denied_before(before: str, negation: re.Pattern[str]) -> bool:
+    """Whether ``before`` ends in a denial (``negation``) that is no A-not-A question."""
+    found = negation.search(before)
     return found is not None and not _asks(before, found)
 
 
@@ -297,7 +298,7 @@ class MessageContext:
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
         found: list[Qualifier] = []
-        if _denied_before(before[-8:]):
+        if _denied_before(before[-8:], _NEGATION):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
         if self.resolved and (past or _PAST.search(clause)):
@@ -344,8 +345,7 @@ class MessageContext:
         clause_start = self.spans[self._clause(start)][0]
         before = self.text[clause_start:start]
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
-        denial = negation.search(before[-8:])
-        if NEGATED not in found and denial and not _asks(before[-8:], denial):
+        if NEGATED not in found and _denied_before(before[-8:], negation):
             found.append(NEGATED)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (
