@@ -29,12 +29,18 @@ _NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|�
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
 
 
+# 怎么还没死, 为什么我还没…: a why-not-yet question longs for what it names.
+_WHY_NOT_YET = re.compile(r"(怎么|为什么|为何|为啥|咋|凭什么)(我|你|他|她)?(还|仍然|仍)$")
+
+
 def _asks(text: str, denial: re.Match[str]) -> bool:
-    """A denial word that is half of an A-not-A question (会不会, 是不是, 有没有): no denial."""
+    """A denial word that asks rather than denies: half of an A-not-A question (会不会, 是不是,
+    有没有), or the 没 of a why-not-yet question (怎么还没死)."""
     if denial.group(1) is None:
         return False
     start = denial.start(1)
-    return start > 0 and text[start - 1] == denial.group(1)[-1]
+    a_not_a = start > 0 and text[start - 1] == denial.group(1)[-1]
+    return a_not_a or _WHY_NOT_YET.search(text[:start]) is not None
 
 
 def _denied_before(before: str, negation: re.Pattern[str]) -> bool:

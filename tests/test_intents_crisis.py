@@ -352,6 +352,15 @@ def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
     assert risk.crisis, (text, risk)
 
 
+@pytest.mark.parametrize("text", ["每天醒来第一个念头就是怎么还没死", "为什么我还没死", "为啥我还没死"])
+def test_a_why_not_yet_question_denies_nothing(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.signal(text).model_context == ()
+
+
+def test_not_dead_yet_said_as_reassurance_is_a_denial(crisis: CrisisLayer) -> None:
+    assert "negated" in {q.name for q in crisis.signal("我还没死呢 别担心").model_context}
+
+
 def test_a_child_hit_by_someone_else_keeps_the_model_evidence(crisis: CrisisLayer) -> None:
     assert not crisis.signal("他每天都打孩子").model_context
 
