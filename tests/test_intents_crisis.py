@@ -352,7 +352,9 @@ def test_model_evidence_stands_when_a_risk_word_is_unqualified_or_absent(
     assert risk.crisis, (text, risk)
 
 
-@pytest.mark.parametrize("text", ["每天醒来第一个念头就是怎么还没死", "为什么我还没死", "为啥我还没死"])
+@pytest.mark.parametrize(
+    "text", ["每天醒来第一个念头就是怎么还没死", "为什么我还没死", "为啥我还没死"]
+)
 def test_a_why_not_yet_question_denies_nothing(crisis: CrisisLayer, text: str) -> None:
     assert crisis.signal(text).model_context == ()
 
