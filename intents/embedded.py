@@ -1,4 +1,5 @@
-"""The embedded intent classifier: jieba words + character n-grams + pinyin → a linear model.
+"""The embedded intent classifier: jieba words + character n-grams + pinyin + static word
+vectors (``word_vectors.py``) → a linear model.
 
 Runs in-process in well under a millisecond per message. Artifacts live under
 ``<model_dir>/<hash>/`` where the hash covers the training data, the user dictionary, the
@@ -34,6 +35,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from intents import word_vectors
 from intents.calibration import Calibration, fit_calibration, softmax
 from intents.datasets import (
     Example,
@@ -54,11 +56,18 @@ log = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 
 # Bump when feature extraction or training changes in a way the data hash cannot see.
-CODE_VERSION = "11"  # 11: Cantonese 割, 哭, the passive 俾/畀 → 被, 㨃/扑/揼 → 打, 箍颈 → 掐
+CODE_VERSION = "12"  # 12: static word vectors beside the n-grams
 TRAINING_CONFIG: dict[str, Any] = {
     "word": {"sublinear_tf": True, "min_df": 1},
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
     "pinyin": {"sublinear_tf": True, "min_df": 1},
+    # × 2 against the three n-gram blocks (each of unit norm): × 5 and × 10 overfit (unseen
+    # families 115 → 107 → 101 of 161 on the five weakest; intents/README.md, eleventh pass).
+    "sentence_vectors": {
+        "scale": 2.0,
+        "min_frequency": word_vectors.MIN_FREQUENCY,
+        "sif_a": word_vectors.SIF_A,
+    },
     "model": {"C": 100.0, "max_iter": 3000, "class_weight": "balanced"},
     "calibration": {"method": "temperature, crisis platt", "folds": 3, "bounds": [0.2, 5.0]},
 }
@@ -116,6 +125,7 @@ def model_hash(settings: NLUSettings) -> str:
     digest = hashlib.sha256()
     digest.update(f"code:{CODE_VERSION}\n".encode())
     digest.update(json.dumps(TRAINING_CONFIG, sort_keys=True).encode())
+    digest.update(f"word vectors:{word_vectors.table_key()}\n".encode())
     sources = training_files(settings.data_dir) + crisis_corpus_files(settings.data_dir)
     if settings.user_dictionary:
         sources.append(settings.user_dictionary)
@@ -130,8 +140,8 @@ def model_hash(settings: NLUSettings) -> str:
 def fit_model(
     examples: Sequence[Example], user_dictionary: Path | None, *, calibrate: bool = True
 ) -> FittedModel:
-    """Vectorizers (jieba words, characters, pinyin) and the fitted linear model, calibrated
-    (``calibration.py``) on cross-validated predictions."""
+    """Vectorizers (jieba words, characters, pinyin, word vectors) and the fitted linear model,
+    calibrated    (``calibration.py``) on cross-validated predictions."""
     texts = [fold_for_matching(example.text) for example in examples]
     labels = [example.intent for example in examples]
     fitted = _fit(texts, labels, user_dictionary)
@@ -143,18 +153,17 @@ def fit_model(
 def _fit(texts: Sequence[str], labels: Sequence[str], user_dictionary: Path | None) -> FittedModel:
     char_config = dict(TRAINING_CONFIG["char"])
     char_config["ngram_range"] = tuple(char_config["ngram_range"])
+    words = JiebaAnalyzer(str(user_dictionary) if user_dictionary else None)
     vectorizers = [
-        TfidfVectorizer(
-            analyzer=JiebaAnalyzer(str(user_dictionary) if user_dictionary else None),
-            **TRAINING_CONFIG["word"],
-        ),
+        TfidfVectorizer(analyzer=words, **TRAINING_CONFIG["word"]),
         TfidfVectorizer(analyzer="char", **char_config),
         TfidfVectorizer(analyzer=PinyinAnalyzer(), **TRAINING_CONFIG["pinyin"]),
     ]
-    features = sparse.hstack([v.fit_transform(texts) for v in vectorizers]).tocsr()
+    sentences = SentenceVectors(words, TRAINING_CONFIG["sentence_vectors"]["scale"])
+    blocks = [v.fit_transform(texts) for v in vectorizers] + [sentences.fit_transform(texts)]
     model = LogisticRegression(**TRAINING_CONFIG["model"])
-    model.fit(features, labels)
-    return FittedModel(vectorizers, model)
+    model.fit(sparse.hstack(blocks).tocsr(), labels)
+    return FittedModel(vectorizers, model, sentences=sentences)
 
 
 def out_of_fold_logits(
@@ -226,6 +235,33 @@ def _syllable(char: str) -> str:
     return "".join(lazy_pinyin(char, style=Style.NORMAL, errors="ignore")).strip()
 
 
+class SentenceVectors:
+    """The message as one vector of what its words mean (``word_vectors.py``), centred on the
+    training messages' mean: what lets a word the examples never held (烟头, 别再醒了) count."""
+
+    def __init__(self, analyzer: JiebaAnalyzer, scale: float) -> None:
+        self.analyzer = analyzer
+        self.scale = scale
+        self.mean_: np.ndarray | None = None
+
+    def vector(self, text: str) -> np.ndarray:
+        """Uncentred and unscaled: the fast path folds both into its weights. In float64, as
+        the model's weights are, so both paths give the same probabilities."""
+        return word_vectors.load().sentence(self.analyzer(text)).astype(np.float64)
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        rows = [self.vector(text) for text in texts]
+        return np.vstack(rows) if rows else np.zeros((0, word_vectors.DIMENSIONS))
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        vectors = self._vectors(texts)
+        self.mean_ = vectors.mean(axis=0)
+        return sparse.csr_matrix((vectors - self.mean_) * self.scale)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return sparse.csr_matrix((self._vectors(texts) - self.mean_) * self.scale)
+
+
 @dataclass(frozen=True)
 class _Block:
     """One vectorizer at inference time: its analyzer, and each term's row in the model's
@@ -261,10 +297,12 @@ class FittedModel:
         vectorizers: list[TfidfVectorizer],
         model: LogisticRegression,
         calibration: Calibration | None = None,
+        sentences: SentenceVectors | None = None,
     ) -> None:
         self.vectorizers = vectorizers
         self.model = model
         self.calibration = calibration or Calibration()
+        self.sentences = sentences
         self._prepare()
 
     @property
@@ -277,11 +315,14 @@ class FittedModel:
             "vectorizers": self.vectorizers,
             "model": self.model,
             "calibration": self.calibration.to_dict(),
+            "sentences": self.sentences,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         calibration = Calibration.from_dict(state["calibration"])
-        self.__init__(state["vectorizers"], state["model"], calibration)  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["vectorizers"], state["model"], calibration, state.get("sentences")
+        )
 
     @property
     def word(self) -> TfidfVectorizer:
@@ -296,6 +337,8 @@ class FittedModel:
         for term in self.vectorizers[1].vocabulary_:  # character n-grams
             if len(term) == 1:
                 _syllable(term)
+        if self.sentences is not None:
+            word_vectors.load()
 
     def _prepare(self) -> None:
         # sklearn's transform and decision_function spend most of a millisecond checking
@@ -314,9 +357,18 @@ class FittedModel:
         intercept = np.asarray(self.model.intercept_, dtype=float)
         if coef.shape[0] == 1:  # binary problems store one row
             coef, intercept = np.vstack([-coef[0], coef[0]]), np.hstack([-intercept, intercept])
+        # The word-vector block's columns follow the n-grams': its scale goes into its weights
+        # and its centring into the intercept, so a message needs only its raw vector.
+        self._dense: np.ndarray | None = None
+        if self.sentences is not None and self.sentences.mean_ is not None:
+            dense = coef[:, offset:].T * self.sentences.scale  # dimensions × classes
+            intercept = intercept - self.sentences.mean_ @ dense
+            self._dense = np.ascontiguousarray(dense)
         idf = np.concatenate([v.idf_ for v in self.vectorizers])
         # features × classes, and the intercept as a last row that every message has once.
-        self._weights = np.ascontiguousarray(np.vstack([coef.T * idf[:, None], intercept]))
+        self._weights = np.ascontiguousarray(
+            np.vstack([coef[:, :offset].T * idf[:, None], intercept])
+        )
         self._intercept_row = offset
 
     def probabilities(self, folded: str) -> list[float]:
@@ -328,15 +380,27 @@ class FittedModel:
         weights.append(1.0)
         # For one message a numpy call costs more than its arithmetic: take + dot straight
         # from the lists (half the time of list indexing), and the softmax in Python.
-        logits = np.dot(weights, self._weights.take(rows, axis=0)).tolist()
+        logits = np.dot(weights, self._weights.take(rows, axis=0))
+        if self._dense is not None:
+            logits = logits + self.word_vector_logits(folded)
+        logits = logits.tolist()
         top = max(logits)
         exps = [math.exp((logit - top) / self.temperature) for logit in logits]
         total = sum(exps)
         return [value / total for value in exps]
 
+    def word_vector_logits(self, folded: str) -> np.ndarray:
+        """The word-vector block's share of the logits (its centring is in the intercept)."""
+        if self._dense is None or self.sentences is None:
+            return np.zeros(len(self.classes))
+        return self.sentences.vector(folded) @ self._dense
+
     def logits_batch(self, folded: Sequence[str]) -> np.ndarray:
         """sklearn's own path, for evaluation and calibration on many messages."""
-        features = sparse.hstack([v.transform(folded) for v in self.vectorizers]).tocsr()
+        blocks = [v.transform(folded) for v in self.vectorizers]
+        if self.sentences is not None:
+            blocks.append(self.sentences.transform(folded))
+        features = sparse.hstack(blocks).tocsr()
         logits = np.asarray(self.model.decision_function(features), dtype=float)
         return logits if logits.ndim == 2 else np.column_stack([-logits, logits])
 

@@ -196,12 +196,28 @@ def test_fast_path_ranks_as_sklearn_on_every_training_example(model_dir: Path) -
         ), text
 
 
+@pytest.mark.parametrize(
+    ("risk", "greeting"),
+    [("割腕", "晚安"), ("喝农药", "晚安"), ("寻短见", "嗨"), ("轻生", "欢迎"), ("上吊", "早安")],
+)
+def test_the_word_vector_block_reads_a_means_of_suicide_apart_from_a_greeting(
+    model_dir: Path, risk: str, greeting: str
+) -> None:
+    """The project model's dense block alone (``word_vectors.py``): what the words mean moves
+    its logits toward crisis_suicide for the one and toward greet for the other."""
+    fitted = embedded.load(NLUSettings(model_dir=model_dir)).fitted
+    moved = fitted.word_vector_logits(risk) - fitted.word_vector_logits(greeting)
+    assert moved[fitted.classes.index("crisis_suicide")] > moved[fitted.classes.index("greet")]
+
+
 def test_reference_path_is_sklearns_predict_proba(settings: NLUSettings) -> None:
     """At temperature 1 the reference path is the logistic regression's own predict_proba."""
     fitted = embedded.load(settings).fitted
     folded = [fold_for_matching(text) for text in ["你好", "房租交不起了", "我不想活了", ""]]
-    features = sparse.hstack([v.transform(folded) for v in fitted.vectorizers])
-    untempered = embedded.FittedModel(fitted.vectorizers, fitted.model)
+    assert fitted.sentences is not None
+    blocks = [v.transform(folded) for v in fitted.vectorizers]
+    features = sparse.hstack([*blocks, fitted.sentences.transform(folded)])
+    untempered = embedded.FittedModel(fitted.vectorizers, fitted.model, sentences=fitted.sentences)
     assert np.allclose(
         untempered.probabilities_batch(folded), fitted.model.predict_proba(features), atol=1e-12
     )
