@@ -141,7 +141,7 @@ def fit_model(
     examples: Sequence[Example], user_dictionary: Path | None, *, calibrate: bool = True
 ) -> FittedModel:
     """Vectorizers (jieba words, characters, pinyin, word vectors) and the fitted linear model,
-    calibrated    (``calibration.py``) on cross-validated predictions."""
+    calibrated (``calibration.py``) on cross-validated predictions."""
     texts = [fold_for_matching(example.text) for example in examples]
     labels = [example.intent for example in examples]
     fitted = _fit(texts, labels, user_dictionary)

@@ -97,6 +97,7 @@ def build(directory: Path, entries: Iterable[tuple[str, int]]) -> Path:
         (staging / WORDS_FILE).write_text("\n".join(words) + "\n", encoding="utf-8")
         np.save(staging / VECTORS_FILE, vectors)
         np.save(staging / WEIGHTS_FILE, weights)
+        staging.chmod(0o755)  # mkdtemp's 0700 would hide a public model's table from other users
         if directory.exists():
             shutil.rmtree(directory)  # a table some earlier build left without its weights
         os.replace(staging, directory)

@@ -47,6 +47,7 @@ def test_a_rebuild_replaces_a_table_left_without_its_weights(tmp_path: Path) -> 
     table = WordVectors(word_vectors.build(directory, ENTRIES))
     assert "旧" not in table.rows and "自杀" in table.rows
     assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]  # no staging
+    assert directory.stat().st_mode & 0o777 == 0o755  # readable by a service's own user
 
 
 def test_the_machines_table_places_words_by_meaning() -> None:
