@@ -244,13 +244,14 @@ class SentenceVectors:
         self.scale = scale
         self.mean_: np.ndarray | None = None
 
-    def vector(self, text: str) -> np.ndarray:
-        """Uncentred and unscaled: the fast path folds both into its weights. In float64, as
-        the model's weights are, so both paths give the same probabilities."""
-        return word_vectors.load().sentence(self.analyzer(text)).astype(np.float64)
+    def vector(self, words: Sequence[str]) -> np.ndarray:
+        """Of a message's jieba words, uncentred and unscaled: the fast path folds both into its
+        weights. In float64, as the model's weights are, so both paths give the same
+        probabilities."""
+        return word_vectors.load().sentence(words).astype(np.float64)
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
-        rows = [self.vector(text) for text in texts]
+        rows = [self.vector(self.analyzer(text)) for text in texts]
         return np.vstack(rows) if rows else np.zeros((0, word_vectors.DIMENSIONS))
 
     def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
@@ -270,12 +271,13 @@ class _Block:
     analyze: Callable[[str], list[str]]
     terms: dict[str, tuple[int, float]]
 
-    def features(self, text: str, rows: list[int], weights: list[float]) -> None:
-        """Appends the rows of the terms found and their sublinear tf divided by the block's
-        tf-idf l2 norm: TfidfVectorizer's vector, with idf moved into the coefficients."""
+    def features(self, terms: list[str], rows: list[int], weights: list[float]) -> None:
+        """Appends the rows of the ``terms`` (``analyze``'s) found and their sublinear tf divided
+        by the block's tf-idf l2 norm: TfidfVectorizer's vector, with idf moved into the
+        coefficients."""
         found: list[tuple[int, float]] = []
         squares = 0.0
-        for term, count in Counter(self.analyze(text)).items():
+        for term, count in Counter(terms).items():
             entry = self.terms.get(term)
             if entry is not None:
                 row, idf = entry
@@ -374,26 +376,31 @@ class FittedModel:
     def probabilities(self, folded: str) -> list[float]:
         rows: list[int] = []
         weights: list[float] = []
-        for block in self._blocks:
-            block.features(folded, rows, weights)
+        # The word block's terms are the words the sentence block reads (one jieba analyzer,
+        # ``_fit``): the message is cut once.
+        words = self._blocks[0].analyze(folded)
+        self._blocks[0].features(words, rows, weights)
+        for block in self._blocks[1:]:
+            block.features(block.analyze(folded), rows, weights)
         rows.append(self._intercept_row)
         weights.append(1.0)
         # For one message a numpy call costs more than its arithmetic: take + dot straight
         # from the lists (half the time of list indexing), and the softmax in Python.
         logits = np.dot(weights, self._weights.take(rows, axis=0))
         if self._dense is not None:
-            logits = logits + self.word_vector_logits(folded)
+            logits = logits + self.word_vector_logits(words)
         logits = logits.tolist()
         top = max(logits)
         exps = [math.exp((logit - top) / self.temperature) for logit in logits]
         total = sum(exps)
         return [value / total for value in exps]
 
-    def word_vector_logits(self, folded: str) -> np.ndarray:
-        """The word-vector block's share of the logits (its centring is in the intercept)."""
+    def word_vector_logits(self, words: Sequence[str]) -> np.ndarray:
+        """The word-vector block's share of the logits for a message's jieba ``words`` (its
+        centring is in the intercept)."""
         if self._dense is None or self.sentences is None:
             return np.zeros(len(self.classes))
-        return self.sentences.vector(folded) @ self._dense
+        return self.sentences.vector(words) @ self._dense
 
     def logits_batch(self, folded: Sequence[str]) -> np.ndarray:
         """sklearn's own path, for evaluation and calibration on many messages."""

@@ -206,7 +206,8 @@ def test_the_word_vector_block_reads_a_means_of_suicide_apart_from_a_greeting(
     """The project model's dense block alone (``word_vectors.py``): what the words mean moves
     its logits toward crisis_suicide for the one and toward greet for the other."""
     fitted = embedded.load(NLUSettings(model_dir=model_dir)).fitted
-    moved = fitted.word_vector_logits(risk) - fitted.word_vector_logits(greeting)
+    cut = fitted.word.analyzer
+    moved = fitted.word_vector_logits(cut(risk)) - fitted.word_vector_logits(cut(greeting))
     assert moved[fitted.classes.index("crisis_suicide")] > moved[fitted.classes.index("greet")]
 
 
