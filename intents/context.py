@@ -62,8 +62,10 @@ _PAST = re.compile(
     r"|(那|前)(几|两|三)年|那些年|那阵子|那会儿?"
 )
 _RESOLVED = re.compile(
-    r"(现在|如今|目前)(已经|都)?(好了|好多了|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
+    r"(现在|如今|目前)(已经|都)?(好了|好多了|好起来|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
+    # a recovery told as won (终于走出来了, 真的熬过来了)
+    r"|(终于|真的|总算|慢慢)(走出来|熬过来|挺过来|好起来)了"
     # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
     # (现在不是很好).
     # (up to 12 characters: speech-to-text runs 现在有工作了孩子也懂事挺好的 together)

@@ -223,6 +223,7 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("返屋企", "回家"),
     ("返去", "回去"),
     ("挂住", "挂念"),
+    ("好返", "好起来"),  # recovered (而家好返好多): what the resolved-past rule reads
 )
 _CANTONESE_RE = re.compile(
     "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))

@@ -76,6 +76,12 @@ HYPERBOLE = [
     "孩子的数学题难死了",
     "打我电话就行 138的那个",
     "我从来没想过自杀，放心",
+    # A sensation's degree (热得想死), or any degree said with a laugh, is a joke's.
+    "这两天热得我想死 空调还坏了",
+    "排队排到无聊得想死",
+    "加班加到想死 哈哈哈",
+    "输了一晚上 气到想杀了他们 haha",
+    "打機輸咗 嬲到想死😂",
 ]
 
 
@@ -101,6 +107,12 @@ def test_hyperbole_and_reported_deaths_are_no_crisis(crisis: CrisisLayer, text: 
 
 def test_a_threat_is_not_masked_as_hyperbole(crisis: CrisisLayer) -> None:
     assert crisis.assess("他扬言要我的命").crisis
+
+
+@pytest.mark.parametrize("text", ["带孩子累得想死", "哈哈 我真的想死", "气到想杀了他"])
+def test_tiredness_or_a_laugh_alone_is_no_joke(crisis: CrisisLayer, text: str) -> None:
+    # Tiredness is no sensation to joke by; a laugh without the degree form is no mark.
+    assert crisis.assess(text).crisis, text
 
 
 def test_imminent_when_means_are_in_use(crisis: CrisisLayer) -> None:
@@ -213,6 +225,7 @@ def test_unknown_kind_is_rejected(tmp_path: Path) -> None:
 FAMILY_EXAMPLES = [
     ("吃多少片降压药会醒不过来", "lethality_question"),
     ("住几楼跳下去一定会死", "lethality_question"),
+    ("要多高的楼才够", "lethality_question"),
     ("医生开的安眠药我一直没吃 都留着", "preparation"),
     ("我一个人上了天台", "preparation"),
     ("前年吞过药 最近又开始有那种念头", "past_attempt"),
@@ -246,6 +259,8 @@ def test_warning_sign_families_escalate_and_are_named(
         "我从来没有想过要伤害自己",
         "他没打我 只是吵了几句",
         "以前我想过自杀 现在已经走出来了 现在挺好的",
+        "以前觉得活着没意思 找到工作以后 终于熬过来了",
+        "以前諗過死 而家好返好多啦",
         "电视剧里女主被老公打得住院了",
     ],
 )

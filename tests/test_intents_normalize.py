@@ -128,6 +128,7 @@ def test_pinyin_of_violence_words_decodes_to_them() -> None:
     assert fold_for_matching("ta yi he jiu jiu fa jiu feng") == "他一喝酒就发酒疯"
     assert fold_for_matching("hou ma bu gei hai zi chi fan") == "后妈不给孩子吃饭"
     assert fold_for_matching("ta na dao bu zhu le") == "他拿到补助了"  # 拿到, not 拿刀
+    assert fold_for_matching("xiao si wo le") == "笑死我了"  # chat hyperbole, not 小厮
 
 
 def test_cantonese_fear_speech_and_time_words_fold_to_mandarin() -> None:
@@ -136,6 +137,7 @@ def test_cantonese_fear_speech_and_time_words_fold_to_mandarin() -> None:
     assert fold_for_matching("以前試過食藥 呢排又諗返") == "以前试过吃药 这阵子又想返"
     assert fold_for_matching("我啲首飾你攞走") == "我的首饰你拿走"
     assert fold_for_matching("佢一飲酒就發癲 掟嘢") == "他一喝酒就发疯 扔东西"
+    assert fold_for_matching("而家好返好多") == "现在好起来好多"
 
 
 def test_mandarin_words_keep_jing_and_hua() -> None:
