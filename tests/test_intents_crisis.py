@@ -1308,3 +1308,20 @@ def test_a_feeling_denied_leaves_the_model_whole(crisis: CrisisLayer) -> None:
 def test_no_reason_to_live_and_a_goodbye_to_the_world(crisis: CrisisLayer, text: str) -> None:
     risk = crisis.assess(text)
     assert risk.crisis and risk.kind == "suicide", (text, risk)
+
+
+@pytest.mark.parametrize(
+    ("text", "harmless"),
+    [
+        # Forced sex in a wife's words, as the law defines rape (against her will, by force,
+        # after a refusal); the same refusal of an errand or a meal is not.
+        ("他违背我的意愿跟我发生关系", "他违背我的意愿把房子卖了"),
+        ("每次我说不要 他还是强行", "我说不要去 他还是非要拉我去"),
+        ("老公硬要跟我同房", "老公硬要我跟他回老家"),
+        ("我睡着了他就对我乱来", "我睡着了孩子就在家里乱来"),
+    ],
+)
+def test_forced_sex_said_without_a_sexual_crime_word(
+    crisis: CrisisLayer, text: str, harmless: str
+) -> None:
+    assert_sign_and_its_harmless_twin(crisis, "sexual_violence", text, harmless)
