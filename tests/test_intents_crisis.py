@@ -1325,3 +1325,12 @@ def test_forced_sex_said_without_a_sexual_crime_word(
     crisis: CrisisLayer, text: str, harmless: str
 ) -> None:
     assert_sign_and_its_harmless_twin(crisis, "sexual_violence", text, harmless)
+
+
+def test_groping_names_whose_harm_it_is(crisis: CrisisLayer) -> None:
+    """The worker reads the family: groping her is sexual violence, groping her child a
+    child's harm."""
+    hers = {item.name for item in crisis.assess("公公总对我动手动脚").evidence}
+    assert "sexual_violence" in hers and "child_harm" not in hers
+    childs = {item.name for item in crisis.assess("继父老是对我女儿动手动脚").evidence}
+    assert "child_harm" in childs
