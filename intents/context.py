@@ -115,10 +115,11 @@ _OTHER_SUBJECT = re.compile(
 # ...or as the one the death is done to, whoever does it: 给狗狗安乐死, 把他弄死 (for suicide words;
 # harm to others has its own cues).
 _OTHER_OBJECT = re.compile(r"(给|帮|替|把|让|叫)(" + _OTHER_SUBJECT.pattern + r").{0,4}$")
-# 我闺蜜, 我的朋友: the 我 names whose friend it is, not who is at risk.
+# 我闺蜜, 我的朋友, 我个朋友 (Cantonese 我個friend): the 我 names whose friend it is, not who is at
+# risk.
 # 跟我说, 告诉我: the 我 is who heard it.
 _POSSESSIVE = re.compile(
-    r"(我|俺)(的|家)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
+    r"(我|俺)(的|家|个)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
     r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
 )
 
@@ -240,6 +241,14 @@ _FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|
 # An animal as the one who does it (猫咪跳下来把杯子打碎了): no violence between people, when no
 # person is named before the word (狗被他打了 is his doing; 它 may be a typo of 他, so not it).
 ANIMAL = Qualifier("animal", 1.0)
+# Violence done to someone else the message names (朋友说她老公会打她, 我妹妹被她老公打了): the
+# word's object is her or him, or the named person is who it is done to (被), and the writer is
+# not (我被, 打我). Not for a child: her own child hurt is her crisis (_OWN_CHILD).
+_NAMED_OTHER = re.compile(
+    _OTHER + r"|(?<![我俺])(她|他)(的)?(老公|丈夫|男人|前夫|男朋友|对象)"  # her husband: another woman
+)
+_DONE_TO_THIRD = re.compile(r"(了|过|得)?(她|他)(?!们?的)")
+_OTHER_PASSIVE = re.compile(_OTHER + r"((?!我|俺).){0,6}被((?!我|俺).){0,6}$")
 _ANIMAL = re.compile(r"猫|狗|宠物|兔子|仓鼠|鹦鹉|小鸟|鸡|鸭|鹅|老鼠")
 _PERSON_WORD = re.compile(
     r"我|俺|你|您|他|她|自己|人|孩子|儿子|女儿|宝宝|娃|老公|丈夫|前夫|婆婆|公公|爸|妈|哥|姐|弟|妹"
@@ -371,7 +380,19 @@ class MessageContext:
             found += self._dream_or_mortality(start)
         if kind == "violence" and _ANIMAL.search(before) and not _PERSON_WORD.search(before):
             found.append(ANIMAL)
+        if kind == "violence" and OTHER_PERSON not in found and self._done_to_another(start, end):
+            found.append(OTHER_PERSON)
         return tuple(found)
+
+    def _done_to_another(self, start: int, end: int) -> bool:
+        """A violence word done to a person the message named before it, not to the writer
+        or her child."""
+        before = self.text[:start]
+        if not _NAMED_OTHER.search(_POSSESSIVE.sub("", before)) or _OWN_CHILD.search(before):
+            return False
+        return bool(
+            _DONE_TO_THIRD.match(self.text, end) or _OTHER_PASSIVE.search(before[-16:])
+        )
 
     def _dream_or_mortality(self, start: int) -> list[Qualifier]:
         """A bare 死 dreamt (梦见自己也死了) or everyone's (迟早有一天会死; not 我迟早会死)."""

@@ -473,11 +473,19 @@ class CrisisLayer:
                 reasons.append(texts.model_reason(kind, probability))
         others = [h for h in current.hits if h.cue.kind == kind and h.about_other]
         other_level = config.level_for(current.score(kind, other=True))
-        if others and not any(hit.weight > 0 for hit in own) and not earlier_own(earlier, kind):
+        # Violence the model sees done to someone the message names (朋友说她老公会打她), with no
+        # cue: her concern for another. Not a death: 我爸去年死了 is grief, not a risk to tell.
+        done_to_another = kind == "violence" and bool(qualified) and set(qualified) == {OTHER_PERSON}
+        if (
+            (others or done_to_another)
+            and not any(hit.weight > 0 for hit in own)
+            and not earlier_own(earlier, kind)
+        ):
             # Someone else at risk: a worker looks at it (P2), but it is not her crisis.
             if RiskLevel.highest(level, other_level, for_concern).rank >= RiskLevel.MEDIUM.rank:
                 evidence += [_cue_evidence(hit) for hit in others]
                 reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
+                reasons = reasons or [texts.other_model_reason(kind, probability)]
                 return Risk(
                     RiskLevel.MEDIUM,
                     CONCERN_FOR_OTHER,

@@ -36,6 +36,10 @@ def other_reason(label: str, matched: str) -> str:
     return f"他人有风险·{label}：“{matched}”"
 
 
+def other_model_reason(kind: str, probability: float) -> str:
+    return f"他人有风险·模型判断疑似{KIND_NAMES.get(kind, kind)}风险（概率 {probability:.2f}）"
+
+
 CONTEXT_NAMES = {
     "negated": "否定",
     "resolved_past": "已过去",

@@ -1334,3 +1334,33 @@ def test_groping_names_whose_harm_it_is(crisis: CrisisLayer) -> None:
     assert "sexual_violence" in hers and "child_harm" not in hers
     childs = {item.name for item in crisis.assess("继父老是对我女儿动手动脚").evidence}
     assert "child_harm" in childs
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        # Violence done to someone she names, read by the model alone: her concern, told to a
+        # worker, not her crisis.
+        ("朋友说她老公会打她 我该怎么帮她", CONCERN_FOR_OTHER),
+        ("我妹妹被她老公打了", CONCERN_FOR_OTHER),
+        ("闺蜜的老公喝多了打她", CONCERN_FOR_OTHER),
+        # ...but never when it is done to her or to her child.
+        ("我被我朋友的老公打了", "violence"),
+        ("我女儿说同学打她", "violence"),
+        ("他打她 我好害怕", "violence"),
+    ],
+)
+def test_violence_done_to_someone_she_names(crisis: CrisisLayer, text: str, kind: str) -> None:
+    risk = crisis.assess(
+        text,
+        model_probabilities={"crisis_violence": 0.6, "crisis_suicide": 0.01},
+        ranked_first="crisis_violence",
+    )
+    assert risk.kind == kind and risk.level is RiskLevel.MEDIUM, (text, risk)
+    if kind == CONCERN_FOR_OTHER:
+        assert not risk.crisis and risk.reasons[0].startswith("他人有风险"), risk
+
+
+def test_a_friend_introduced_with_ge_is_someone_else(crisis: CrisisLayer) -> None:
+    # 我個朋友 (Cantonese and colloquial): the 我 says whose friend, not who is at risk.
+    assert crisis.assess("我个朋友说她真的不想活了").kind == CONCERN_FOR_OTHER
