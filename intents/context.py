@@ -243,10 +243,9 @@ _FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|
 ANIMAL = Qualifier("animal", 1.0)
 # Violence done to someone else the message names (朋友说她老公会打她, 我妹妹被她老公打了): the
 # word's object is her or him, or the named person is who it is done to (被), and the writer is
-# not (我被, 打我). Not for a child: her own child hurt is her crisis (_OWN_CHILD).
-_NAMED_OTHER = re.compile(
-    _OTHER + r"|(?<![我俺])(她|他)(的)?(老公|丈夫|男人|前夫|男朋友|对象)"  # her husband: another woman
-)
+# not (我被, 打我). Not for a child: her own child hurt is her crisis (_OWN_CHILD). 她老公 is
+# another woman's husband, so she is named too.
+_NAMED_OTHER = re.compile(_OTHER + r"|(?<![我俺])(她|他)(的)?(老公|丈夫|男人|前夫|男朋友|对象)")
 _DONE_TO_THIRD = re.compile(r"(了|过|得)?(她|他)(?!们?的)")
 _OTHER_PASSIVE = re.compile(_OTHER + r"((?!我|俺).){0,6}被((?!我|俺).){0,6}$")
 _ANIMAL = re.compile(r"猫|狗|宠物|兔子|仓鼠|鹦鹉|小鸟|鸡|鸭|鹅|老鼠")
@@ -390,9 +389,7 @@ class MessageContext:
         before = self.text[:start]
         if not _NAMED_OTHER.search(_POSSESSIVE.sub("", before)) or _OWN_CHILD.search(before):
             return False
-        return bool(
-            _DONE_TO_THIRD.match(self.text, end) or _OTHER_PASSIVE.search(before[-16:])
-        )
+        return bool(_DONE_TO_THIRD.match(self.text, end) or _OTHER_PASSIVE.search(before[-16:]))
 
     def _dream_or_mortality(self, start: int) -> list[Qualifier]:
         """A bare 死 dreamt (梦见自己也死了) or everyone's (迟早有一天会死; not 我迟早会死)."""

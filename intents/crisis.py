@@ -475,7 +475,7 @@ class CrisisLayer:
         other_level = config.level_for(current.score(kind, other=True))
         # Violence the model sees done to someone the message names (朋友说她老公会打她), with no
         # cue: her concern for another. Not a death: 我爸去年死了 is grief, not a risk to tell.
-        done_to_another = kind == "violence" and bool(qualified) and set(qualified) == {OTHER_PERSON}
+        done_to_another = kind == "violence" and set(qualified) == {OTHER_PERSON}
         if (
             (others or done_to_another)
             and not any(hit.weight > 0 for hit in own)
