@@ -89,7 +89,10 @@ _OTHER = (
     r"(朋友|闺蜜|同事|邻居|同学|亲戚|网友|别人|人家|室友|表姐|表妹|堂姐|堂妹|姐姐|妹妹|弟弟|哥哥"
     r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家"
     # neighbours and acquaintances whose words she passes on (隔壁大姐跟我说她男人…)
-    r"|街坊|老乡|工友|病友|对门|隔壁|大姐|大嫂|大妈)"
+    r"|街坊|老乡|工友|病友|对门|隔壁|大姐|大嫂|大妈"
+    # the same in Cantonese, read here rather than folded, so the model's features stay as
+    # trained (folding them retrained it, twelfth pass): 阿妹, 家姐, 隔篱, 老友, 我個friend
+    r"|阿妹|家姐|阿姐|细佬|隔篱|老友|朋友仔|师奶|friends?)"
 )
 # Not bare 孩子 or 妈妈: a mother says 妈妈先走了 of herself, and 孩子们 to address them.
 _OTHER_SUICIDE = re.compile(

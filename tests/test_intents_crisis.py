@@ -1364,3 +1364,15 @@ def test_violence_done_to_someone_she_names(crisis: CrisisLayer, text: str, kind
 def test_a_friend_introduced_with_ge_is_someone_else(crisis: CrisisLayer) -> None:
     # 我個朋友 (Cantonese and colloquial): the 我 says whose friend, not who is at risk.
     assert crisis.assess("我个朋友说她真的不想活了").kind == CONCERN_FOR_OTHER
+
+
+@pytest.mark.parametrize(
+    "text", ["我家姐話佢想死", "我個friend話佢唔想生存", "隔籬屋個阿姐成日俾老公打"]
+)
+def test_cantonese_kin_and_friends_are_someone_else(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.assess(text).kind == CONCERN_FOR_OTHER, text
+
+
+def test_a_sister_addressed_is_no_one_else(crisis: CrisisLayer) -> None:
+    # 家姐, 阿姐 as she speaks to a worker or a sister: the words after are her own.
+    assert crisis.assess("家姐 我真係好想死").kind == "suicide"
