@@ -1317,6 +1317,8 @@ def test_no_reason_to_live_and_a_goodbye_to_the_world(crisis: CrisisLayer, text:
         # after a refusal); the same refusal of an errand or a meal is not.
         ("他违背我的意愿跟我发生关系", "他违背我的意愿把房子卖了"),
         ("每次我说不要 他还是强行", "我说不要去 他还是非要拉我去"),
+        ("我不愿意 他就硬来", "孩子不肯吃药 我只好强行喂"),
+        ("拒绝了好几次 老公还是强行", "我不想走 他还是强行把我拉上车"),
         ("老公硬要跟我同房", "老公硬要我跟他回老家"),
         ("我睡着了他就对我乱来", "我睡着了孩子就在家里乱来"),
     ],
