@@ -23,6 +23,9 @@ DIALECTS_SEALED = EVAL / "dialects_sealed.yml"
 # A third helper's twins of crises in the same forms, mostly non-crises sharing their words
 # (2026-12-06, thirteenth pass): read.
 DIALECT_TWINS = EVAL / "dialect_twins.yml"
+# Indirect suicide signs (farewells, passive ideation…) and their twins by a fourth helper
+# (2026-12-06, thirteenth pass): scored in aggregate only.
+FAREWELL_SEALED = EVAL / "farewell_sealed.yml"
 SHORT = 7
 
 
@@ -39,7 +42,7 @@ def test_everyday_chat_is_labelled_and_never_a_crisis() -> None:
 
 def test_mothers_sets_are_labelled_with_known_intents_and_hold_crises() -> None:
     known = {intent.value for intent in Intent}
-    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS):
+    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED):
         examples = read_dataset(path)
         assert len(examples) >= 150, path
         assert {example.intent for example in examples} <= known, path
@@ -50,21 +53,22 @@ def test_no_evaluation_text_is_in_the_training_data() -> None:
     training = read_training_data(DATA) + read_crisis_corpus(DATA)
     trained = _folded([example.text for example in training])
     assert not _folded([example.text for example in read_dataset(EVERYDAY)]) & trained
-    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS):
+    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED):
         # Greetings as short as 你好 or 谢谢你们 are everyone's words; nothing longer is shared.
         shared = _folded([example.text for example in read_dataset(path)]) & trained
         assert all(len(text) <= SHORT for text in shared), path
 
 
 def test_the_measures_share_no_message() -> None:
-    dev, sealed, dialects, dialects_sealed, twins = (
+    dev, sealed, dialects, dialects_sealed, twins, farewells = (
         _folded([example.text for example in read_dataset(path)])
-        for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS)
+        for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED)
     )
     assert not dev & sealed
     assert not dialects & (dev | sealed)
     assert not dialects_sealed & (dev | sealed | dialects)
     assert not twins & (dev | sealed | dialects | dialects_sealed)
+    assert not farewells & (dev | sealed | dialects | dialects_sealed | twins)
 
 
 def test_candidate_data_is_labelled_and_shares_no_evaluation_text() -> None:
@@ -74,7 +78,14 @@ def test_candidate_data_is_labelled_and_shares_no_evaluation_text() -> None:
     evaluation = _folded(
         [
             e.text
-            for path in (EVERYDAY, *MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS)
+            for path in (
+                EVERYDAY,
+                *MOTHERS,
+                DIALECTS,
+                DIALECTS_SEALED,
+                DIALECT_TWINS,
+                FAREWELL_SEALED,
+            )
             for e in read_dataset(path)
         ]
     )
