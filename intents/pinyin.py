@@ -6,7 +6,8 @@ syllables is decoded first, as a simple input method would: the syllables are cu
 of jieba's dictionary, Careline's user dictionary and domain words (``data/pinyin_words.txt``)
 by the most probable segmentation (unigram frequencies), one syllable falling back to its most
 frequent character. English words are not runs of syllables (wechat, ok, hello), and a run of
-one syllable is left alone.
+one syllable is left alone. A chat token inside a run (hhh, lol, xd, ok) is kept as typed and
+parts the run: qi de wo xiang sha le ta hhh hai hao is two runs with a laugh between.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ _DOMAIN = (_DATA / "userdict.txt", PINYIN_WORDS)
 # Runs of at least two Latin words (the text is folded: lower-case, one space between words).
 _RUN = re.compile(r"(?<![a-z0-9])[a-z]+(?: [a-z]+)+(?![a-z0-9])")
 _LONGEST_SYLLABLE = 6
+# Laughs and fillers typed among the syllables: not pinyin, yet no sign of English either.
+_CHAT_TOKEN = re.compile(r"h{2,}|x+d+|lol|ok|emm+|233+|www+")
 
 
 class _Lexicon:
@@ -110,13 +113,29 @@ def decode_pinyin(text: str) -> str:
         return text
     lexicon = _lexicon()
 
-    def replace(match: re.Match[str]) -> str:
+    def decoded(tokens: list[str]) -> str | None:
         syllables: list[str] = []
-        for token in match.group(0).split(" "):
+        for token in tokens:
             split = lexicon.split(token)
             if split is None:
-                return match.group(0)
+                return None
             syllables += split
-        return lexicon.decode(syllables) if len(syllables) >= 2 else match.group(0)
+        return lexicon.decode(syllables) if len(syllables) >= 2 else " ".join(tokens)
+
+    def replace(match: re.Match[str]) -> str:
+        parts, run = [], []
+        for token in [*match.group(0).split(" "), ""]:
+            if token and not _CHAT_TOKEN.fullmatch(token):
+                run.append(token)
+                continue
+            if run:
+                text_of_run = decoded(run)
+                if text_of_run is None:
+                    return match.group(0)  # a word that is no pinyin: English, left as typed
+                parts.append(text_of_run)
+                run = []
+            if token:
+                parts.append(token)
+        return " ".join(parts)
 
     return _RUN.sub(replace, text)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from pypinyin import lazy_pinyin
+
 from intents.normalize import fold_cantonese, fold_for_matching, normalize
 
 
@@ -153,3 +156,29 @@ def test_pinyin_of_a_past_act_and_again_decodes_to_the_sign_words() -> None:
         "以前割过手腕最近又开始想了"
     )
     assert fold_for_matching("wo you liang ge hai zi") == "我有两个孩子"
+
+
+def test_a_laugh_typed_among_pinyin_parts_the_run() -> None:
+    assert fold_for_matching("qi de wo xiang sha le ta hhh hai hao") == "气得我想杀了他 hhh 还好"
+    assert fold_for_matching("i love you so much lol") == "i love you so much lol"
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "那阵子",
+        "前年",
+        "女主",
+        "男主",
+        "纪录片",
+        "短视频",
+        "没事了",
+        "熬过来",
+        "挺过来",
+        "闺蜜",
+        "队友",
+    ],
+)
+def test_the_words_context_reads_survive_pinyin(word: str) -> None:
+    # A past, a story, a recovery, someone else: lost as their commonest homophone.
+    assert fold_for_matching(" ".join(lazy_pinyin(word))) == word
