@@ -59,24 +59,37 @@ _ANCHOR_NEGATION = re.compile(
 _PAST = re.compile(
     r"以前|曾经|那时|当时|当年|小时候|年前|去年|前年|那段(时间|日子)|之前|年轻的时候"
     # a span of years told as over (那几年, 前几年, 那些年, 那阵子, 那会儿)
-    r"|(那|前)(几|两|三)年|那些年|那阵子|那会儿?"
+    r"|(那|前)(几|两|三)年|那些年|那阵子?|那会儿?"
+    # Cantonese 旧年 (last year), 嗰阵 (folded 那阵: then)
+    r"|旧年"
 )
 _RESOLVED = re.compile(
-    r"(现在|如今|目前)(已经|都)?(好了|好多了|好起来|没事了|挺好|很好|不会了|走出来|过得(很|挺)?好)"
+    r"(现在|如今|目前)(已经|都)?(好了|好多了|好很多|好起来|没事了|挺好|很好|不会了|走出来|过(得|的)(很|挺)?好)"
     r"|(已经|都|早就|早)(走出来|过去|好了|没事)了?|都过去了"
     # a recovery told as won (终于走出来了, 真的熬过来了)
     r"|(终于|真的|总算|慢慢)(走出来|熬过来|挺过来|好起来)了"
     # 现在 with what the recovery rests on between (现在有了孩子 挺好的), never a denial
     # (现在不是很好).
     # (up to 12 characters: speech-to-text runs 现在有工作了孩子也懂事挺好的 together)
-    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,12}(挺好|很好|好多了|过得(很|挺)?好|走出来了)"
+    r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){1,12}(挺好|很好|好多了|好很多|过(得|的)(很|挺)?好|走出来了)"
+    # back at work, the life resumed (现在有在上班了, Cantonese 而家返咗工)
+    r"|(现在|如今|目前)(已经|也)?(有在|开始|重新|回去)?(上班|工作|返了?工|复工)了"
     r"|后来(慢慢)?(就)?(好了|好起来了|走出来了|挺过来了)"
     # a life told as good again (现在每天都很开心, 现在过得很幸福), never with a denial between
     r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){0,8}(开心|幸福|快乐|踏实|安稳)"
 )
+_NOW = ("现在", "如今", "目前", "后来")
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
 _FIRST_PERSON = re.compile(r"我|俺|自己")
+# The writer as the one who watched or read the story (我在看一本小说, 看得我好气, 我看哭了):
+# she is its audience, not in it, so its clause is still the story's.
+_AUDIENCE = re.compile(
+    r"(我|俺)(昨晚|今晚|刚才|刚|在|正在|最近)?(看|读|听|刷)(了|到|完|着)?"
+    # ...moved by it, not driven to anything (看得我想死 stays hers)
+    r"|(看|读|听)(得|的)(我|俺)(?=(好|很|真|都|也|直)?(气|哭|难受|心疼|害怕|怕|难过|生气|火大|心酸|揪心))"
+    r"|(我|俺)(都)?(看|听)(哭|笑|气|呆|傻|怕)了?"
+)
 # Her own wish to do what the story told (看新闻说有个妈妈跳河了 我也好想这样): imitation, the risk
 # the WHO's media guidelines warn of. The story's words are then hers, not a report.
 _IDENTIFIES = re.compile(
@@ -104,7 +117,10 @@ _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
 _OWN_CHILD = re.compile(r"(我|俺)(的|家)?(孩子|女儿|儿子|宝宝|娃|闺女|小孩)")
 # For violence words a bare 不 denies too (他从不打人, 他以前不杀人的): unlike 不想活, 不打 is not
 # itself the risk.
-_VIOLENCE_NEGATION = re.compile(f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(会|再|敢)?$)")
+# 他从来没动手打过我: the hand denied, and the blow with it.
+_VIOLENCE_NEGATION = re.compile(
+    f"(?:{_ANCHOR_NEGATION.pattern})|(?:(?<!有)不(会|再|敢)?$)|(?:(?<!有)(没|没有|从没|从来没)(有)?动(过)?手$)"
+)
 # Whose death a risk word speaks of when no cue does: besides the people above, an animal or a
 # relative (它死了, 老爸死得早). Not 人 in general: 人死了是不是就什么都不知道了 is often her
 # own. Not bare 妈妈: a mother says 妈妈要是死了 of herself.
@@ -241,6 +257,22 @@ _SET_TIME = re.compile(
 )
 _FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|再也")
 
+# --- News of someone else, the writer nowhere in it (the model's evidence only) -------------
+# 隔壁屋陈太个老公前日跌亲…救护车送咗佢去医院, 我姐夫开车被人撞了一下: a message about another
+# person from its first word, with no risk word and no cue. The model has only the story's words
+# (血, 医院, 撞) to go on, and they are that person's: its evidence is qualified. Not her own
+# child (我儿子说幼儿园的阿姨打他 is her crisis), nor a bare 妈妈 (a mother speaks of herself so),
+# nor a husband (老公出去喝酒了 is often the first line of hers).
+OTHERS_NEWS = Qualifier("others_news", 1.0)
+_FILLER = r"(嗯|呃|额|那个|就是|欸|诶|哎|唉|啊|话说)*"
+_KIN = (
+    r"(公公|婆婆|家公|家婆|姐夫|妹夫|姑父|姨父|舅舅|舅妈|姑姑|叔叔|伯伯|阿伯|阿婆|阿公|外婆|奶奶"
+    r"|爷爷|外公|姥姥|姥爷|表哥|表弟|堂哥|堂弟|侄子|侄女|外甥女?|老爸|老妈)"
+)
+_NEWS_OF_OTHER = re.compile(
+    f"{_FILLER}((我|俺)(的|家|个)?({_KIN}|爸爸|妈妈|爸|妈|{_OTHER})|{_KIN}|{_OTHER})"
+)
+
 # An animal as the one who does it (猫咪跳下来把杯子打碎了): no violence between people, when no
 # person is named before the word (狗被他打了 is his doing; 它 may be a typo of 他, so not it).
 ANIMAL = Qualifier("animal", 1.0)
@@ -256,6 +288,11 @@ _PERSON_WORD = re.compile(
     r"我|俺|你|您|他|她|自己|人|孩子|儿子|女儿|宝宝|娃|老公|丈夫|前夫|婆婆|公公|爸|妈|哥|姐|弟|妹"
 )
 _DEATH_WORD = re.compile(r"死")
+
+
+def _writer_in(clause: str) -> bool:
+    """The writer is in ``clause`` other than as a story's audience."""
+    return bool(_FIRST_PERSON.search(_AUDIENCE.sub("", clause)))
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -291,7 +328,7 @@ class MessageContext:
         previous = False
         for start, end in self.spans:
             clause = text[start:end]
-            here = bool(reported.search(clause)) or (previous and not _FIRST_PERSON.search(clause))
+            here = bool(reported.search(clause)) or (previous and not _writer_in(clause))
             self.reported.append(here)
             previous = here
         if any(self.reported) and _IDENTIFIES.search(text):
@@ -320,11 +357,15 @@ class MessageContext:
         if _denied_before(before[-8:], _NEGATION):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
-        if self.resolved and (past or _PAST.search(clause)):
+        if (
+            self.resolved
+            and (past or _PAST.search(clause))
+            and not self._after_recovery(clause_start, start)
+        ):
             found.append(RESOLVED_PAST)
         # A story's first-person cues (我也不想活了) keep their weight; a clause without the
         # writer in it (女主被老公打) is the story's.
-        if self.reported[index] and (discount or not _FIRST_PERSON.search(clause)):
+        if self.reported[index] and (discount or not _writer_in(clause)):
             found.append(REPORTED)
         own_child = kind == "violence" and self.own_child
         whose = self._whose_part(clause_start, start)
@@ -393,6 +434,31 @@ class MessageContext:
         if not _NAMED_OTHER.search(_POSSESSIVE.sub("", before)) or _OWN_CHILD.search(before):
             return False
         return bool(_DONE_TO_THIRD.match(self.text, end) or _OTHER_PASSIVE.search(before[-16:]))
+
+    def _after_recovery(self, clause_start: int, position: int) -> bool:
+        """The statement at ``position`` comes after the recovery, with no past marker between:
+        said now (那阵子好辛苦 现在好多了 以后孩子就拜托你们了: a calm, then a farewell), not of the
+        past the recovery closed."""
+        before = self.text[clause_start:position]
+        recoveries = list(_RESOLVED.finditer(before))
+        return bool(recoveries) and not _PAST.search(before, recoveries[-1].end())
+
+    def recovered_now(self) -> bool:
+        """A past told as over by how she is now (那阵子…现在好多了, 后来慢慢好起来了; not a bare
+        都过去了, which a farewell says too)."""
+        return (
+            self.resolved
+            and bool(_PAST.search(self.text))
+            and any(found.group(0).startswith(_NOW) for found in _RESOLVED.finditer(self.text))
+        )
+
+    def news_of_other(self) -> bool:
+        """The message tells of someone else from its first word, and the writer is nowhere
+        in it (she names them as hers only: 我姐夫)."""
+        opener = _NEWS_OF_OTHER.match(self.text)
+        if opener is None or self.own_child:
+            return False
+        return not _FIRST_PERSON.search(_POSSESSIVE.sub("", self.text[opener.end() :]))
 
     def _dream_or_mortality(self, start: int) -> list[Qualifier]:
         """A bare 死 dreamt (梦见自己也死了) or everyone's (迟早有一天会死; not 我迟早会死)."""

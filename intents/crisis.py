@@ -27,6 +27,7 @@ from intents.context import (
     FIGURATIVE,
     NEGATED,
     OTHER_PERSON,
+    OTHERS_NEWS,
     REPORTED,
     RESOLVED_PAST,
     RETURN_PROMISED,
@@ -81,6 +82,7 @@ class CueHit:
     matched: str
     weight: float  # the cue's weight after its clause's qualifiers
     qualifiers: tuple[Qualifier, ...] = ()
+    span: tuple[int, int] = (0, 0)  # where it matched in the compact text
 
     @property
     def about_other(self) -> bool:
@@ -262,11 +264,13 @@ class CrisisLayer:
                 if best is None or weight > best.weight:
                     # The words as she wrote them (masking keeps lengths): 打扰, not __.
                     words = compact[match.start() : match.end()]
-                    best = CueHit(cue, words, weight, qualifiers)
+                    span = (match.start(), match.end())
+                    best = CueHit(cue, words, weight, qualifiers, span)
                 if not qualifiers:
                     break
             if best is not None:
                 hits.append(best)
+        hits = _told_once(hits)
         medium = _start(config, RiskLevel.MEDIUM)
         kept = [
             hit
@@ -327,6 +331,13 @@ class CrisisLayer:
         if not found and signs and all(_TOLD_OR_OVER & set(hit.qualifiers) for hit in signs):
             for hit in signs:
                 found += [q for q in hit.qualifiers if q not in found]
+        if not found and not hits:
+            # No risk word and no cue: only the message as a whole can say whose it is and
+            # when (隔壁阿伯跌倒了 流了好多血; 那阵子好辛苦 现在看了医生好多了).
+            if context.news_of_other():
+                found.append(OTHERS_NEWS)
+            elif context.recovered_now():
+                found.append(RESOLVED_PAST)
         return tuple(found)
 
     def _denied(self, compact: str, start: int, end: int) -> bool:
@@ -525,6 +536,33 @@ class CrisisLayer:
         if has_cue and sign and with_sign is not None and probability >= with_sign:
             return RiskLevel.MEDIUM
         return RiskLevel.NONE
+
+
+def _told_once(hits: list[CueHit]) -> list[CueHit]:
+    """A story's or a past's words count once: of two cues of one kind that matched the same
+    words in a told or resolved clause (新闻说有人拿刀砍人 is a threat's words and a plan's), only
+    the heavier is kept. Her own words now keep every cue they match."""
+
+    def overlaps(a: CueHit, b: CueHit) -> bool:
+        return a.span[0] < b.span[1] and b.span[0] < a.span[1]
+
+    def told(hit: CueHit) -> bool:
+        # Someone she knows at risk now (邻居家的孩子天天被打) is a live concern, not a story.
+        return bool(_TOLD_OR_OVER & set(hit.qualifiers)) and not hit.about_other
+
+    kept = []
+    for index, hit in enumerate(hits):
+        heavier = any(
+            other.cue.kind == hit.cue.kind
+            and told(other)
+            and overlaps(hit, other)
+            and (other.weight, -position) > (hit.weight, -index)
+            for position, other in enumerate(hits)
+            if position != index
+        )
+        if not (told(hit) and heavier):
+            kept.append(hit)
+    return kept
 
 
 def earlier_own(earlier: Sequence[Signal], kind: str) -> bool:

@@ -45,6 +45,7 @@ CONTEXT_NAMES = {
     "resolved_past": "已过去",
     "reported": "新闻/影视/他人经历",
     "other_person": "说的是别人",
+    "others_news": "讲的是别人的事",
     "figurative": "夸张或习语",
     "dream": "梦境",
     "mortality": "泛谈生死",

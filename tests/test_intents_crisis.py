@@ -1378,3 +1378,166 @@ def test_cantonese_kin_and_friends_are_someone_else(crisis: CrisisLayer, text: s
 def test_a_sister_addressed_is_no_one_else(crisis: CrisisLayer) -> None:
     # 家姐, 阿姐 as she speaks to a worker or a sister: the words after are her own.
     assert crisis.assess("家姐 我真係好想死").kind == "suicide"
+
+
+# ---- thirteenth pass (issue 17): a third helper's dialect twins — jokes, stories, pasts ------
+# Written for these tests; each harmless form beside the crisis it must still catch.
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        # a wish to kill him or her said with a laugh, with or without a degree
+        ("女儿把整面墙都画满了 我真的想杀了她啦哈哈哈", "他又打我了 我真的想杀了他"),
+        ("气到想把他杀了 xd", "我真想把他杀了 他毁了我一辈子"),
+        # a laugh typed as 笑, right after the words; speech-to-text's degree 的
+        ("排队排到想死 笑", "累到想死，他还在旁边笑"),
+        ("开了三个小时会 无聊的想死", "一个人在家 真的好想死"),
+        # a teammate in a game; 猪队友 is also a husband
+        ("打游戏那个队友一直送头 气的我想劈了他", "猪队友喝多了又打我"),
+    ],
+)
+def test_a_joke_s_laugh_or_a_game_masks_the_wish(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY)
+    assert not calm.crisis, calm
+    assert crisis.assess(crisis_text).crisis, crisis_text
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("产后那阵子每天都想消失 后来看了医生 现在好很多了", "产后那阵子每天都想消失 最近又这样了"),
+        (
+            "去年真的有想过不要活 还好有志愿者陪我 现在有在上班了 谢谢",
+            "去年想过不要活，现在上班了，可每天还是不想活",
+        ),
+        ("旧年试过好想死 而家返咗工喇", "旧年试过好想死 呢排又諗返"),
+    ],
+)
+def test_a_recovery_told_as_better_or_back_at_work(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless).crisis, harmless
+    assert crisis.assess(crisis_text).crisis, crisis_text
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        (
+            "我在看一本小说里面那个妈妈被她老公打的住院了看的我好气",
+            "我在看一本小说 我老公也天天打我",
+        ),
+        ("电影里那个妈妈想带着孩子一起走我看哭了", "我想带着孩子一起走"),
+        # moved by the story, not driven by it
+        ("新闻里那个女的被老公打了 看得我好难受", "看新闻看得我想死"),
+        ("女儿问我为什么卡通片里的狗会死", "女儿问我为什么不想活了"),
+    ],
+)
+def test_the_writer_as_a_story_s_audience_is_not_in_it(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="violence")
+    assert not calm.crisis, calm
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
+
+
+def test_a_story_s_words_count_once_her_own_keep_every_cue(crisis: CrisisLayer) -> None:
+    # 拿刀砍人 is a threat's words and a plan's: told as news, they count once.
+    news = crisis.assess("新闻说有人在地铁拿刀砍人 好可怕")
+    assert not news.crisis, news
+    assert crisis.assess("他拿刀砍人 还说要砍我").level.rank >= RiskLevel.HIGH.rank
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("就是我姐夫开车被人撞了一下车屁股人没事车在修", "我姐夫又拿刀吓我"),
+        ("隔壁屋陈太个老公跌亲 撞到个头流咗啲血 而家冇事喇", "隔壁屋陈太个老公打我"),
+        ("嗯我婆婆天天打麻将输了还挺高兴的", "我婆婆天天打我"),
+    ],
+)
+def test_news_of_someone_else_qualifies_the_model(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide")
+    assert not calm.crisis and calm.level is RiskLevel.LOW, calm
+    assert any(item.name == "model_context" for item in calm.evidence), calm
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
+
+
+def test_news_of_her_own_child_keeps_the_model(crisis: CrisisLayer) -> None:
+    # 我儿子说幼儿园的阿姨打他: her child hurt, whoever tells it.
+    risk = crisis.assess("我儿子说幼儿园的阿姨老是掐他", model_probabilities=_MODEL_ONLY)
+    assert risk.crisis, risk
+
+
+def test_the_hand_denied_denies_the_blow(crisis: CrisisLayer) -> None:
+    calm = crisis.assess(
+        "他从来没动手打过我 就是老吵架 想问离婚手续", model_probabilities=_MODEL_ONLY
+    )
+    assert not calm.crisis, calm
+    assert crisis.assess("他又动手打我了", model_probabilities=_MODEL_ONLY).crisis
+
+
+def test_sleeping_and_not_waking_said_with_le_and_buyong(crisis: CrisisLayer) -> None:
+    risk = crisis.assess("好想瞓咗唔使再醒")
+    assert risk.crisis and any(item.name == "passive_ideation" for item in risk.evidence), risk
+    assert not crisis.assess("好想睡了 明天不用早起").crisis
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        # No risk word, no cue: a past told as over by how she is now qualifies the model...
+        ("生完孩子那阵子整天想一走了之 现在看了医生好多了", "生完孩子整天想一走了之"),
+        # ...but not a bare 都过去了, which a farewell says too.
+        ("后来慢慢好起来了 那几年真的很难熬", "以前的事都过去了 谢谢大家照顾"),
+    ],
+)
+def test_a_recovery_told_as_now_qualifies_the_model_alone(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide")
+    assert not calm.crisis and calm.level is RiskLevel.LOW, calm
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
+
+
+def test_a_farewell_after_a_calm_is_said_now(crisis: CrisisLayer) -> None:
+    # A sudden calm, then a farewell (AFSP): the recovery closes the past, not what follows it.
+    risk = crisis.assess("那阵子好辛苦 现在好多了 以后孩子就拜托你们了")
+    farewell = [item for item in risk.evidence if item.name == "farewell"]
+    assert risk.crisis and farewell and "已过去" not in farewell[0].label, risk
+    assert not crisis.assess("那阵子好辛苦 想过不活了 现在好多了").crisis
+
+
+@pytest.mark.parametrize(
+    ("text", "harmless", "family"),
+    [
+        ("行緊去河边条桥度，今晚唔返屋企喇", "周末带孩子往海边玩", "preparation"),
+        (
+            "如果我不在了 那个孩子能不能麻烦你们帮忙找个人带他",
+            "如果我不在家 孩子麻烦你帮忙接一下",
+            "children_if_gone",
+        ),
+    ],
+)
+def test_on_her_way_to_the_water_or_a_favour_for_after_her(
+    crisis: CrisisLayer, text: str, harmless: str, family: str
+) -> None:
+    assert_sign_and_its_harmless_twin(crisis, family, text, harmless)
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("返工返到想死咁滞", "我真係好想死"),  # 咁滞: all but, a degree hedged
+        ("你想死呀 咁夜先返", "我跟你说我想死"),  # a scolding of someone else
+    ],
+)
+def test_cantonese_hedges_and_scoldings_are_no_wish(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    assert not crisis.assess(harmless).crisis, harmless
+    assert crisis.assess(crisis_text).crisis, crisis_text
+    assert crisis.assess("我闺蜜说她想死").kind == CONCERN_FOR_OTHER
