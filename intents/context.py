@@ -269,8 +269,13 @@ _KIN = (
     r"(公公|婆婆|家公|家婆|姐夫|妹夫|姑父|姨父|舅舅|舅妈|姑姑|叔叔|伯伯|阿伯|阿婆|阿公|外婆|奶奶"
     r"|爷爷|外公|姥姥|姥爷|表哥|表弟|堂哥|堂弟|侄子|侄女|外甥女?|老爸|老妈)"
 )
+# ...or one of a place she belongs to (我们单位有个同事, Cantonese 我哋公司: 我们 folded).
+_OUR_PLACE = (
+    r"((我|俺)们(单位|公司|小区|村|楼|楼下|楼上|班|厂|店|学校|群)"
+    r"(里|的)?(有个|有一个|那个|一个|的)?)?"
+)
 _NEWS_OF_OTHER = re.compile(
-    f"{_FILLER}((我|俺)(的|家|个)?({_KIN}|爸爸|妈妈|爸|妈|{_OTHER})|{_KIN}|{_OTHER})"
+    f"{_FILLER}((我|俺)(的|家|个)?({_KIN}|爸爸|妈妈|爸|妈|{_OTHER})|{_OUR_PLACE}({_KIN}|{_OTHER}))"
 )
 
 # An animal as the one who does it (猫咪跳下来把杯子打碎了): no violence between people, when no

@@ -1382,6 +1382,17 @@ def test_a_sister_addressed_is_no_one_else(crisis: CrisisLayer) -> None:
 
 # ---- thirteenth pass (issue 17): a third helper's dialect twins — jokes, stories, pasts ------
 # Written for these tests; each harmless form beside the crisis it must still catch.
+def calm_beside_the_model(
+    crisis: CrisisLayer, harmless: str, crisis_text: str, *, ranked_first: str
+) -> Risk:
+    """``harmless`` stays calm with the model confident and first; ``crisis_text`` escalates
+    with the same model evidence. Returns the harmless message's risk."""
+    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first=ranked_first)
+    assert not calm.crisis, calm
+    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
+    return calm
+
+
 @pytest.mark.parametrize(
     ("harmless", "crisis_text"),
     [
@@ -1437,9 +1448,7 @@ def test_a_recovery_told_as_better_or_back_at_work(
 def test_the_writer_as_a_story_s_audience_is_not_in_it(
     crisis: CrisisLayer, harmless: str, crisis_text: str
 ) -> None:
-    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="violence")
-    assert not calm.crisis, calm
-    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
+    calm_beside_the_model(crisis, harmless, crisis_text, ranked_first="violence")
 
 
 def test_a_story_s_words_count_once_her_own_keep_every_cue(crisis: CrisisLayer) -> None:
@@ -1455,15 +1464,19 @@ def test_a_story_s_words_count_once_her_own_keep_every_cue(crisis: CrisisLayer) 
         ("就是我姐夫开车被人撞了一下车屁股人没事车在修", "我姐夫又拿刀吓我"),
         ("隔壁屋陈太个老公跌亲 撞到个头流咗啲血 而家冇事喇", "隔壁屋陈太个老公打我"),
         ("嗯我婆婆天天打麻将输了还挺高兴的", "我婆婆天天打我"),
+        ("就是我们单位有个同事辞职了他老公在外地她要跟过去", "我们单位同事都欺负我"),
+        # a past told as over by how she is now...
+        ("生完孩子那阵子整天想一走了之 现在看了医生好多了", "生完孩子整天想一走了之"),
+        # ...but not a bare 都过去了, which a farewell says too
+        ("后来慢慢好起来了 那几年真的很难熬", "以前的事都过去了 谢谢大家照顾"),
     ],
 )
-def test_news_of_someone_else_qualifies_the_model(
+def test_with_no_risk_word_or_cue_the_whole_message_qualifies_the_model(
     crisis: CrisisLayer, harmless: str, crisis_text: str
 ) -> None:
-    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide")
-    assert not calm.crisis and calm.level is RiskLevel.LOW, calm
+    calm = calm_beside_the_model(crisis, harmless, crisis_text, ranked_first="suicide")
+    assert calm.level is RiskLevel.LOW, calm
     assert any(item.name == "model_context" for item in calm.evidence), calm
-    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
 
 
 def test_news_of_her_own_child_keeps_the_model(crisis: CrisisLayer) -> None:
@@ -1484,23 +1497,6 @@ def test_sleeping_and_not_waking_said_with_le_and_buyong(crisis: CrisisLayer) ->
     risk = crisis.assess("好想瞓咗唔使再醒")
     assert risk.crisis and any(item.name == "passive_ideation" for item in risk.evidence), risk
     assert not crisis.assess("好想睡了 明天不用早起").crisis
-
-
-@pytest.mark.parametrize(
-    ("harmless", "crisis_text"),
-    [
-        # No risk word, no cue: a past told as over by how she is now qualifies the model...
-        ("生完孩子那阵子整天想一走了之 现在看了医生好多了", "生完孩子整天想一走了之"),
-        # ...but not a bare 都过去了, which a farewell says too.
-        ("后来慢慢好起来了 那几年真的很难熬", "以前的事都过去了 谢谢大家照顾"),
-    ],
-)
-def test_a_recovery_told_as_now_qualifies_the_model_alone(
-    crisis: CrisisLayer, harmless: str, crisis_text: str
-) -> None:
-    calm = crisis.assess(harmless, model_probabilities=_MODEL_ONLY, ranked_first="suicide")
-    assert not calm.crisis and calm.level is RiskLevel.LOW, calm
-    assert crisis.assess(crisis_text, model_probabilities=_MODEL_ONLY).crisis, crisis_text
 
 
 def test_a_farewell_after_a_calm_is_said_now(crisis: CrisisLayer) -> None:
