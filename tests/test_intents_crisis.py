@@ -1505,6 +1505,8 @@ def test_a_farewell_after_a_calm_is_said_now(crisis: CrisisLayer) -> None:
     farewell = [item for item in risk.evidence if item.name == "farewell"]
     assert risk.crisis and farewell and "已过去" not in farewell[0].label, risk
     assert not crisis.assess("那阵子好辛苦 想过不活了 现在好多了").crisis
+    # ...and a feeling said after it, in one space-parted message, is hers now
+    assert crisis.assess("去年想过不要活 现在上班了 可每天还是不想活").crisis
 
 
 @pytest.mark.parametrize(
