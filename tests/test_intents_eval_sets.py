@@ -26,6 +26,9 @@ DIALECT_TWINS = EVAL / "dialect_twins.yml"
 # Indirect suicide signs (farewells, passive ideation…) and their twins by a fourth helper
 # (2026-12-06, thirteenth pass): scored in aggregate only.
 FAREWELL_SEALED = EVAL / "farewell_sealed.yml"
+# Its read twin by a fifth helper (2026-12-06, fourteenth pass): indirect signs and everyday
+# goodbyes, favours and rests that share their words.
+INDIRECT_TWINS = EVAL / "indirect_twins.yml"
 SHORT = 7
 
 
@@ -42,7 +45,14 @@ def test_everyday_chat_is_labelled_and_never_a_crisis() -> None:
 
 def test_mothers_sets_are_labelled_with_known_intents_and_hold_crises() -> None:
     known = {intent.value for intent in Intent}
-    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED):
+    for path in (
+        *MOTHERS,
+        DIALECTS,
+        DIALECTS_SEALED,
+        DIALECT_TWINS,
+        FAREWELL_SEALED,
+        INDIRECT_TWINS,
+    ):
         examples = read_dataset(path)
         assert len(examples) >= 150, path
         assert {example.intent for example in examples} <= known, path
@@ -53,22 +63,37 @@ def test_no_evaluation_text_is_in_the_training_data() -> None:
     training = read_training_data(DATA) + read_crisis_corpus(DATA)
     trained = _folded([example.text for example in training])
     assert not _folded([example.text for example in read_dataset(EVERYDAY)]) & trained
-    for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED):
+    for path in (
+        *MOTHERS,
+        DIALECTS,
+        DIALECTS_SEALED,
+        DIALECT_TWINS,
+        FAREWELL_SEALED,
+        INDIRECT_TWINS,
+    ):
         # Greetings as short as 你好 or 谢谢你们 are everyone's words; nothing longer is shared.
         shared = _folded([example.text for example in read_dataset(path)]) & trained
         assert all(len(text) <= SHORT for text in shared), path
 
 
 def test_the_measures_share_no_message() -> None:
-    dev, sealed, dialects, dialects_sealed, twins, farewells = (
+    dev, sealed, dialects, dialects_sealed, twins, farewells, indirect = (
         _folded([example.text for example in read_dataset(path)])
-        for path in (*MOTHERS, DIALECTS, DIALECTS_SEALED, DIALECT_TWINS, FAREWELL_SEALED)
+        for path in (
+            *MOTHERS,
+            DIALECTS,
+            DIALECTS_SEALED,
+            DIALECT_TWINS,
+            FAREWELL_SEALED,
+            INDIRECT_TWINS,
+        )
     )
     assert not dev & sealed
     assert not dialects & (dev | sealed)
     assert not dialects_sealed & (dev | sealed | dialects)
     assert not twins & (dev | sealed | dialects | dialects_sealed)
     assert not farewells & (dev | sealed | dialects | dialects_sealed | twins)
+    assert not indirect & (dev | sealed | dialects | dialects_sealed | twins | farewells)
 
 
 def test_candidate_data_is_labelled_and_shares_no_evaluation_text() -> None:
