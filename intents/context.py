@@ -215,6 +215,9 @@ def space_parts(folded: str) -> tuple[int, ...]:
 class Qualifier:
     name: str  # "negated", "resolved_past", "reported", "other_person"
     factor: float  # what the cue's weight is multiplied by
+    # The one kind whose model evidence it qualifies (None: any): a goodbye's reason says
+    # nothing of violence (我换了电话又搬了家 他还是找到我了 is stalking).
+    kind: str | None = None
 
 
 NEGATED = Qualifier("negated", 0.0)
@@ -224,11 +227,31 @@ OTHER_PERSON = Qualifier("other_person", 1.0)  # weight kept; the kind becomes c
 FIGURATIVE = Qualifier("figurative", 0.0)  # inside a masked hyperbole or idiom (累死了, 不作不死)
 # A farewell's mark is finality (AFSP): one that promises to come back, meet or write again
 # (搬去深圳了 以后有空再来看大家) is a goodbye for a move, a job, a trip.
-RETURN_PROMISED = Qualifier("return_promised", 0.3)
+RETURN_PROMISED = Qualifier("return_promised", 0.3, "suicide")
 _RETURN_PROMISE = re.compile(
     r"(以后|下次|改天|有空|有时间|得闲|迟些|迟点|回来|过年|放假|到时候?)(我)?(再|会|一定|还会)(回来)?"
     r"((来|回)?(聚|见面?|联系|联络)|(来|回)?(看|探|约)(看)?(你们|大家|你|各位|姐妹们?))"
     r"|(常|多|保持)(联系|联络|来往)|回头见|下次见|有空(再)?聚"
+    r"|(下次|下回|改天|回头|有空)(我)?(再)?请(你|你们|大家)?(吃饭|喝茶|饮茶|喝咖啡|吃)"
+)
+# ...and so is one that names the everyday reason for it: a move, a new number, a job, a
+# course's end, a trip, a birth or a check-up (下个月我搬去深圳了; 换新号了 加我新微信; 课程今天
+# 结业; 我去外地培训那一周 孩子就拜托你了; 孩子的衣服都小了). A vague 出远门 or 去一个很远的
+# 地方 names none.
+GOODBYE_EXPLAINED = Qualifier("goodbye_explained", 0.3, "suicide")
+_REASON_OF_OTHER = re.compile(
+    "(" + _OTHER_SUBJECT.pattern + r")(也|都|又|要|就|已经|刚|出|出去|回)*$"
+)
+_EVERYDAY_REASON = re.compile(
+    r"搬(家|走|去|到|过去|了去|回)|(?<!送)(回|返)(老家|乡下|娘家)|调(到|去|回)(了)?.{0,3}(上班|工作|县|市|省)"
+    r"|去(外地|外省|外市|县里|市里|城里)|移民"
+    r"|换(了)?(个|部)?(新)?(手机|号|号码|微信|账号|帐号)|新(的)?(手机)?(号码|号|微信|账号)"
+    r"|找到(了)?(新)?工作|(开始|回去|重新|要去|去)(上班|返工|工作)|新工作|入职|复工|(工作|事)(已经)?落实"
+    r"|(去|在)(外地|城里|广东|深圳|工厂)?打工|转工"
+    r"|结业|结课|(课|课程|培训|学习班|这期|这一期)(今天|已经|都)?(就|也)?(结束|上完|完了)|上完(了)?(课|培训)"
+    r"|出差|培训|旅游|旅行|探亲|加班|值班|夜班|生二胎|坐月子|产检|复诊|覆诊|体检"
+    r"|(衣服|鞋|裤子|玩具|推车|婴儿车|学步车).{0,3}(都|也)?(小了|穿不下|穿不了|玩不了)"
+    r"|(开刀|手术|住院).{0,3}(一|两|三|几|十)(天|周|个星期|个礼拜|晚)"
 )
 
 # --- Death in a dream, death as everyone's fate (the model's evidence only) -----------------
@@ -256,6 +279,15 @@ _SET_TIME = re.compile(
     r"|上午|下午|中午|傍晚|放学|下班|[0-9一二三四五六七八九十两]+点"
 )
 _FROM_NOW_ON = re.compile(r"以后|往后|今后|将来|从此|一辈子|永远|再也")
+
+# A rest she longs for, bounded: to sleep until a set hour or not wake so early (真希望睡到中午
+# 都别醒; 睡下去就不要醒那么早了), to vanish for a weekend. Not a wish never to wake.
+REST_WISHED = Qualifier("rest_wished", 1.0, "suicide")
+_REST = re.compile(
+    r"睡到(中午|下午|晚上|天亮|自然醒|日上三竿|晏昼|[0-9一二三四五六七八九十两]+点)"
+    r"|醒(得)?(那么|这么|太|咁)早|睡(个)?(懒觉|够|饱)|(好好|多)睡(上)?(几|一|两)(天|觉|晚)"
+    r"|消失(一|几|两|半)(个)?(周末|天|日|小时|会|下|晚|礼拜|星期)"
+)
 
 # --- News of someone else, the writer nowhere in it (the model's evidence only) -------------
 # 隔壁屋陈太个老公前日跌亲…救护车送咗佢去医院, 我姐夫开车被人撞了一下: a message about another
@@ -317,15 +349,28 @@ class MessageContext:
     """The qualifiers that hold for a statement at a position of one (folded, compact) text."""
 
     def __init__(
-        self, text: str, reported: re.Pattern[str], space_parted: tuple[int, ...] = ()
+        self,
+        text: str,
+        reported: re.Pattern[str],
+        space_parted: tuple[int, ...] = (),
+        unmasked: str | None = None,
     ) -> None:
         """``reported`` names fiction, news and hearsay (crisis.yml's ``reported`` patterns);
-        ``space_parted``: where spaces parted the message (``space_parts``)."""
+        ``space_parted``: where spaces parted the message (``space_parts``); ``unmasked``: the
+        text before hyperbole masking, of the same length (the mask hides 打工, a reason)."""
         self.text = text
+        self.unmasked = text if unmasked is None else unmasked
         self.space_parted = space_parted
         self.spans = clauses(text)
         self.resolved = bool(_RESOLVED.search(text)) and not _RETURNING.search(text)
-        self.return_promised = bool(_RETURN_PROMISE.search(text))
+        # A goodbye for a move, a job, a trip: a return promised or her everyday reason named.
+        self.goodbye: Qualifier | None = (
+            RETURN_PROMISED
+            if _RETURN_PROMISE.search(text)
+            else GOODBYE_EXPLAINED
+            if self._own_reason()
+            else None
+        )
         self.own_child = bool(_OWN_CHILD.search(text))
         # A clause is reported when it names a story, or follows one without speaking of
         # the writer (看了个新闻 有个妈妈跳楼了), but 我也不想活了 after it is her own.
@@ -338,6 +383,20 @@ class MessageContext:
             previous = here
         if any(self.reported) and _IDENTIFIES.search(text):
             self.reported = [False] * len(self.spans)
+
+    def _own_reason(self) -> bool:
+        """An everyday reason for leaving that is hers: 老公出去打工了 以后孩子就拜托你们了 names
+        his, and explains nothing of her goodbye."""
+        for found in _EVERYDAY_REASON.finditer(self.unmasked):
+            clause_start = self.spans[self._clause(found.start())][0]
+            # who goes is named right before it (我老公出去, 他调到): not a greeting's 大家
+            # earlier, nor someone thanked (谢谢她 嗯工作的事已经落实了)
+            if not _REASON_OF_OTHER.search(self.unmasked, clause_start, found.start()):
+                return True
+        return False
+
+    def rest_wished(self) -> bool:
+        return bool(_REST.search(self.text)) and not _FROM_NOW_ON.search(self.text)
 
     def bounded_errand(self) -> bool:
         """A favour asked once for a set time, with nothing said of 'from now on'."""

@@ -25,11 +25,13 @@ from intents import texts
 from intents.context import (
     ERRAND,
     FIGURATIVE,
+    GOODBYE_EXPLAINED,
     NEGATED,
     OTHER_PERSON,
     OTHERS_NEWS,
     REPORTED,
     RESOLVED_PAST,
+    REST_WISHED,
     RETURN_PROMISED,
     MessageContext,
     Qualifier,
@@ -41,7 +43,7 @@ from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLev
 KINDS = OWN_KINDS
 # The qualifiers that tell a sign is not hers now: a story's, a past she is over, a goodbye
 # with a return promised.
-_TOLD_OR_OVER = frozenset({REPORTED, RESOLVED_PAST, RETURN_PROMISED})
+_TOLD_OR_OVER = frozenset({REPORTED, RESOLVED_PAST, RETURN_PROMISED, GOODBYE_EXPLAINED})
 CRISIS_INTENT = {"suicide": "crisis_suicide", "violence": "crisis_violence"}
 DEFAULT_CUES = Path(__file__).parent / "data" / "crisis.yml"
 _MAX_REASONS = 6
@@ -242,7 +244,7 @@ class CrisisLayer:
         # Speech-to-text and evasive spelling put spaces inside words (不 想 活).
         compact = folded.replace(" ", "")
         masked = config.hyperbole.sub(lambda m: "_" * len(m.group(0)), compact)
-        context = MessageContext(masked, config.reported, space_parts(folded))
+        context = MessageContext(masked, config.reported, space_parts(folded), compact)
         hits: list[CueHit] = []
         for cue in config.cues:
             # Of a cue's matches, the one its clause weighs most: 我没想过死 不过现在真想死.
@@ -256,8 +258,8 @@ class CrisisLayer:
                 denied = context.negation_inside(match.group(0), cue.pattern)
                 if denied and NEGATED not in qualifiers:
                     qualifiers = (NEGATED, *qualifiers)
-                if cue.family.final and context.return_promised:
-                    qualifiers = (*qualifiers, RETURN_PROMISED)
+                if cue.family.final and context.goodbye:
+                    qualifiers = (*qualifiers, context.goodbye)
                 weight = cue.weight
                 for qualifier in qualifiers:
                     weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
@@ -288,8 +290,11 @@ class CrisisLayer:
         if not signal_hits and not model_context:
             if self._errand(compact, context):
                 model_context = (ERRAND,)
-            elif context.return_promised and not self._has_anchor(compact):
-                model_context = (RETURN_PROMISED,)
+            elif context.goodbye and not self._has_anchor(masked, "suicide"):
+                # a suicide word only: 打工, 打电话 (masked) and violence words are not its
+                model_context = (context.goodbye,)
+            elif context.rest_wished() and not self._has_anchor(masked, "suicide"):
+                model_context = (REST_WISHED,)
         return Signal(signal_hits, model_context)
 
     def _errand(self, compact: str, context: MessageContext) -> bool:
@@ -298,8 +303,12 @@ class CrisisLayer:
         on such a message gives at most low."""
         return not self._has_anchor(compact) and context.bounded_errand()
 
-    def _has_anchor(self, compact: str) -> bool:
-        return any(pattern.search(compact) for _, pattern in self.config.anchors)
+    def _has_anchor(self, compact: str, kind: str | None = None) -> bool:
+        return any(
+            pattern.search(compact)
+            for anchor_kind, pattern in self.config.anchors
+            if kind in (None, anchor_kind)
+        )
 
     def _model_context(
         self, compact: str, masked: str, context: MessageContext, hits: Sequence[CueHit]
@@ -465,7 +474,7 @@ class CrisisLayer:
             # Thanks or a goodbye with this crisis close behind: how a farewell reads.
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "次选危机", probability))
             raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
-        qualified = current.model_context
+        qualified = tuple(q for q in current.model_context if q.kind in (None, kind))
         # Someone else's risk is still a risk: the concern below weighs the model unqualified.
         for_concern = raised if qualified else RiskLevel.NONE
         if qualified and raised.rank > RiskLevel.LOW.rank:

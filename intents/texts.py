@@ -52,6 +52,8 @@ CONTEXT_NAMES = {
     "animal": "说的是动物",
     "errand": "限时的日常请托",
     "return_promised": "约好再见面",
+    "goodbye_explained": "道别有日常缘由（搬家、换号、上班、结业、出差）",
+    "rest_wished": "想歇一歇（睡到中午、清静几天）",
 }
 
 

@@ -1539,3 +1539,113 @@ def test_cantonese_hedges_and_scoldings_are_no_wish(
     assert not crisis.assess(harmless).crisis, harmless
     assert crisis.assess(crisis_text).crisis, crisis_text
     assert crisis.assess("我闺蜜说她想死").kind == CONCERN_FOR_OTHER
+
+
+# ---- fourteenth pass (issue 17): indirect signs and the everyday goodbyes that share words ----
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        # a goodbye with its everyday reason named: a move, a new number, a course's end
+        (
+            "谢谢姐妹们的照顾 我下个月搬去东莞了 大家保重",
+            "谢谢姐妹们的照顾 以后不会再麻烦大家了 大家保重",
+        ),
+        ("我换新手机号了 这个号以后别找了 谢谢大家", "以后你们别找我了 谢谢大家一直以来的照顾"),
+        (
+            "电商班今天结课了 这是我最后一次在这个群发消息 谢谢老师",
+            "这是我最后一次在这个群发消息 谢谢老师",
+        ),
+        ("多謝大家，我下個禮拜搬去東莞，以後唔會再煩住大家", "多謝大家，以後唔會再煩住大家，保重"),
+        # the children's care or things given away for a trip or a move
+        ("我下周去广州培训 孩子就拜托妹妹你了", "以后孩子就拜托妹妹你了"),
+        ("要搬家了 这只猫没法再养了 你带回去养吧", "我没办法再养它了 这只猫你带回去养吧"),
+    ],  # written for this test
+)
+def test_a_goodbye_with_its_everyday_reason_is_not_a_farewell(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    # The model reads a farewell in both: the reason named qualifies its reading too.
+    model = {"crisis_suicide": 0.8}
+    calm = crisis.assess(harmless, model_probabilities=model, ranked_first="suicide")
+    assert not calm.crisis, calm
+    assert crisis.assess(crisis_text, model_probabilities=model).crisis, crisis_text
+
+
+def test_someone_else_s_move_explains_nothing_of_her_goodbye(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.8}
+    assert crisis.assess("我老公出去打工了 以后孩子就拜托你们了", model_probabilities=model).crisis
+    assert not crisis.assess(
+        "我出去打工了 过年回来 孩子就拜托你们了", model_probabilities=model
+    ).crisis
+
+
+def test_a_move_says_nothing_of_violence(crisis: CrisisLayer) -> None:
+    # Found again after moving is stalking: the goodbye's reason qualifies suicide words only.
+    model = {"crisis_violence": 0.8}
+    risk = crisis.assess("我换了新号码又搬了家 他还是找上门来了", model_probabilities=model)
+    assert risk.crisis and risk.kind == "violence", risk
+    quiet = crisis.assess(
+        "我换了新号码又搬了家", model_probabilities=model, ranked_first="violence"
+    )
+    assert quiet.crisis and quiet.kind == "violence", quiet
+
+
+@pytest.mark.parametrize(
+    ("harmless", "crisis_text"),
+    [
+        ("周末真想睡到中午 谁都别叫醒我", "真想就这样睡着 谁都别叫醒我"),
+        ("好想消失两天 一个人躺着追剧", "好想就这样消失 谁都找不到我"),
+    ],  # written for this test
+)
+def test_a_rest_she_longs_for_is_no_wish_never_to_wake(
+    crisis: CrisisLayer, harmless: str, crisis_text: str
+) -> None:
+    model = {"crisis_suicide": 0.8}
+    calm = crisis.assess(harmless, model_probabilities=model, ranked_first="suicide")
+    assert not calm.crisis and any(item.name == "model_context" for item in calm.evidence), calm
+    assert crisis.assess(crisis_text, model_probabilities=model).crisis, crisis_text
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("对不起一直是家里的负担 从此以后不会了", "farewell"),
+        ("每天早上睁开眼就想 为什么又要过一天", "passive_ideation"),
+        ("活着到底有什么意思啊 天天被骂", "passive_ideation"),
+        ("我这个人活着没有半点意义", "passive_ideation"),
+        ("这个病我不想治了 随它去吧", "passive_ideation"),
+        ("要是当初我妈没生我就好了", "passive_ideation"),
+        (
+            "wo bu xiang zai xing lai le",
+            "passive_ideation",
+        ),  # 再 decoded 在, as speech-to-text writes it
+        ("以后我可能照顾不了儿子了", "children_if_gone"),
+        ("要是妈妈不在了 孩子能去哪里啊", "children_if_gone"),
+        ("之後囡囡就交俾你喇", "children_if_gone"),
+        ("我没办法再照顾它了 这只狗你带走吧", "giving_away"),
+        ("这个手镯送你 以后看到它就当是我", "farewell"),
+        ("等女儿考完高考 我的任务就完成了", "dated_hopelessness"),
+    ],  # written for this test
+)
+def test_indirect_signs_without_a_method_or_death_word(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and any(item.name == family for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "宝宝怎么又醒了 才睡了半小时",
+        "这周的任务完成了 终于可以下班",
+        "这件衣服送你 留个纪念",
+        "今天真不想再撑着做饭了 点外卖",
+        "一世都係咁 冇得翻身",  # hopelessness alone is shown (low), not escalated
+        "什么都不会变好的",
+    ],  # written for this test
+)
+def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
