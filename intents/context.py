@@ -114,7 +114,11 @@ _OTHER_SUICIDE = re.compile(
 _OTHER_VIOLENCE = re.compile(_OTHER + r"(家的?)?(孩子|女儿|儿子)?")
 # Her own child hurt is her crisis, even when the one who hurts is named in _OTHER (阿姨 as a
 # nanny or a kindergarten carer: 我儿子说幼儿园的阿姨打他).
-_OWN_CHILD = re.compile(r"(我|俺)(的|家)?(孩子|女儿|儿子|宝宝|娃|闺女|小孩)")
+_OWN_CHILD = re.compile(
+    r"(我|俺)(的|家)?(孩子|女儿|儿子|宝宝|娃|闺女|小孩)"
+    # Cantonese 个女, 个仔: her daughter, her son (not 个女人, 个女仔: a woman, a girl)
+    r"|(?<![他她])个(女(?![人仔孩])|仔)|囡囡"
+)
 # For violence words a bare 不 denies too (他从不打人, 他以前不杀人的): unlike 不想活, 不打 is not
 # itself the risk.
 # 他从来没动手打过我: the hand denied, and the blow with it.

@@ -1649,3 +1649,39 @@ def test_indirect_signs_without_a_method_or_death_word(
 )
 def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str) -> None:
     assert not crisis.assess(text).crisis, text
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("他说我敢去妇联就要我给他陪葬", "threatened"),
+        ("女儿胳膊上有几个圆圆的烫伤 像烟头烫的", "child_harm"),
+        ("我刚才把儿子推去撞墙了 我控制不住自己", "child_harm"),
+        ("继父趁我不在偷偷进我女儿房间", "child_harm"),
+        ("阿爷成日叫个女坐喺佢大髀度 仲摸佢", "carer_harm_child"),
+        ("孩子一提到补习老师就浑身发抖", "carer_harm_child"),
+        ("每天看着他睡着 我都在想厨房那把菜刀", "harm_to_others"),
+        ("他一生气就揪着我头发往墙上撞", "being_hit"),
+        ("这几天出门都戴着墨镜 眼睛还肿着", "being_hit"),
+        ("粉底擦了三层还是遮不住脖子上的掐痕", "being_hit"),
+    ],  # written for this test
+)
+def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, family: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", risk
+    assert any(item.name == family for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "老公喝了酒就一直唠叨 没有动手 就是烦",
+        "想给孩子报个防性侵的安全课",
+        "骑车摔了 膝盖瘀青好几天了",
+        "戴着口罩去打疫苗 手臂有点肿",
+        "孩子一见新老师就哭 刚上幼儿园还不适应",
+        "爷爷摸摸孙女的头 夸她考得好",
+    ],  # written for this test
+)
+def test_their_everyday_twins_are_no_violence(crisis: CrisisLayer, text: str) -> None:
+    assert not crisis.assess(text).crisis, text
