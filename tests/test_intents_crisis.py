@@ -1561,15 +1561,18 @@ def test_cantonese_hedges_and_scoldings_are_no_wish(
         # the children's care or things given away for a trip or a move
         ("我下周去广州培训 孩子就拜托妹妹你了", "以后孩子就拜托妹妹你了"),
         ("要搬家了 这只猫没法再养了 你带回去养吧", "我没办法再养它了 这只猫你带回去养吧"),
+        # a rest she longs for: to sleep until noon, to vanish for two days
+        ("周末真想睡到中午 谁都别叫醒我", "真想就这样睡着 谁都别叫醒我"),
+        ("好想消失两天 一个人躺着追剧", "好想就这样消失 谁都找不到我"),
     ],  # written for this test
 )
-def test_a_goodbye_with_its_everyday_reason_is_not_a_farewell(
+def test_an_everyday_goodbye_or_rest_is_not_a_farewell(
     crisis: CrisisLayer, harmless: str, crisis_text: str
 ) -> None:
     # The model reads a farewell in both: the reason named qualifies its reading too.
     model = {"crisis_suicide": 0.8}
     calm = crisis.assess(harmless, model_probabilities=model, ranked_first="suicide")
-    assert not calm.crisis, calm
+    assert not calm.crisis and any(item.name == "model_context" for item in calm.evidence), calm
     assert crisis.assess(crisis_text, model_probabilities=model).crisis, crisis_text
 
 
@@ -1590,22 +1593,6 @@ def test_a_move_says_nothing_of_violence(crisis: CrisisLayer) -> None:
         "我换了新号码又搬了家", model_probabilities=model, ranked_first="violence"
     )
     assert quiet.crisis and quiet.kind == "violence", quiet
-
-
-@pytest.mark.parametrize(
-    ("harmless", "crisis_text"),
-    [
-        ("周末真想睡到中午 谁都别叫醒我", "真想就这样睡着 谁都别叫醒我"),
-        ("好想消失两天 一个人躺着追剧", "好想就这样消失 谁都找不到我"),
-    ],  # written for this test
-)
-def test_a_rest_she_longs_for_is_no_wish_never_to_wake(
-    crisis: CrisisLayer, harmless: str, crisis_text: str
-) -> None:
-    model = {"crisis_suicide": 0.8}
-    calm = crisis.assess(harmless, model_probabilities=model, ranked_first="suicide")
-    assert not calm.crisis and any(item.name == "model_context" for item in calm.evidence), calm
-    assert crisis.assess(crisis_text, model_probabilities=model).crisis, crisis_text
 
 
 @pytest.mark.parametrize(
@@ -1664,6 +1651,7 @@ def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str
         ("他一生气就揪着我头发往墙上撞", "being_hit"),
         ("这几天出门都戴着墨镜 眼睛还肿着", "being_hit"),
         ("粉底擦了三层还是遮不住脖子上的掐痕", "being_hit"),
+        ("身份证和银行卡早就被他收起来了", "coercive_control"),
     ],  # written for this test
 )
 def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, family: str) -> None:
@@ -1681,7 +1669,15 @@ def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, f
         "戴着口罩去打疫苗 手臂有点肿",
         "孩子一见新老师就哭 刚上幼儿园还不适应",
         "爷爷摸摸孙女的头 夸她考得好",
+        "手机被孩子藏起来了 找了半天",
+        "老公工资都交给我管",
     ],  # written for this test
 )
 def test_their_everyday_twins_are_no_violence(crisis: CrisisLayer, text: str) -> None:
     assert not crisis.assess(text).crisis, text
+
+
+def test_money_kept_from_her_is_shown_not_escalated_alone(crisis: CrisisLayer) -> None:
+    # Economic abuse (DASH) is a weak sign alone, as a stingy husband says the same words.
+    risk = crisis.assess("买个菜都要跟他报账 一分钱都不给我")
+    assert risk.level is RiskLevel.LOW and risk.kind == "violence", risk
