@@ -33,6 +33,8 @@ INDIRECT_TWINS = EVAL / "indirect_twins.yml"
 # seventh's, sealed (2026-12-06, fourteenth pass).
 VIOLENCE_TWINS = EVAL / "violence_twins.yml"
 VIOLENCE_SEALED = EVAL / "violence_sealed.yml"
+# An eighth helper's violence said without its words (2026-12-06, fourteenth pass): read.
+VIOLENCE_DEV = EVAL / "violence_dev.yml"
 # The sets of mothers' messages, dialects and twins, in the order they were written.
 MEASURES = (
     *MOTHERS,
@@ -43,6 +45,7 @@ MEASURES = (
     INDIRECT_TWINS,
     VIOLENCE_TWINS,
     VIOLENCE_SEALED,
+    VIOLENCE_DEV,
 )
 SHORT = 7
 
