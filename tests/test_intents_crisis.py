@@ -1652,6 +1652,18 @@ def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str
         ("这几天出门都戴着墨镜 眼睛还肿着", "being_hit"),
         ("粉底擦了三层还是遮不住脖子上的掐痕", "being_hit"),
         ("身份证和银行卡早就被他收起来了", "coercive_control"),
+        # said without its usual words (an eighth helper's dev set showed the forms)
+        ("他说过 我敢离婚就别想活", "retaliation_fear"),
+        ("我都搬到外省了 他还是寄了东西到我新单位", "stalking"),
+        ("他每天都要翻看我的聊天记录", "coercive_control"),
+        ("钱不交给他 不然晚上就别想进门", "threatened"),
+        ("他说孩子我这辈子也别想碰", "child_threats"),
+        ("一听到钥匙开门的声音 儿子就躲到床底下", "child_harm"),
+        ("工人趁我上班将个仔锁喺房度", "carer_harm_child"),
+        ("我拒绝了 他说这是做老婆的义务", "sexual_violence"),
+        ("还在坐月子 他就硬要", "sexual_violence"),
+        ("孩子一直闹 我就想捂住他的嘴", "harm_to_others"),
+        ("我怕有一天会把孩子从阳台推下去", "harm_to_others"),
     ],  # written for this test
 )
 def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, family: str) -> None:
@@ -1671,6 +1683,10 @@ def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, f
         "爷爷摸摸孙女的头 夸她考得好",
         "手机被孩子藏起来了 找了半天",
         "老公工资都交给我管",
+        "他说要检查孩子的作业",
+        "一听到开门的声音 女儿就跑去门口接爸爸",
+        "孩子哭起来我就想捂住耳朵",
+        "我拒绝了加班 老板说这是我的权利",
     ],  # written for this test
 )
 def test_their_everyday_twins_are_no_violence(crisis: CrisisLayer, text: str) -> None:
