@@ -1656,7 +1656,7 @@ def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str
         ("他说过 我敢离婚就别想活", "retaliation_fear"),
         ("我都搬到外省了 他还是寄了东西到我新单位", "stalking"),
         ("他每天都要翻看我的聊天记录", "coercive_control"),
-        ("钱不交给他 不然晚上就别想进门", "threatened"),
+        ("他说钱不交给他 不然晚上就别想进门", "threatened"),
         ("他说孩子我这辈子也别想碰", "child_threats"),
         ("一听到钥匙开门的声音 儿子就躲到床底下", "child_harm"),
         ("工人趁我上班将个仔锁喺房度", "carer_harm_child"),
@@ -1687,6 +1687,10 @@ def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, f
         "一听到开门的声音 女儿就跑去门口接爸爸",
         "孩子哭起来我就想捂住耳朵",
         "我拒绝了加班 老板说这是我的权利",
+        "作业不写完 不然今晚别想吃饭",
+        "好想掐她的小脸 太可爱了",
+        "他帮我检查手机为什么这么卡",
+        "戴着口罩出门 心里好伤心",
     ],  # written for this test
 )
 def test_their_everyday_twins_are_no_violence(crisis: CrisisLayer, text: str) -> None:
