@@ -126,6 +126,8 @@ class CrisisConfig:
     # A farewell reads as thanks or a goodbye (AFSP): the kind's crisis intent ranked second
     # behind one of ``small_talk`` at this calibrated probability gives medium (None: never).
     model_behind_small_talk: float | None
+    # ...and behind emotional_distress, the non-crisis nearest a crisis (None: never).
+    model_behind_distress: float | None
     small_talk: frozenset[str]
     reported_factor: float
     reported: re.Pattern[str]
@@ -195,6 +197,7 @@ class CrisisConfig:
             model_with_cue=float(raw["model"]["with_cue"]),
             model_ranked_first=_optional_float(raw["model"].get("ranked_first")),
             model_behind_small_talk=_optional_float(raw["model"].get("behind_small_talk")),
+            model_behind_distress=_optional_float(raw["model"].get("behind_distress")),
             small_talk=frozenset(raw["model"].get("small_talk") or ()),
             reported_factor=float(raw["reported"]["factor"]),
             reported=_alternation(raw["reported"]["patterns"]),
@@ -378,7 +381,8 @@ class CrisisLayer:
         never silently dropped. A backend's first ranking, whose probabilities nobody here
         calibrated, gives ``medium``. A crisis kind the embedded model ranked second
         (``ranked_second``) behind small talk (``first_intent`` in ``model.small_talk``: how a
-        farewell reads) gives ``medium`` from ``model.behind_small_talk`` on.
+        farewell reads) gives ``medium`` from ``model.behind_small_talk`` on, and behind
+        ``emotional_distress`` from ``model.behind_distress`` on.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
@@ -466,12 +470,17 @@ class CrisisLayer:
             trusted = backend_first or (floor is not None and probability >= floor)
             first = RiskLevel.MEDIUM if trusted else RiskLevel.LOW
             raised = RiskLevel.highest(raised, first)
-        behind = config.model_behind_small_talk
-        behind_small_talk = (
-            ahead in config.small_talk and behind is not None and probability >= behind
+        behind = (
+            config.model_behind_small_talk
+            if ahead in config.small_talk
+            else config.model_behind_distress
+            if ahead == "emotional_distress"
+            else None
         )
-        if behind_small_talk:
-            # Thanks or a goodbye with this crisis close behind: how a farewell reads.
+        close_behind = behind is not None and probability >= behind
+        if close_behind:
+            # Thanks or a goodbye with this crisis close behind is how a farewell reads; distress
+            # with it close behind is how a family the model never saw reads.
             evidence.append(Evidence("intent", CRISIS_INTENT[kind], "次选危机", probability))
             raised = RiskLevel.highest(raised, RiskLevel.MEDIUM)
         qualified = tuple(q for q in current.model_context if q.kind in (None, kind))
@@ -485,7 +494,7 @@ class CrisisLayer:
             raised = RiskLevel.LOW
         if raised.rank > level.rank:
             level = raised
-            if behind_small_talk and ahead and probability < config.model_medium:
+            if close_behind and ahead and probability < config.model_medium:
                 reasons.append(texts.behind_small_talk_reason(kind, ahead, probability))
             elif (ranked_first or backend_first) and probability < config.model_medium:
                 reasons.append(texts.ranked_first_reason(kind, probability))

@@ -21,7 +21,13 @@ def ranked_first_reason(kind: str, probability: float) -> str:
     return f"意图模型首选{KIND_NAMES.get(kind, kind)}危机（概率 {probability:.2f}）"
 
 
-SMALL_TALK_NAMES = {"thanks": "道谢", "goodbye": "道别", "greet": "问候", "request_human": "找社工"}
+SMALL_TALK_NAMES = {
+    "thanks": "道谢",
+    "goodbye": "道别",
+    "greet": "问候",
+    "request_human": "找社工",
+    "emotional_distress": "情绪困扰",
+}
 FAREWELL_LOOKS = frozenset({"thanks", "goodbye"})
 
 

@@ -753,6 +753,28 @@ def test_a_crisis_close_behind_thanks_or_a_goodbye_gives_medium(crisis: CrisisLa
     assert any(item.source == "intent" for item in risk.evidence)
 
 
+def test_a_crisis_close_behind_distress_gives_medium(crisis: CrisisLayer) -> None:
+    # A family the model never saw reads as distress with the crisis second (unseen families).
+    behind = crisis.config.model_behind_distress
+    assert behind is not None and behind > crisis.config.model_behind_small_talk
+    text = "每天都盼着睡过去"
+    risk = crisis.assess(
+        text,
+        model_probabilities={"crisis_suicide": behind},
+        ranked_second="suicide",
+        first_intent="emotional_distress",
+    )
+    assert risk.crisis and risk.level is RiskLevel.MEDIUM, risk
+    assert any("读作情绪困扰" in reason for reason in risk.reasons), risk.reasons
+    below = crisis.assess(
+        text,
+        model_probabilities={"crisis_suicide": behind - 0.05},
+        ranked_second="suicide",
+        first_intent="emotional_distress",
+    )
+    assert not below.crisis, below
+
+
 @pytest.mark.parametrize(
     ("probability", "second", "first"),
     [
