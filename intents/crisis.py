@@ -39,10 +39,11 @@ from intents.context import (
 )
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
 from intents.result import CONCERN_FOR_OTHER, OWN_KINDS, Evidence, Risk, RiskLevel
+from intents.taxonomy import Intent
 
 KINDS = OWN_KINDS
 # The qualifiers that tell a sign is not hers now: a story's, a past she is over, a goodbye
-# with a return promised.
+# with a return promised or her everyday reason named.
 _TOLD_OR_OVER = frozenset({REPORTED, RESOLVED_PAST, RETURN_PROMISED, GOODBYE_EXPLAINED})
 CRISIS_INTENT = {"suicide": "crisis_suicide", "violence": "crisis_violence"}
 DEFAULT_CUES = Path(__file__).parent / "data" / "crisis.yml"
@@ -474,7 +475,7 @@ class CrisisLayer:
             config.model_behind_small_talk
             if ahead in config.small_talk
             else config.model_behind_distress
-            if ahead == "emotional_distress"
+            if ahead == Intent.EMOTIONAL_DISTRESS
             else None
         )
         close_behind = behind is not None and probability >= behind
