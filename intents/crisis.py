@@ -294,11 +294,11 @@ class CrisisLayer:
         if not signal_hits and not model_context:
             if self._errand(compact, context):
                 model_context = (ERRAND,)
-            elif context.goodbye and not self._has_anchor(masked, "suicide"):
-                # a suicide word only: 打工, 打电话 (masked) and violence words are not its
-                model_context = (context.goodbye,)
-            elif context.rest_wished() and not self._has_anchor(masked, "suicide"):
-                model_context = (REST_WISHED,)
+            elif not self._has_anchor(masked, "suicide"):
+                # a suicide word only: 打工, 打电话 (masked) and violence words are not theirs
+                everyday = context.goodbye or (REST_WISHED if context.rest_wished() else None)
+                if everyday:
+                    model_context = (everyday,)
         return Signal(signal_hits, model_context)
 
     def _errand(self, compact: str, context: MessageContext) -> bool:

@@ -1654,6 +1654,23 @@ def test_indirect_signs_without_a_method_or_death_word(
         "今天真不想再撑着做饭了 点外卖",
         "一世都係咁 冇得翻身",  # hopelessness alone is shown (low), not escalated
         "什么都不会变好的",
+        # violence's words in a day's life
+        "老公喝了酒就一直唠叨 没有动手 就是烦",
+        "想给孩子报个防性侵的安全课",
+        "骑车摔了 膝盖瘀青好几天了",
+        "戴着口罩去打疫苗 手臂有点肿",
+        "孩子一见新老师就哭 刚上幼儿园还不适应",
+        "爷爷摸摸孙女的头 夸她考得好",
+        "手机被孩子藏起来了 找了半天",
+        "老公工资都交给我管",
+        "他说要检查孩子的作业",
+        "一听到开门的声音 女儿就跑去门口接爸爸",
+        "孩子哭起来我就想捂住耳朵",
+        "我拒绝了加班 老板说这是我的权利",
+        "作业不写完 不然今晚别想吃饭",
+        "好想掐她的小脸 太可爱了",
+        "他帮我检查手机为什么这么卡",
+        "戴着口罩出门 心里好伤心",
     ],  # written for this test
 )
 def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str) -> None:
@@ -1692,31 +1709,6 @@ def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, f
     risk = crisis.assess(text)
     assert risk.crisis and risk.kind == "violence", risk
     assert any(item.name == family for item in risk.evidence), risk
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "老公喝了酒就一直唠叨 没有动手 就是烦",
-        "想给孩子报个防性侵的安全课",
-        "骑车摔了 膝盖瘀青好几天了",
-        "戴着口罩去打疫苗 手臂有点肿",
-        "孩子一见新老师就哭 刚上幼儿园还不适应",
-        "爷爷摸摸孙女的头 夸她考得好",
-        "手机被孩子藏起来了 找了半天",
-        "老公工资都交给我管",
-        "他说要检查孩子的作业",
-        "一听到开门的声音 女儿就跑去门口接爸爸",
-        "孩子哭起来我就想捂住耳朵",
-        "我拒绝了加班 老板说这是我的权利",
-        "作业不写完 不然今晚别想吃饭",
-        "好想掐她的小脸 太可爱了",
-        "他帮我检查手机为什么这么卡",
-        "戴着口罩出门 心里好伤心",
-    ],  # written for this test
-)
-def test_their_everyday_twins_are_no_violence(crisis: CrisisLayer, text: str) -> None:
-    assert not crisis.assess(text).crisis, text
 
 
 def test_money_kept_from_her_is_shown_not_escalated_alone(crisis: CrisisLayer) -> None:
