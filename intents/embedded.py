@@ -62,7 +62,7 @@ TRAINING_CONFIG: dict[str, Any] = {
     "char": {"ngram_range": [1, 3], "sublinear_tf": True, "min_df": 1},
     "pinyin": {"sublinear_tf": True, "min_df": 1},
     # × 2 against the three n-gram blocks (each of unit norm): × 5 and × 10 overfit (unseen
-    # families 115 → 107 → 101 of 161 on the five weakest; intents/README.md, eleventh pass).
+    # families 115 → 107 → 101 of 161 on the five weakest; intents/HISTORY.md, eleventh pass).
     "sentence_vectors": {
         "scale": 2.0,
         "min_frequency": word_vectors.MIN_FREQUENCY,
