@@ -35,6 +35,10 @@ VIOLENCE_TWINS = EVAL / "violence_twins.yml"
 VIOLENCE_SEALED = EVAL / "violence_sealed.yml"
 # An eighth helper's violence said without its words (2026-12-06, fourteenth pass): read.
 VIOLENCE_DEV = EVAL / "violence_dev.yml"
+# The border of distress (2026-12-06, fifteenth pass): crises told inside distress and mothers in
+# distress who are not at risk, a ninth helper's sealed and a tenth's read.
+DISTRESS_SEALED = EVAL / "distress_sealed.yml"
+DISTRESS_DEV = EVAL / "distress_dev.yml"
 # The sets of mothers' messages, dialects and twins, in the order they were written.
 MEASURES = (
     *MOTHERS,
@@ -46,6 +50,8 @@ MEASURES = (
     VIOLENCE_TWINS,
     VIOLENCE_SEALED,
     VIOLENCE_DEV,
+    DISTRESS_SEALED,
+    DISTRESS_DEV,
 )
 SHORT = 7
 
