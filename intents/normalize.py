@@ -224,6 +224,8 @@ _CANTONESE: tuple[tuple[str, str], ...] = (
     ("返去", "回去"),
     ("挂住", "挂念"),
     ("好返", "好起来"),  # recovered (而家好返好多): what the resolved-past rule reads
+    # Taiwan's word for a nanny, which OpenCC's t2s leaves as it is.
+    ("保母", "保姆"),
 )
 _CANTONESE_RE = re.compile(
     "|".join(re.escape(src) for src, _ in sorted(_CANTONESE, key=lambda pair: -len(pair[0])))

@@ -1715,3 +1715,36 @@ def test_money_kept_from_her_is_shown_not_escalated_alone(crisis: CrisisLayer) -
     # Economic abuse (DASH) is a weak sign alone, as a stingy husband says the same words.
     risk = crisis.assess("买个菜都要跟他报账 一分钱都不给我")
     assert risk.level is RiskLevel.LOW and risk.kind == "violence", risk
+
+
+# ---- fifteenth pass (issue 17): the border of distress ----
+
+
+@pytest.mark.parametrize(
+    ("text", "family"),
+    [
+        ("我跟医生说是自己摔的 其实是老公推的", "being_hit"),
+        ("他拍了我的照片 威胁要发给我同事", "threatened"),
+        ("他非要那个 我说身体不舒服也不行", "sexual_violence"),
+        ("保母把孩子锁在房间里一整天", "carer_harm_child"),  # Taiwan's word for a nanny
+    ],  # written for this test
+)
+def test_violence_explained_away_or_threatened_with_images(
+    crisis: CrisisLayer, text: str, family: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", risk
+    assert any(item.name == family for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "跟同事说是摔的 其实是我自己喝多了",
+        "孩子拍了跳舞视频说要发到网上",
+        "拍了宝宝的视频 说要发给奶奶看",
+        "他非要那个牌子的奶粉 我说贵也不行",
+    ],  # written for this test
+)
+def test_their_twins_name_no_harm(crisis: CrisisLayer, text: str) -> None:
+    assert crisis.assess(text).level is RiskLevel.NONE, crisis.assess(text)
