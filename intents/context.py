@@ -293,6 +293,17 @@ _REST = re.compile(
     r"|消失(一|几|两|半)(个)?(周末|天|日|小时|会|下|晚|礼拜|星期)"
 )
 
+# A change she plans, named beside "I can't go on like this" (我不能再这样下去了 我要改变; 这种
+# 日子不想过了 明天就去跟老板提辞职): a way forward, which hopelessness is the lack of (AFSP).
+# Her own plan only (我要, 明天就去), and never a going away (离开, 走) or a life to come (下辈子).
+WAY_FORWARD = Qualifier("way_forward", 0.3, "suicide")
+_WAY_FORWARD = re.compile(
+    r"(?<!下辈子)(?<!下辈子我)(?<!来世)(?<!来世我)(?<![不没别])(要|想|打算|准备|决定|明天就|下个月就|马上就?)(去)?"
+    r"[^,，。.!！?？]{0,6}"
+    r"(辞职|辞工|换(个|份)?工作|转工|跳槽|离婚|分居|搬出去住|改变|重新找工作|找(份)?工作"
+    r"|学(个|门)?(技术|手艺)|考(个)?证|报(个)?(班|课|培训)|找回(我)?自己|出去工作|回去上班)"
+)
+
 # --- News of someone else, the writer nowhere in it (the model's evidence only) -------------
 # 隔壁屋陈太个老公前日跌亲…救护车送咗佢去医院, 我姐夫开车被人撞了一下: a message about another
 # person from its first word, with no risk word and no cue. The model has only the story's words
@@ -376,6 +387,7 @@ class MessageContext:
             else None
         )
         self.own_child = bool(_OWN_CHILD.search(text))
+        self.way_forward = bool(_WAY_FORWARD.search(self.unmasked))
         # A clause is reported when it names a story, or follows one without speaking of
         # the writer (看了个新闻 有个妈妈跳楼了), but 我也不想活了 after it is her own.
         self.reported: list[bool] = []

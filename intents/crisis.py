@@ -33,6 +33,7 @@ from intents.context import (
     RESOLVED_PAST,
     REST_WISHED,
     RETURN_PROMISED,
+    WAY_FORWARD,
     MessageContext,
     Qualifier,
     space_parts,
@@ -43,8 +44,10 @@ from intents.taxonomy import Intent
 
 KINDS = OWN_KINDS
 # The qualifiers that tell a sign is not hers now: a story's, a past she is over, a goodbye
-# with a return promised or her everyday reason named.
-_TOLD_OR_OVER = frozenset({REPORTED, RESOLVED_PAST, RETURN_PROMISED, GOODBYE_EXPLAINED})
+# with a return promised or her everyday reason named, no way out said beside a way forward.
+_TOLD_OR_OVER = frozenset(
+    {REPORTED, RESOLVED_PAST, RETURN_PROMISED, GOODBYE_EXPLAINED, WAY_FORWARD}
+)
 CRISIS_INTENT = {"suicide": "crisis_suicide", "violence": "crisis_violence"}
 DEFAULT_CUES = Path(__file__).parent / "data" / "crisis.yml"
 _MAX_REASONS = 6
@@ -62,6 +65,8 @@ class Family:
     feeling: bool = False
     # Its mark is finality (a farewell, AFSP): a promise to meet or write again qualifies it.
     final: bool = False
+    # Its mark is no way forward (hopelessness, AFSP): a change she plans qualifies it.
+    hopeless: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,7 @@ class CrisisConfig:
                 str(item["label"]),
                 bool(item.get("feeling", False)),
                 bool(item.get("final", False)),
+                bool(item.get("hopeless", False)),
             )
             for name, item in (raw.get("families") or {}).items()
         }
@@ -264,6 +270,8 @@ class CrisisLayer:
                     qualifiers = (NEGATED, *qualifiers)
                 if cue.family.final and context.goodbye:
                     qualifiers = (*qualifiers, context.goodbye)
+                if cue.family.hopeless and context.way_forward:
+                    qualifiers = (*qualifiers, WAY_FORWARD)
                 weight = cue.weight
                 for qualifier in qualifiers:
                     weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
@@ -296,7 +304,11 @@ class CrisisLayer:
                 model_context = (ERRAND,)
             elif not self._has_anchor(masked, "suicide"):
                 # a suicide word only: 打工, 打电话 (masked) and violence words are not theirs
-                everyday = context.goodbye or (REST_WISHED if context.rest_wished() else None)
+                everyday = (
+                    context.goodbye
+                    or (REST_WISHED if context.rest_wished() else None)
+                    or (WAY_FORWARD if context.way_forward else None)
+                )
                 if everyday:
                     model_context = (everyday,)
         return Signal(signal_hits, model_context)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from intents.context import WAY_FORWARD
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.result import CONCERN_FOR_OTHER, Risk, RiskLevel
 
@@ -1748,3 +1749,22 @@ def test_violence_explained_away_or_threatened_with_images(
 )
 def test_their_twins_name_no_harm(crisis: CrisisLayer, text: str) -> None:
     assert crisis.assess(text).level is RiskLevel.NONE, crisis.assess(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "hopeless"),
+    [
+        ("这种日子我一天都不想再过了 明天就去跟老板提辞职", False),
+        ("撑不下去了 下个月就搬出去分居", False),
+        ("这种日子我一天都不想再过了", True),
+        ("这种日子一天都不想再过了 也不想去上班", True),  # no plan: only more she will not do
+        ("撑不下去了 下辈子我要改变", True),  # a life to come is no way forward
+    ],  # written for this test
+)
+def test_a_way_forward_she_plans_answers_no_way_out(
+    crisis: CrisisLayer, text: str, hopeless: bool
+) -> None:
+    signal = crisis.signal(text)
+    hits = [hit for hit in signal.hits if hit.cue.family.hopeless]
+    assert hits, text
+    assert all((WAY_FORWARD in hit.qualifiers) is not hopeless for hit in hits), hits
