@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.context import WAY_FORWARD
+from intents.context import REST_WISHED, WAY_FORWARD
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.result import CONCERN_FOR_OTHER, Risk, RiskLevel
 
@@ -1768,3 +1768,17 @@ def test_a_way_forward_she_plans_answers_no_way_out(
     hits = [hit for hit in signal.hits if hit.cue.family.hopeless]
     assert hits, text
     assert all((WAY_FORWARD in hit.qualifiers) is not hopeless for hit in hits), hits
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("闹钟响了真不想醒 好想再赖十分钟", True),
+        ("不想起 再睡一会儿就好", True),
+        ("真不想醒 以后都不想再醒了", False),
+    ],  # written for this test
+)
+def test_a_few_minutes_more_in_bed_is_a_rest_not_a_wish(
+    crisis: CrisisLayer, text: str, rest: bool
+) -> None:
+    assert (REST_WISHED in crisis.signal(text).model_context) is rest, text
