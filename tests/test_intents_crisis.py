@@ -1704,6 +1704,11 @@ def test_their_everyday_twins_stay_below_a_crisis(crisis: CrisisLayer, text: str
         ("还在坐月子 他就硬要", "sexual_violence"),
         ("孩子一直闹 我就想捂住他的嘴", "harm_to_others"),
         ("我怕有一天会把孩子从阳台推下去", "harm_to_others"),
+        # fifteenth pass: explained away, images threatened, a refusal overridden
+        ("我跟医生说是自己摔的 其实是老公推的", "being_hit"),
+        ("他拍了我的照片 威胁要发给我同事", "threatened"),
+        ("他非要那个 我说身体不舒服也不行", "sexual_violence"),
+        ("保母把孩子锁在房间里一整天", "carer_harm_child"),  # Taiwan's word for a nanny
     ],  # written for this test
 )
 def test_violence_said_without_its_usual_words(crisis: CrisisLayer, text: str, family: str) -> None:
@@ -1719,23 +1724,6 @@ def test_money_kept_from_her_is_shown_not_escalated_alone(crisis: CrisisLayer) -
 
 
 # ---- fifteenth pass (issue 17): the border of distress ----
-
-
-@pytest.mark.parametrize(
-    ("text", "family"),
-    [
-        ("我跟医生说是自己摔的 其实是老公推的", "being_hit"),
-        ("他拍了我的照片 威胁要发给我同事", "threatened"),
-        ("他非要那个 我说身体不舒服也不行", "sexual_violence"),
-        ("保母把孩子锁在房间里一整天", "carer_harm_child"),  # Taiwan's word for a nanny
-    ],  # written for this test
-)
-def test_violence_explained_away_or_threatened_with_images(
-    crisis: CrisisLayer, text: str, family: str
-) -> None:
-    risk = crisis.assess(text)
-    assert risk.crisis and risk.kind == "violence", risk
-    assert any(item.name == family for item in risk.evidence), risk
 
 
 @pytest.mark.parametrize(
