@@ -82,6 +82,8 @@ class Cue:
     # Tells of a past act by itself (救回来, 洗胃): resolved by a recovery told in the message
     # even without a past marker (以前, 那时) in its clause.
     past: bool = False
+    # Its words are his threat (他说再提离婚就一起死): the suicide cues do not read them.
+    his_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class CrisisConfig:
                 discount=bool(item.get("discount", False)),
                 requires_other=bool(item.get("requires_other", False)),
                 past=bool(item.get("past", False)),
+                his_words=bool(item.get("his_words", False)),
             )
             for item in raw["cues"]
         )
@@ -255,11 +258,21 @@ class CrisisLayer:
         compact = folded.replace(" ", "")
         masked = config.hyperbole.sub(lambda m: "_" * len(m.group(0)), compact)
         context = MessageContext(masked, config.reported, space_parts(folded), compact)
+        # His threat's words (他说再提离婚就一起死) are no wish of hers: masked for the suicide
+        # cues as a hyperbole is, so her own words beside them (我也不想活了) still count.
+        his = [
+            match.span()
+            for cue in config.cues
+            if cue.his_words
+            for match in cue.pattern.finditer(masked)
+            if match.group(0)
+        ]
+        hers = _masked(masked, his) if his else masked
         hits: list[CueHit] = []
         for cue in config.cues:
             # Of a cue's matches, the one its clause weighs most: 我没想过死 不过现在真想死.
             best: CueHit | None = None
-            for match in cue.pattern.finditer(masked):
+            for match in cue.pattern.finditer(hers if cue.kind == "suicide" else masked):
                 if not match.group(0):
                     continue
                 qualifiers = context.qualifiers(
@@ -594,6 +607,14 @@ def _told_once(hits: list[CueHit]) -> list[CueHit]:
         if not (told(hit) and heavier):
             kept.append(hit)
     return kept
+
+
+def _masked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with ``spans`` masked as a hyperbole is (lengths kept)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = "_" * (end - start)
+    return "".join(chars)
 
 
 def earlier_own(earlier: Sequence[Signal], kind: str) -> bool:

@@ -1770,3 +1770,27 @@ def test_a_few_minutes_more_in_bed_is_a_rest_not_a_wish(
     crisis: CrisisLayer, text: str, rest: bool
 ) -> None:
     assert (REST_WISHED in crisis.signal(text).model_context) is rest, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "他说我要是敢带孩子走 就找到我们一起死",
+        "上个月提离婚 他拿着刀说大家一起死",
+        "他讲过我走的话 他就抱着孩子从阳台跳下去",
+    ],  # written for this test
+)
+def test_his_threat_of_a_joint_death_is_violence_not_her_wish(
+    crisis: CrisisLayer, text: str
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", risk
+    assert any(item.name == "threatened" for item in risk.evidence), risk
+    assert not [hit for hit in crisis.signal(text).hits if hit.cue.kind == "suicide"], text
+
+
+def test_her_own_words_beside_his_threat_keep_theirs(crisis: CrisisLayer) -> None:
+    hers = crisis.signal("他说要一起死 我也不想活了")
+    assert [hit.matched for hit in hers.hits if hit.cue.kind == "suicide"] == ["不想活了"], hers
+    own = crisis.assess("我想带着孩子一起死")
+    assert own.crisis and own.kind == "suicide", own
