@@ -243,6 +243,7 @@ def _alternation(patterns: Sequence[str]) -> re.Pattern[str]:
 class CrisisLayer:
     def __init__(self, config: CrisisConfig | None = None) -> None:
         self.config = config or CrisisConfig.load()
+        self._his_words = tuple(cue.pattern for cue in self.config.cues if cue.his_words)
         self._cached_signal = lru_cache(maxsize=4096)(self._signal)
 
     def signal(self, text: str) -> Signal:
@@ -262,9 +263,8 @@ class CrisisLayer:
         # cues as a hyperbole is, so her own words beside them (我也不想活了) still count.
         his = [
             match.span()
-            for cue in config.cues
-            if cue.his_words
-            for match in cue.pattern.finditer(masked)
+            for pattern in self._his_words
+            for match in pattern.finditer(masked)
             if match.group(0)
         ]
         hers = _masked(masked, his) if his else masked
