@@ -427,7 +427,7 @@ class CrisisLayer:
         ]
         best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
         if best.level is not RiskLevel.NONE:
-            return best
+            return _with_other_kind(best, assessed)
         # No risk, but what was weighed is still shown: a model probability of 0.39, a denied
         # cue (issue 17: the parse shows each piece of evidence).
         return Risk(evidence=tuple(item for risk in assessed for item in risk.evidence))
@@ -607,6 +607,21 @@ def _told_once(hits: list[CueHit]) -> list[CueHit]:
         if not (told(hit) and heavier):
             kept.append(hit)
     return kept
+
+
+def _with_other_kind(best: Risk, assessed: Sequence[Risk]) -> Risk:
+    """``best`` with the first reasons of her other kind of crisis when its own cues reach
+    a crisis too (他说要一起死 我也不想活了: a threat and her wish, which a worker must see
+    together); the model alone on the other kind adds nothing."""
+    also = [risk for risk in assessed if risk is not best and risk.crisis and risk.score > 0]
+    if not also:
+        return best
+    shown = (*best.reasons[: _MAX_REASONS - 2], *also[0].reasons[:2], *best.reasons)
+    return dataclasses.replace(
+        best,
+        reasons=tuple(dict.fromkeys(shown))[:_MAX_REASONS],
+        evidence=(*best.evidence, *also[0].evidence),
+    )
 
 
 def _masked(text: str, spans: Sequence[tuple[int, int]]) -> str:

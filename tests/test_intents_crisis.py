@@ -1794,3 +1794,20 @@ def test_her_own_words_beside_his_threat_keep_theirs(crisis: CrisisLayer) -> Non
     assert [hit.matched for hit in hers.hits if hit.cue.kind == "suicide"] == ["不想活了"], hers
     own = crisis.assess("我想带着孩子一起死")
     assert own.crisis and own.kind == "suicide", own
+
+
+def test_her_other_kind_of_crisis_is_shown_beside_the_first(crisis: CrisisLayer) -> None:
+    # A threat and her wish at once (Danger Assessment: her suicidality beside his violence
+    # raises the danger): the worker reads both, whichever kind leads.
+    risk = crisis.assess("他又打我了 我真的不想活了")
+    assert risk.crisis, risk
+    families = {item.name for item in risk.evidence if item.source == "cue"}
+    assert {"being_hit", "ideation"} <= families, risk
+    assert len({reason.split("：")[0] for reason in risk.reasons}) >= 2, risk
+
+
+@pytest.mark.parametrize("text", ["快让我死吧", "他们又不让我死 逼着我活"])  # written for this test
+def test_her_plea_to_be_let_die_is_not_his_violence(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "suicide", risk
+    assert not [hit for hit in crisis.signal(text).hits if hit.cue.kind == "violence"], text
