@@ -306,6 +306,19 @@ _WAY_FORWARD = re.compile(
     r"|学(个|门)?(技术|手艺)|考(个)?证|报(个)?(班|课|培训)|找回(我)?自己|出去工作|回去上班)"
 )
 
+# --- A laugh typed (the model's evidence only) ---------------------------------------------
+# 老公呼噜打得震天响 真想拿枕头捂住他😂, 我要是得个感冒能请两天假 哈哈想想而已: a message with no
+# cue, marked as play by a laugh — the mark crisis.yml's hyperbole reads on 气到想杀了他 haha. Her
+# own words of risk are cues and stay whatever the laugh (想死 哈哈); only the model's guess from
+# everyday words is weighed with it. Not 呵呵, often bitter.
+LAUGHED = Qualifier("laughed", 1.0)
+_LAUGH = re.compile(r"哈哈|hh+|haha|lol|xd|😂|🤣|😆")
+
+
+def laughed(text: str) -> bool:
+    return bool(_LAUGH.search(text))
+
+
 # --- News of someone else, the writer nowhere in it (the model's evidence only) -------------
 # 隔壁屋陈太个老公前日跌亲…救护车送咗佢去医院, 我姐夫开车被人撞了一下: a message about another
 # person from its first word, with no risk word and no cue. The model has only the story's words

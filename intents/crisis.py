@@ -26,6 +26,7 @@ from intents.context import (
     ERRAND,
     FIGURATIVE,
     GOODBYE_EXPLAINED,
+    LAUGHED,
     NEGATED,
     OTHER_PERSON,
     OTHERS_NEWS,
@@ -36,6 +37,7 @@ from intents.context import (
     WAY_FORWARD,
     MessageContext,
     Qualifier,
+    laughed,
     space_parts,
 )
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
@@ -315,6 +317,8 @@ class CrisisLayer:
         if not signal_hits and not model_context:
             if self._errand(compact, context):
                 model_context = (ERRAND,)
+            elif laughed(compact):
+                model_context = (LAUGHED,)
             elif not self._has_anchor(masked, "suicide"):
                 # a suicide word only: 打工, 打电话 (masked) and violence words are not theirs
                 everyday = (

@@ -61,6 +61,7 @@ CONTEXT_NAMES = {
     "goodbye_explained": "道别有日常缘由（搬家、换号、上班、结业、出差）",
     "rest_wished": "想歇一歇（睡到中午、清静几天）",
     "way_forward": "说了打算怎么改变（辞职、换工作、学手艺）",
+    "laughed": "带笑说的玩笑话（哈哈、😂）",
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.context import REST_WISHED, WAY_FORWARD
+from intents.context import LAUGHED, REST_WISHED, WAY_FORWARD
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.result import CONCERN_FOR_OTHER, Risk, RiskLevel
 
@@ -1811,3 +1811,40 @@ def test_her_plea_to_be_let_die_is_not_his_violence(crisis: CrisisLayer, text: s
     risk = crisis.assess(text)
     assert risk.crisis and risk.kind == "suicide", risk
     assert not [hit for hit in crisis.signal(text).hits if hit.cue.kind == "violence"], text
+
+
+# ---- sixteenth pass (issue 17): a laugh typed ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("老公打呼噜震天响 真想拿枕头捂住他😂", "violence"),
+        ("要是能感冒请两天假就好了 哈哈想想而已", "suicide"),
+        ("儿子把我口红全画墙上了 哈哈哈 他还说是送我的画", "violence"),
+    ],  # written for this test
+)
+def test_a_laugh_marks_the_models_guess_as_play(
+    crisis: CrisisLayer, text: str, kind: str
+) -> None:
+    assert LAUGHED in crisis.signal(text).model_context, text
+    model = {f"crisis_{kind}": 0.9}
+    risk = crisis.assess(text, model_probabilities=model)
+    assert risk.level is RiskLevel.LOW and not risk.crisis, risk
+    assert any(item.name == "model_context" for item in risk.evidence), risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["想死 哈哈", "他昨天又打我了 哈哈 习惯了", "活着真没意思😂"],  # written for this test
+)
+def test_her_own_words_of_risk_stay_whatever_the_laugh(crisis: CrisisLayer, text: str) -> None:
+    assert LAUGHED not in crisis.signal(text).model_context, text
+    assert crisis.assess(text).crisis, text
+
+
+def test_a_bitter_laugh_is_no_joke(crisis: CrisisLayer) -> None:
+    # 呵呵 is often bitter: the model's evidence stands.
+    text = "他今天又喝多了回来 呵呵"
+    assert LAUGHED not in crisis.signal(text).model_context
+    assert crisis.assess(text, model_probabilities={"crisis_violence": 0.9}).crisis
