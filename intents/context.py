@@ -199,6 +199,15 @@ _SAYING_AT_END = re.compile(
 _SAYING_AT_START = re.compile(r"(还|又|就|总|老|一直|天天)?(哭着|闹着|嚷着)?(说|讲|喊|嚷)")
 
 
+# Her echo of what someone else said (她说想死 我也是; 我妈说她不想活了，其实我也一样; 我又何尝
+# 不是): a clause or WeChat part of its own after another's risk, saying it of herself too. The
+# statement is then hers as well as theirs.
+_ECHO = re.compile(
+    r"(其实|说实话|老实说|唉|哎)?(我|俺)(也|又何尝不|何尝不)(是|想|一样|这样|这么想|差不多|好不到哪(里)?去"
+    r"|有(过)?(这种|这样的|一样的)?(想法|念头))(啊|呀|吧|了|啦|呢)?"
+)
+
+
 def space_parts(folded: str) -> tuple[int, ...]:
     """Positions, in ``folded`` with its spaces taken out, where a space parted two runs of at
     least ``SPACE_PARTED_RUN`` characters."""
@@ -414,6 +423,12 @@ class MessageContext:
             previous = here
         if any(self.reported) and _IDENTIFIES.search(text):
             self.reported = [False] * len(self.spans)
+        bounds = sorted({*space_parted, *(start for start, _ in self.spans), len(text)})
+        self.echoes = [
+            start
+            for start, end in zip(bounds, bounds[1:], strict=False)
+            if _ECHO.fullmatch(text[start:end].strip(",，。.!！?？;；…~～、 "))
+        ]
 
     def _own_reason(self) -> bool:
         """An everyday reason for leaving that is hers: 老公出去打工了 以后孩子就拜托你们了 names
@@ -464,9 +479,22 @@ class MessageContext:
             found.append(REPORTED)
         own_child = kind == "violence" and self.own_child
         whose = self._whose_part(clause_start, start)
-        if not own_child and self._about_other(self.text[whose:clause_end], start - whose, kind):
+        # ...and it ends where the next space-parted part begins: 我闺蜜说她想跳楼 我老公又打我了
+        # is her friend's wish and her own danger, two WeChat clauses.
+        part_end = min(
+            (p for p in self.space_parted if start < p <= clause_end), default=clause_end
+        )
+        if (
+            not own_child
+            and not self.echoed_after(end)
+            and self._about_other(self.text[whose:part_end], start - whose, kind)
+        ):
             found.append(OTHER_PERSON)
         return tuple(found)
+
+    def echoed_after(self, position: int) -> bool:
+        """She says it of herself too, after the statement (她说想死 我也是)."""
+        return any(echo >= position for echo in self.echoes)
 
     def _whose_part(self, clause_start: int, position: int) -> int:
         """Where the words that say whose the statement at ``position`` is begin: its clause,
@@ -499,12 +527,14 @@ class MessageContext:
         ]
         clause_start = self.spans[self._clause(start)][0]
         before = self.text[clause_start:start]
+        echoed = self.echoed_after(end)
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
         if NEGATED not in found and _denied_before(before[-8:], negation):
             found.append(NEGATED)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (
             kind == "suicide"  # 他打孩子 is a child at risk, whoever the subject
+            and not echoed
             and not self.text.startswith(("我", "俺"), end)  # 他要弄死我 is a threat to her
             and OTHER_PERSON not in found
             and (
@@ -518,7 +548,12 @@ class MessageContext:
             found += self._dream_or_mortality(start)
         if kind == "violence" and _ANIMAL.search(before) and not _PERSON_WORD.search(before):
             found.append(ANIMAL)
-        if kind == "violence" and OTHER_PERSON not in found and self._done_to_another(start, end):
+        if (
+            kind == "violence"
+            and OTHER_PERSON not in found
+            and not echoed
+            and self._done_to_another(start, end)
+        ):
             found.append(OTHER_PERSON)
         return tuple(found)
 

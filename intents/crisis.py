@@ -429,7 +429,11 @@ class CrisisLayer:
             )
             for kind in KINDS
         ]
-        best = max(assessed, key=lambda risk: (risk.level.rank, risk.score, risk.probability))
+        # At one level her own crisis leads someone else's (a threat of his suicide to keep her
+        # from leaving is her danger, whatever his words' score).
+        best = max(
+            assessed, key=lambda risk: (risk.level.rank, risk.crisis, risk.score, risk.probability)
+        )
         if best.level is not RiskLevel.NONE:
             return _with_other_kind(best, assessed)
         # No risk, but what was weighed is still shown: a model probability of 0.39, a denied

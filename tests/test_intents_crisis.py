@@ -1848,3 +1848,50 @@ def test_a_bitter_laugh_is_no_joke(crisis: CrisisLayer) -> None:
     text = "他今天又喝多了回来 呵呵"
     assert LAUGHED not in crisis.signal(text).model_context
     assert crisis.assess(text, model_probabilities={"crisis_violence": 0.9}).crisis
+
+
+# ---- sixteenth pass (issue 17): whose words, part by part --------------------------------------
+
+
+def test_a_friends_wish_in_one_part_is_not_hers_in_the_next(crisis: CrisisLayer) -> None:
+    # Two WeChat clauses: her friend's wish, then her own danger.
+    risk = crisis.assess("我闺蜜说她想跳楼 我老公昨天又打我了")
+    assert risk.crisis and risk.kind == "violence", risk
+    assert not [reason for reason in risk.reasons if "自杀" in reason], risk
+
+
+@pytest.mark.parametrize(
+    ("text", "hers"),
+    [
+        ("她说想死，我也是", True),
+        ("我闺蜜说她想死 我也想", True),
+        ("我妈说她不想活了，其实我也一样", True),
+        ("她说想死，我也是吓一跳", False),  # startled, not an echo
+        ("她说想死，我好担心", False),
+    ],  # written for this test
+)
+def test_her_echo_of_anothers_wish_makes_it_hers(
+    crisis: CrisisLayer, text: str, hers: bool
+) -> None:
+    risk = crisis.assess(text)
+    if hers:
+        assert risk.crisis and risk.kind == "suicide", risk
+    else:
+        assert not risk.crisis and risk.kind == CONCERN_FOR_OTHER, risk
+
+
+def test_her_echo_of_violence_done_to_another(crisis: CrisisLayer) -> None:
+    model = {"crisis_violence": 0.8}
+    other = crisis.assess("同事说她老公打她", model_probabilities=model)
+    assert other.kind == CONCERN_FOR_OTHER and not other.crisis, other
+    hers = crisis.assess("同事说她老公打她 我也是", model_probabilities=model)
+    assert hers.crisis and hers.kind == "violence", hers
+
+
+def test_her_own_crisis_leads_a_concern_of_the_same_level(crisis: CrisisLayer) -> None:
+    # His threat of his own death if she leaves is a danger to her (coercive control); the
+    # model says so, the suicide words are his.
+    text = "他说我敢走 他就从楼上跳下去"
+    assert crisis.assess(text).kind == CONCERN_FOR_OTHER
+    risk = crisis.assess(text, model_probabilities={"crisis_violence": 0.99})
+    assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM, risk
