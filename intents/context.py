@@ -103,6 +103,8 @@ _OTHER = (
     r"|嫂子|弟媳|大姑子|小姑子|姑姐|阿姨|邻居家|同事家|朋友家"
     # neighbours and acquaintances whose words she passes on (隔壁大姐跟我说她男人…)
     r"|街坊|老乡|工友|病友|对门|隔壁|大姐|大嫂|大妈"
+    # her own sister or brother, said bare (我姐, 我哥)
+    r"|(?<=[我俺])(姐|妹|哥|弟)"
     # the same in Cantonese, read here rather than folded, so the model's features stay as
     # trained (folding them retrained it, twelfth pass): 阿妹, 家姐, 隔篱, 老友, 我個friend
     r"|阿妹|家姐|阿姐|细佬|隔篱|老友|朋友仔|师奶|friends?)"
@@ -142,7 +144,7 @@ _OTHER_OBJECT = re.compile(r"(给|帮|替|把|让|叫)(" + _OTHER_SUBJECT.patter
 # risk.
 # 跟我说, 告诉我: the 我 is who heard it.
 _POSSESSIVE = re.compile(
-    r"(我|俺)(的|家|个)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物)"
+    r"(我|俺)(的|家|个)?(的)?(?=" + _OTHER + r"|孩子|女儿|儿子|妈|爸|老公|狗|猫|宠物|姐|妹|哥|弟)"
     r"|(跟|对|和|同|给|向)(我|俺)(说|讲|哭诉|发|打电话)|告诉(了)?(我|俺)"
 )
 
@@ -203,8 +205,16 @@ _SAYING_AT_START = re.compile(r"(还|又|就|总|老|一直|天天)?(哭着|闹�
 # 不是): a clause or WeChat part of its own after another's risk, saying it of herself too. The
 # statement is then hers as well as theirs.
 _ECHO = re.compile(
-    r"(其实|说实话|老实说|唉|哎)?(我|俺)(也|又何尝不|何尝不)(是|想|一样|这样|这么想|差不多|好不到哪(里)?去"
-    r"|有(过)?(这种|这样的|一样的)?(想法|念头))(啊|呀|吧|了|啦|呢)?"
+    r"(其实|说实话|老实说|唉|哎)?(我|俺)(现在|最近|有时|有时候|其实)?"
+    r"((也|又何尝不|何尝不)(是|想|一样|这样|这么想|差不多|好不到哪(里)?去|想过(这样|这个)?"
+    r"|有(过)?(这种|这样的|一样的|这个)?(想法|念头))|比(她|他)(还|更)(想|严重|难受))"
+    r"(啊|呀|吧|了|啦|呢)?"
+)
+# ...or her partner's doing the same to her (她老公打她 我老公也这样): violence only, since 我老公
+# 也是 after another's wish to die is his, not hers.
+_PARTNER_ECHO = re.compile(
+    r"(我|俺)(家)?(老公|男人|丈夫|前夫|那位|那口子)(现在|最近|有时|有时候)?(也|还不是)"
+    r"(是|一样|这样|这么(干|对我)?|差不多|打我|打过我)(啊|呀|吧|了|啦|呢)?"
 )
 
 
@@ -340,6 +350,13 @@ _KIN = (
     r"(公公|婆婆|家公|家婆|姐夫|妹夫|姑父|姨父|舅舅|舅妈|姑姑|叔叔|伯伯|阿伯|阿婆|阿公|外婆|奶奶"
     r"|爷爷|外公|姥姥|姥爷|表哥|表弟|堂哥|堂弟|侄子|侄女|外甥女?|老爸|老妈)"
 )
+# Her own kin or friend named right after 我 (打我妈, 骂我姐, 打我嫂子): the words' object is that
+# person, not her. Her own child is hers to protect (打我女儿 stays hers, as child harm).
+_PERSON_AFTER_ME = re.compile(
+    r"(我|俺)?(的)?(" + _OTHER + r"|妈|爸|姐|妹|哥|弟|" + _KIN[1:-1] + r")"
+    # ...not the subject of what follows (打我 妈也不管, run together by speech-to-text)
+    r"(?!也|都|还|就|却|又|才|不|没|说|看|在|知道)"
+)
 # ...or one of a place she belongs to (我们单位有个同事, Cantonese 我哋公司: 我们 folded).
 _OUR_PLACE = (
     r"((我|俺)们(单位|公司|小区|村|楼|楼下|楼上|班|厂|店|学校|群)"
@@ -424,11 +441,12 @@ class MessageContext:
         if any(self.reported) and _IDENTIFIES.search(text):
             self.reported = [False] * len(self.spans)
         bounds = sorted({*space_parted, *(start for start, _ in self.spans), len(text)})
-        self.echoes = [
-            start
+        parts = [
+            (start, text[start:end].strip(",，。.!！?？;；…~～、 "))
             for start, end in zip(bounds, bounds[1:], strict=False)
-            if _ECHO.fullmatch(text[start:end].strip(",，。.!！?？;；…~～、 "))
         ]
+        self.echoes = [start for start, part in parts if _ECHO.fullmatch(part)]
+        self.partner_echoes = [start for start, part in parts if _PARTNER_ECHO.fullmatch(part)]
 
     def _own_reason(self) -> bool:
         """An everyday reason for leaving that is hers: 老公出去打工了 以后孩子就拜托你们了 names
@@ -475,7 +493,8 @@ class MessageContext:
             found.append(RESOLVED_PAST)
         # A story's first-person cues (我也不想活了) keep their weight; a clause without the
         # writer in it (女主被老公打) is the story's.
-        if self.reported[index] and (discount or not _writer_in(clause)):
+        echoed = self.echoed_after(end, kind)
+        if self.reported[index] and (discount or not _writer_in(clause)) and not echoed:
             found.append(REPORTED)
         own_child = kind == "violence" and self.own_child
         whose = self._whose_part(clause_start, start)
@@ -486,15 +505,29 @@ class MessageContext:
         )
         if (
             not own_child
-            and not self.echoed_after(end)
+            and not echoed
             and self._about_other(self.text[whose:part_end], start - whose, kind)
         ):
             found.append(OTHER_PERSON)
         return tuple(found)
 
-    def echoed_after(self, position: int) -> bool:
-        """She says it of herself too, after the statement (她说想死 我也是)."""
-        return any(echo >= position for echo in self.echoes)
+    def person_after(self, position: int) -> bool:
+        """The words that end at ``position`` are done to a person she names right after them
+        (打我妈, 又打我嫂子), with no WeChat part between."""
+        return position not in self.space_parted and bool(
+            _PERSON_AFTER_ME.match(self.text, position)
+        )
+
+    def break_inside(self, start: int, end: int) -> int | None:
+        """Where a clause or a WeChat part begins inside text[start:end], if one does."""
+        starts = [s for s, _ in self.spans] + list(self.space_parted)
+        return min((p for p in starts if start < p < end), default=None)
+
+    def echoed_after(self, position: int, kind: str) -> bool:
+        """She says it of herself too, after the statement (她说想死 我也是; of violence, 我老公也
+        这样)."""
+        echoes = self.echoes + (self.partner_echoes if kind == "violence" else [])
+        return any(echo >= position for echo in echoes)
 
     def _whose_part(self, clause_start: int, position: int) -> int:
         """Where the words that say whose the statement at ``position`` is begin: its clause,
@@ -527,7 +560,7 @@ class MessageContext:
         ]
         clause_start = self.spans[self._clause(start)][0]
         before = self.text[clause_start:start]
-        echoed = self.echoed_after(end)
+        echoed = self.echoed_after(end, kind)
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
         if NEGATED not in found and _denied_before(before[-8:], negation):
             found.append(NEGATED)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -69,6 +69,9 @@ class Family:
     final: bool = False
     # Its mark is no way forward (hopelessness, AFSP): a change she plans qualifies it.
     hopeless: bool = False
+    # An act done to someone: a person she names right after its words is who it is done to
+    # (打我妈 is her mother beaten). Not a threat (弄死我妈 if she reports is coercion of her).
+    done_to: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class CrisisConfig:
                 bool(item.get("feeling", False)),
                 bool(item.get("final", False)),
                 bool(item.get("hopeless", False)),
+                bool(item.get("done_to", False)),
             )
             for name, item in (raw.get("families") or {}).items()
         }
@@ -274,12 +278,19 @@ class CrisisLayer:
         for cue in config.cues:
             # Of a cue's matches, the one its clause weighs most: 我没想过死 不过现在真想死.
             best: CueHit | None = None
-            for match in cue.pattern.finditer(hers if cue.kind == "suicide" else masked):
+            text = hers if cue.kind == "suicide" else masked
+            for match in _matches(cue.pattern, text, context):
                 if not match.group(0):
                     continue
                 qualifiers = context.qualifiers(
                     match.start(), match.end(), cue.kind, cue.discount, past=cue.past
                 )
+                if (
+                    cue.family.done_to
+                    and context.person_after(match.end())
+                    and OTHER_PERSON not in qualifiers
+                ):
+                    qualifiers = (*qualifiers, OTHER_PERSON)
                 denied = context.negation_inside(match.group(0), cue.pattern)
                 if denied and NEGATED not in qualifiers:
                     qualifiers = (NEGATED, *qualifiers)
@@ -290,7 +301,9 @@ class CrisisLayer:
                 weight = cue.weight
                 for qualifier in qualifiers:
                     weight *= config.reported_factor if qualifier is REPORTED else qualifier.factor
-                if best is None or weight > best.weight:
+                # ...and of two as heavy, hers before another's (闺蜜被老公打了，我也被老公打了).
+                mine = OTHER_PERSON not in qualifiers
+                if best is None or (weight, mine) > (best.weight, not best.about_other):
                     # The words as she wrote them (masking keeps lengths): 打扰, not __.
                     words = compact[match.start() : match.end()]
                     span = (match.start(), match.end())
@@ -588,6 +601,19 @@ class CrisisLayer:
         if has_cue and sign and with_sign is not None and probability >= with_sign:
             return RiskLevel.MEDIUM
         return RiskLevel.NONE
+
+
+def _matches(
+    pattern: re.Pattern[str], text: str, context: MessageContext
+) -> Iterator[re.Match[str]]:
+    """The cue's matches, and for one that runs over into another clause or WeChat part, the
+    first match from that clause on too: 邻居说她老公打她，我老公也打我 holds her own words inside
+    the neighbour's match, which finditer alone would not give again."""
+    for match in pattern.finditer(text):
+        yield match
+        inside = context.break_inside(match.start(), match.end())
+        if inside is not None and (later := pattern.search(text, inside)) is not None:
+            yield later
 
 
 def _told_once(hits: list[CueHit]) -> list[CueHit]:

@@ -1895,3 +1895,55 @@ def test_her_own_crisis_leads_a_concern_of_the_same_level(crisis: CrisisLayer) -
     assert crisis.assess(text).kind == CONCERN_FOR_OTHER
     risk = crisis.assess(text, model_probabilities={"crisis_violence": 0.99})
     assert risk.crisis and risk.kind == "violence" and risk.level is RiskLevel.MEDIUM, risk
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "闺蜜被老公打了，我也被老公打了",  # two matches as heavy: hers leads
+        "邻居说她老公打她，我老公也打我",  # one match over two clauses holds hers
+        "我姐说她老公拿刀吓她 我老公也这样",  # her partner's doing the same: violence only
+    ],  # written for this test
+)
+def test_her_own_words_after_anothers_are_hers(crisis: CrisisLayer, text: str) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis and risk.kind == "violence", risk
+
+
+@pytest.mark.parametrize(
+    ("text", "hers"),
+    [
+        ("我爸又打我妈了", False),
+        ("我哥喝醉了又打我嫂子", False),
+        ("我姐说她老公拿刀吓她", False),
+        ("我爸又打我了", True),
+        ("他打我妈也不管我", True),  # 妈 is who goes on, not who is hit
+        ("他说我敢报警就杀了我妈", True),  # a threat to her mother is coercion of her
+        ("我的衣服跟首饰都送给朋友了", True),  # given to a friend: her farewell sign
+    ],  # written for this test
+)
+def test_a_person_she_names_after_the_act_is_who_it_is_done_to(
+    crisis: CrisisLayer, text: str, hers: bool
+) -> None:
+    risk = crisis.assess(text)
+    if hers:
+        assert risk.crisis, risk
+    else:
+        assert not risk.crisis and risk.kind == CONCERN_FOR_OTHER, risk
+
+
+@pytest.mark.parametrize(
+    ("text", "hers"),
+    [
+        ("我妈以前自杀过 我现在也有这种想法", True),
+        ("看新闻有个妈妈带孩子跳楼 我也想过这样", True),  # a story echoed is hers
+        ("她说她想死 其实我比她更想", True),
+        ("闺蜜说她想死 我老公也是", False),  # his, not hers
+        ("看新闻有个妈妈带孩子跳楼 太可怜了", None),
+    ],  # written for this test
+)
+def test_more_ways_of_saying_me_too(crisis: CrisisLayer, text: str, hers: bool | None) -> None:
+    risk = crisis.assess(text)
+    assert risk.crisis is bool(hers), risk
+    if hers is False:
+        assert risk.kind == CONCERN_FOR_OTHER, risk
