@@ -79,6 +79,13 @@ _RESOLVED = re.compile(
     r"|(现在|如今|目前)((?!不|没)[^,，。.!！?？;；]){0,8}(开心|幸福|快乐|踏实|安稳)"
 )
 _NOW = ("现在", "如今", "目前", "后来")
+# A denial of the past, turned by a clause of now (以前没想过死 现在天天想; 之前从没想过 这阵子
+# 老是想): the denial is the past's, and the clause of now, often with its object dropped, is what
+# she says. Not when now is denied too (现在也没有) or told as a recovery (现在好多了).
+_TURN_NOW = re.compile(
+    r"(但是?|可是?|不过|然而)?(现在|如今|最近|这几天|这两天|这阵子|这段时间|后来)"
+    r"((?!不|没|别)[^,，。.!！?？;；]){0,10}$"
+)
 # ...unless the feeling is said to be back: the past attempt is then a warning sign.
 _RETURNING = re.compile(r"又(有|开始|来|冒|想)|最近|这几天|这两天|这阵子|回来了")
 _FIRST_PERSON = re.compile(r"我|俺|自己")
@@ -482,7 +489,7 @@ class MessageContext:
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
         found: list[Qualifier] = []
-        if _denied_before(before[-8:], _NEGATION):
+        if _denied_before(before[-8:], _NEGATION) and not self.turned_now(start):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
         if (
@@ -523,6 +530,20 @@ class MessageContext:
         starts = [s for s, _ in self.spans] + list(self.space_parted)
         return min((p for p in starts if start < p < end), default=None)
 
+    def turned_now(self, position: int) -> bool:
+        """The statement at ``position`` is in a clause or part of the past that a clause or
+        part of now turns (以前没想过死 现在天天想)."""
+        index = self._clause(position)
+        clause_start = self.spans[index][0]
+        if not _PAST.search(self.text, clause_start, position):
+            return False
+        bounds = sorted({*self.space_parted, *(start for start, _ in self.spans), len(self.text)})
+        later = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a > position]
+        return any(
+            _TURN_NOW.match(self.text[a:b]) and not _RESOLVED.search(self.text[a:b])
+            for a, b in later
+        )
+
     def echoed_after(self, position: int, kind: str) -> bool:
         """She says it of herself too, after the statement (她说想死 我也是; of violence, 我老公也
         这样)."""
@@ -562,7 +583,11 @@ class MessageContext:
         before = self.text[clause_start:start]
         echoed = self.echoed_after(end, kind)
         negation = _ANCHOR_NEGATION if kind == "suicide" else _VIOLENCE_NEGATION
-        if NEGATED not in found and _denied_before(before[-8:], negation):
+        if (
+            NEGATED not in found
+            and _denied_before(before[-8:], negation)
+            and not self.turned_now(start)
+        ):
             found.append(NEGATED)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.
         if (

@@ -374,6 +374,8 @@ class CrisisLayer:
                     # 没想过自杀: denied; 累死了, 不作不死; 杀青, 秒杀, 吃鸡被爆头: idioms
                     # built on a risk word
                     denied = self._denied(compact, match.start(), match.end())
+                    if denied and context.turned_now(match.start()):
+                        return ()  # 以前没想过死 现在天天想: the denial is the past's
                     here: tuple[Qualifier, ...] = (NEGATED,) if denied else (FIGURATIVE,)
                 else:
                     here = context.anchor_qualifiers(match.start(), match.end(), kind)

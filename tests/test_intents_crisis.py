@@ -1947,3 +1947,20 @@ def test_more_ways_of_saying_me_too(crisis: CrisisLayer, text: str, hers: bool |
     assert risk.crisis is bool(hers), risk
     if hers is False:
         assert risk.kind == CONCERN_FOR_OTHER, risk
+
+
+@pytest.mark.parametrize(
+    ("text", "crisis_now"),
+    [
+        ("以前没想过死 现在天天想", True),
+        ("以前没想过自杀 最近老是想", True),
+        ("以前没想过死 现在也没有", False),  # now denied too
+        ("之前从来没想过死 现在好多了", False),  # now a recovery
+        ("我以前没想过死", False),
+    ],  # written for this test
+)
+def test_a_denial_of_the_past_turned_by_now_is_the_pasts(
+    crisis: CrisisLayer, text: str, crisis_now: bool
+) -> None:
+    risk = crisis.assess(text, model_probabilities={"crisis_suicide": 0.95})
+    assert risk.crisis is crisis_now, risk
