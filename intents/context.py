@@ -209,11 +209,11 @@ _SAYING_AT_START = re.compile(r"(还|又|就|总|老|一直|天天)?(哭着|闹�
 
 
 # Her echo of what someone else said (她说想死 我也是; 我妈说她不想活了，其实我也一样; 我又何尝
-# 不是): a clause or WeChat part of its own after another's risk, saying it of herself too. The
-# statement is then hers as well as theirs.
+# 不是; Cantonese 我都係, folded 我都是): a clause or WeChat part of its own after another's risk,
+# saying it of herself too. The statement is then hers as well as theirs.
 _ECHO = re.compile(
     r"(其实|说实话|老实说|唉|哎)?(我|俺)(现在|最近|有时|有时候|其实)?"
-    r"((也|又何尝不|何尝不)(是|想|一样|这样|这么想|差不多|好不到哪(里)?去|想过(这样|这个)?"
+    r"((也|都|又何尝不|何尝不)(是|想|一样|这样|这么想|差不多|好不到哪(里)?去|想过(这样|这个)?"
     r"|有(过)?(这种|这样的|一样的|这个)?(想法|念头))|比(她|他)(还|更)(想|严重|难受))"
     r"(啊|呀|吧|了|啦|呢)?"
 )
@@ -360,7 +360,7 @@ _KIN = (
 # Her own kin or friend named right after 我 (打我妈, 骂我姐, 打我嫂子): the words' object is that
 # person, not her. Her own child is hers to protect (打我女儿 stays hers, as child harm).
 _PERSON_AFTER_ME = re.compile(
-    r"(我|俺)?(的)?(" + _OTHER + r"|妈|爸|姐|妹|哥|弟|" + _KIN[1:-1] + r")"
+    r"(我|俺)?(的)?(" + _OTHER + r"|妈|爸|姐|妹|哥|弟|阿(妈|爸|嫂|婆|公|嫲|爷)|" + _KIN[1:-1] + r")"
     # ...not the subject of what follows (打我 妈也不管, run together by speech-to-text)
     r"(?!也|都|还|就|却|又|才|不|没|说|看|在|知道)"
 )

@@ -1914,6 +1914,7 @@ def test_her_own_words_after_anothers_are_hers(crisis: CrisisLayer, text: str) -
     ("text", "hers"),
     [
         ("我爸又打我妈了", False),
+        ("我老豆又打我阿媽", False),
         ("我哥喝醉了又打我嫂子", False),
         ("我姐说她老公拿刀吓她", False),
         ("我爸又打我了", True),
@@ -1938,6 +1939,7 @@ def test_a_person_she_names_after_the_act_is_who_it_is_done_to(
         ("我妈以前自杀过 我现在也有这种想法", True),
         ("看新闻有个妈妈带孩子跳楼 我也想过这样", True),  # a story echoed is hers
         ("她说她想死 其实我比她更想", True),
+        ("我朋友話佢唔想生存 其實我都係", True),  # Cantonese 都 is 也
         ("闺蜜说她想死 我老公也是", False),  # his, not hers
         ("看新闻有个妈妈带孩子跳楼 太可怜了", None),
     ],  # written for this test
