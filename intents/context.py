@@ -225,6 +225,15 @@ _PARTNER_ECHO = re.compile(
 )
 
 
+# She says she is better or safe (谢谢你们 我好多了; 放心 我不会做傻事的): a thanks or goodbye with
+# it is no farewell, whatever she said before.
+_FEELING_BETTER = re.compile(r"好多了|好点了|好一点了|好些了|没事了|放心|不会(再)?(想|做|乱来)")
+
+
+def feeling_better(text: str) -> bool:
+    return bool(_FEELING_BETTER.search(text))
+
+
 def space_parts(folded: str) -> tuple[int, ...]:
     """Positions, in ``folded`` with its spaces taken out, where a space parted two runs of at
     least ``SPACE_PARTED_RUN`` characters."""
@@ -262,6 +271,8 @@ _RETURN_PROMISE = re.compile(
     r"(以后|下次|改天|有空|有时间|得闲|迟些|迟点|回来|过年|放假|到时候?)(我)?(再|会|一定|还会)(回来)?"
     r"((来|回)?(聚|见面?|联系|联络)|(来|回)?(看|探|约)(看)?(你们|大家|你|各位|姐妹们?))"
     r"|(常|多|保持)(联系|联络|来往)|回头见|下次见|有空(再)?聚"
+    # a set time to talk again (明天见, 晚点再聊, 周末再说)
+    r"|(明天|明早|明晚|晚点|晚些|等下|等会儿?|待会儿?|周末|下周|下礼拜)(再)?(见|聊|说|联系|找你)"
     r"|(下次|下回|改天|回头|有空)(我)?(再)?请(你|你们|大家)?(吃饭|喝茶|饮茶|喝咖啡|吃)"
 )
 # ...and so is one that names the everyday reason for it: a move, a new number, a job, a

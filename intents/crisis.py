@@ -37,6 +37,7 @@ from intents.context import (
     WAY_FORWARD,
     MessageContext,
     Qualifier,
+    feeling_better,
     laughed,
     space_parts,
 )
@@ -113,6 +114,8 @@ class Signal:
     # 他死了, 电视剧里…杀了人, 笑死): those qualifiers. The model's evidence rests on those
     # words, so it is qualified with them.
     model_context: tuple[Qualifier, ...] = ()
+    # She says she is better or safe (谢谢你们 我好多了).
+    better: bool = False
 
     def score(self, kind: str, *, other: bool = False) -> float:
         """Points of ``kind`` about the writer (or, with ``other``, about someone else)."""
@@ -341,7 +344,7 @@ class CrisisLayer:
                 )
                 if everyday:
                     model_context = (everyday,)
-        return Signal(signal_hits, model_context)
+        return Signal(signal_hits, model_context, feeling_better(compact))
 
     def _errand(self, compact: str, context: MessageContext) -> bool:
         """A bounded favour for a set time (下周孩子放学就拜托你帮我接一下), with no risk word and
@@ -446,6 +449,8 @@ class CrisisLayer:
         ]
         # At one level her own crisis leads someone else's (a threat of his suicide to keep her
         # from leaving is her danger, whatever his words' score).
+        if first_intent in texts.FAREWELL_LOOKS:
+            assessed.append(self._farewell_after_sign(first_intent, current, earlier))
         best = max(
             assessed, key=lambda risk: (risk.level.rank, risk.crisis, risk.score, risk.probability)
         )
@@ -454,6 +459,35 @@ class CrisisLayer:
         # No risk, but what was weighed is still shown: a model probability of 0.39, a denied
         # cue (issue 17: the parse shows each piece of evidence).
         return Risk(evidence=tuple(item for risk in assessed for item in risk.evidence))
+
+    def _farewell_after_sign(self, intent: str, current: Signal, earlier: Sequence[Signal]) -> Risk:
+        """A thanks or a goodbye right after her own suicide warning sign in recent messages
+        (我真的不想活了 … 谢谢你们 … 再见了: AFSP, saying goodbye): medium, for a person to look at,
+        with the sign shown. Not when this message has words of its own to weigh, a reason or a
+        return (换新号了, 明天见), or says she is better (谢谢你们 我好多了)."""
+        signs: list[CueHit] = []
+        for signal in earlier:
+            if signal.better or RESOLVED_PAST in signal.model_context:
+                signs = []  # she said she is better since (现在好多了)
+            signs += [
+                hit
+                for hit in signal.hits
+                if hit.cue.kind == "suicide"
+                and hit.weight > 0
+                and not hit.qualifiers
+                and not hit.cue.family.feeling
+            ]
+        if not signs or current.hits or current.model_context or current.better:
+            return Risk()
+        reasons = [texts.farewell_after_sign_reason(intent)]
+        reasons += [texts.history_reason(h.cue.family.label, h.matched) for h in signs]
+        evidence = (Evidence("history", "farewell_after_sign", "近期信号后道别", 0.0),)
+        return Risk(
+            RiskLevel.MEDIUM,
+            "suicide",
+            tuple(dict.fromkeys(reasons))[:_MAX_REASONS],
+            evidence=evidence,
+        )
 
     def _warning_sign_in(self, kind: str, current: Signal, earlier: Sequence[Signal]) -> bool:
         """Whether the messages show more than feelings: history raises a warning sign (or a

@@ -1966,3 +1966,26 @@ def test_a_denial_of_the_past_turned_by_now_is_the_pasts(
 ) -> None:
     risk = crisis.assess(text, model_probabilities={"crisis_suicide": 0.95})
     assert risk.crisis is crisis_now, risk
+
+
+@pytest.mark.parametrize(
+    ("history", "text", "intent", "farewell"),
+    [
+        (["我真的不想活了"], "谢谢你们", "thanks", True),
+        (["我真的不想活了", "谢谢你们"], "再见了", "goodbye", True),
+        (["我真的不想活了"], "谢谢你们 我好多了", "thanks", False),  # better now
+        (["我以前想过自杀", "现在好多了"], "谢谢你们一直陪我", "thanks", False),
+        (["我真的不想活了"], "明天见", "goodbye", False),  # a return set
+        (["今天好累"], "谢谢你们", "thanks", False),  # a feeling, not a sign
+        (["我闺蜜说她想死"], "谢谢你们", "thanks", False),  # someone else's
+    ],  # written for this test
+)
+def test_a_goodbye_after_her_own_warning_sign_reads_as_a_farewell(
+    crisis: CrisisLayer, history: list[str], text: str, intent: str, farewell: bool
+) -> None:
+    risk = crisis.assess(text, history, first_intent=intent)
+    assert risk.crisis is farewell, risk
+    if farewell:
+        assert risk.level is RiskLevel.MEDIUM and risk.kind == "suicide", risk
+        assert any(item.name == "farewell_after_sign" for item in risk.evidence), risk
+        assert any("不想活了" in reason for reason in risk.reasons), risk
