@@ -23,6 +23,7 @@ import yaml
 
 from intents import texts
 from intents.context import (
+    BETTER_NOW,
     ERRAND,
     FIGURATIVE,
     GOODBYE_EXPLAINED,
@@ -341,6 +342,7 @@ class CrisisLayer:
                     context.goodbye
                     or (REST_WISHED if context.rest_wished() else None)
                     or (WAY_FORWARD if context.way_forward else None)
+                    or (BETTER_NOW if feeling_better(compact) else None)
                 )
                 if everyday:
                     model_context = (everyday,)

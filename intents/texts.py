@@ -66,6 +66,7 @@ CONTEXT_NAMES = {
     "rest_wished": "想歇一歇（睡到中午、清静几天）",
     "way_forward": "说了打算怎么改变（辞职、换工作、学手艺）",
     "laughed": "带笑说的玩笑话（哈哈、😂）",
+    "better_now": "说自己好多了",
 }
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from intents.context import LAUGHED, REST_WISHED, WAY_FORWARD
+from intents.context import BETTER_NOW, LAUGHED, REST_WISHED, WAY_FORWARD
 from intents.crisis import CrisisConfig, CrisisLayer
 from intents.result import CONCERN_FOR_OTHER, Risk, RiskLevel
 
@@ -1989,3 +1989,21 @@ def test_a_goodbye_after_her_own_warning_sign_reads_as_a_farewell(
         assert risk.level is RiskLevel.MEDIUM and risk.kind == "suicide", risk
         assert any(item.name == "farewell_after_sign" for item in risk.evidence), risk
         assert any("不想活了" in reason for reason in risk.reasons), risk
+
+
+@pytest.mark.parametrize(
+    ("text", "better"),
+    [
+        ("我这两天头疼 吃了药好多了", True),
+        ("孩子发烧了 吃了药好一点了", True),
+        ("药吃了 好多了 再也不用难受了", False),  # finality's words
+        ("谢谢你们 我好多了 以后不会再麻烦你们了", False),
+        ("你们放心 我没事了", False),  # a farewell's calm says this too
+    ],  # written for this test
+)
+def test_she_says_she_is_better_and_the_model_reads_medicine(
+    crisis: CrisisLayer, text: str, better: bool
+) -> None:
+    assert (BETTER_NOW in crisis.signal(text).model_context) is better, text
+    if better:
+        assert not crisis.assess(text, model_probabilities={"crisis_suicide": 0.9}).crisis
