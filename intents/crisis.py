@@ -115,8 +115,10 @@ class Signal:
     # 他死了, 电视剧里…杀了人, 笑死): those qualifiers. The model's evidence rests on those
     # words, so it is qualified with them.
     model_context: tuple[Qualifier, ...] = ()
-    # She says she is better or safe (谢谢你们 我好多了).
+    # She says she is better (谢谢你们 我好多了).
     better: bool = False
+    # She names her own child (我女儿, 个仔): who a concern for another may be.
+    own_child: bool = False
 
     def score(self, kind: str, *, other: bool = False) -> float:
         """Points of ``kind`` about the writer (or, with ``other``, about someone else)."""
@@ -346,7 +348,7 @@ class CrisisLayer:
                 )
                 if everyday:
                     model_context = (everyday,)
-        return Signal(signal_hits, model_context, feeling_better(compact))
+        return Signal(signal_hits, model_context, feeling_better(compact), context.own_child)
 
     def _errand(self, compact: str, context: MessageContext) -> bool:
         """A bounded favour for a set time (下周孩子放学就拜托你帮我接一下), with no risk word and
@@ -595,13 +597,17 @@ class CrisisLayer:
             and not any(hit.weight > 0 for hit in own)
             and not earlier_own(earlier, kind)
         ):
-            # Someone else at risk: a worker looks at it (P2), but it is not her crisis.
+            # Someone else at risk: a worker looks at it (P2), but it is not her crisis. Her own
+            # child at high risk (我女儿说她不想活了) is her household's emergency: its level.
+            concern = RiskLevel.MEDIUM
+            if current.own_child:
+                concern = RiskLevel.highest(concern, other_level)
             if RiskLevel.highest(level, other_level, for_concern).rank >= RiskLevel.MEDIUM.rank:
                 evidence += [_cue_evidence(hit) for hit in others]
                 reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
                 reasons = reasons or [texts.other_model_reason(kind, probability)]
                 return Risk(
-                    RiskLevel.MEDIUM,
+                    concern,
                     CONCERN_FOR_OTHER,
                     tuple(dict.fromkeys(reasons))[:_MAX_REASONS],
                     score=current.score(kind, other=True),

@@ -2007,3 +2007,20 @@ def test_she_says_she_is_better_and_the_model_reads_medicine(
     assert (BETTER_NOW in crisis.signal(text).model_context) is better, text
     if better:
         assert not crisis.assess(text, model_probabilities={"crisis_suicide": 0.9}).crisis
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [
+        ("我女儿说她不想活了", RiskLevel.HIGH),  # her own child: the child's level
+        ("个仔话佢想死", RiskLevel.HIGH),
+        ("我闺蜜说她不想活了", RiskLevel.MEDIUM),  # a friend: a worker looks (P2)
+        ("我儿子说活着好累", RiskLevel.MEDIUM),
+    ],  # written for this test
+)
+def test_a_concern_for_her_own_child_carries_the_childs_level(
+    crisis: CrisisLayer, text: str, level: RiskLevel
+) -> None:
+    risk = crisis.assess(text)
+    assert risk.kind == CONCERN_FOR_OTHER and not risk.crisis, risk
+    assert risk.level is level, risk

@@ -91,6 +91,13 @@ def test_someone_elses_crisis_tells_a_worker_without_a_crisis_check_in_for_the_w
     assert "schedule_check_in" in [getattr(a, "__name__", "") for a in own]
 
 
+def test_her_own_childs_high_risk_is_told_at_once_still_as_a_concern() -> None:
+    # 我女儿说她不想活了: the crisis layer gives the child's level (high) to the concern.
+    actions = plan(parse(Intent.PARENTING_EDUCATION, RiskLevel.HIGH, CONCERN_FOR_OTHER))
+    assert escalation_priority(actions) == Priority.P1
+    assert "schedule_check_in" not in [getattr(a, "__name__", "") for a in actions]
+
+
 def test_low_risk_alone_does_not_escalate() -> None:
     assert escalation_priority(plan(parse(Intent.EMOTIONAL_DISTRESS, RiskLevel.LOW))) is None
 
