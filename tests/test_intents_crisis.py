@@ -1824,9 +1824,7 @@ def test_her_plea_to_be_let_die_is_not_his_violence(crisis: CrisisLayer, text: s
         ("儿子把我口红全画墙上了 哈哈哈 他还说是送我的画", "violence"),
     ],  # written for this test
 )
-def test_a_laugh_marks_the_models_guess_as_play(
-    crisis: CrisisLayer, text: str, kind: str
-) -> None:
+def test_a_laugh_marks_the_models_guess_as_play(crisis: CrisisLayer, text: str, kind: str) -> None:
     assert LAUGHED in crisis.signal(text).model_context, text
     model = {f"crisis_{kind}": 0.9}
     risk = crisis.assess(text, model_probabilities=model)
@@ -1853,6 +1851,14 @@ def test_a_bitter_laugh_is_no_joke(crisis: CrisisLayer) -> None:
 # ---- sixteenth pass (issue 17): whose words, part by part --------------------------------------
 
 
+def assert_hers_or_a_concern(risk: Risk, hers: bool, kind: str | None = None) -> None:
+    """Her own crisis (of ``kind`` when given), or someone else's risk told to a worker."""
+    if hers:
+        assert risk.crisis and kind in (None, risk.kind), risk
+    else:
+        assert not risk.crisis and risk.kind == CONCERN_FOR_OTHER, risk
+
+
 def test_a_friends_wish_in_one_part_is_not_hers_in_the_next(crisis: CrisisLayer) -> None:
     # Two WeChat clauses: her friend's wish, then her own danger.
     risk = crisis.assess("我闺蜜说她想跳楼 我老公昨天又打我了")
@@ -1866,18 +1872,19 @@ def test_a_friends_wish_in_one_part_is_not_hers_in_the_next(crisis: CrisisLayer)
         ("她说想死，我也是", True),
         ("我闺蜜说她想死 我也想", True),
         ("我妈说她不想活了，其实我也一样", True),
+        ("我妈以前自杀过 我现在也有这种想法", True),
+        ("看新闻有个妈妈带孩子跳楼 我也想过这样", True),  # a story echoed is hers
+        ("她说她想死 其实我比她更想", True),
+        ("我朋友話佢唔想生存 其實我都係", True),  # Cantonese 都 is 也
         ("她说想死，我也是吓一跳", False),  # startled, not an echo
         ("她说想死，我好担心", False),
+        ("闺蜜说她想死 我老公也是", False),  # his, not hers
     ],  # written for this test
 )
 def test_her_echo_of_anothers_wish_makes_it_hers(
     crisis: CrisisLayer, text: str, hers: bool
 ) -> None:
-    risk = crisis.assess(text)
-    if hers:
-        assert risk.crisis and risk.kind == "suicide", risk
-    else:
-        assert not risk.crisis and risk.kind == CONCERN_FOR_OTHER, risk
+    assert_hers_or_a_concern(crisis.assess(text), hers, kind="suicide")
 
 
 def test_her_echo_of_violence_done_to_another(crisis: CrisisLayer) -> None:
@@ -1926,29 +1933,7 @@ def test_her_own_words_after_anothers_are_hers(crisis: CrisisLayer, text: str) -
 def test_a_person_she_names_after_the_act_is_who_it_is_done_to(
     crisis: CrisisLayer, text: str, hers: bool
 ) -> None:
-    risk = crisis.assess(text)
-    if hers:
-        assert risk.crisis, risk
-    else:
-        assert not risk.crisis and risk.kind == CONCERN_FOR_OTHER, risk
-
-
-@pytest.mark.parametrize(
-    ("text", "hers"),
-    [
-        ("我妈以前自杀过 我现在也有这种想法", True),
-        ("看新闻有个妈妈带孩子跳楼 我也想过这样", True),  # a story echoed is hers
-        ("她说她想死 其实我比她更想", True),
-        ("我朋友話佢唔想生存 其實我都係", True),  # Cantonese 都 is 也
-        ("闺蜜说她想死 我老公也是", False),  # his, not hers
-        ("看新闻有个妈妈带孩子跳楼 太可怜了", None),
-    ],  # written for this test
-)
-def test_more_ways_of_saying_me_too(crisis: CrisisLayer, text: str, hers: bool | None) -> None:
-    risk = crisis.assess(text)
-    assert risk.crisis is bool(hers), risk
-    if hers is False:
-        assert risk.kind == CONCERN_FOR_OTHER, risk
+    assert_hers_or_a_concern(crisis.assess(text), hers)
 
 
 @pytest.mark.parametrize(
