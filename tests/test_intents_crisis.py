@@ -2009,3 +2009,23 @@ def test_a_concern_for_her_own_child_carries_the_childs_level(
     risk = crisis.assess(text)
     assert risk.kind == CONCERN_FOR_OTHER and not risk.crisis, risk
     assert risk.level is level, risk
+
+
+@pytest.mark.parametrize(
+    ("family", "text", "harmless"),
+    [
+        ("being_hit", "我身上都是他打的淤青 不敢去上班", "我身上都是蚊子咬的包 痒死了"),
+        ("coercive_control", "他把我手机砸了 身份证也收走了", "孩子把我手机摔了 屏幕全碎了"),
+        ("threatened", "他逼我把工资全交给他 不给就打", "孩子不听话就打屁股 这样对吗"),
+    ],  # written for this test (Danger Assessment: injuries, control, economic abuse)
+)
+def test_his_marks_her_phone_and_her_wages(
+    crisis: CrisisLayer, family: str, text: str, harmless: str
+) -> None:
+    assert_sign_and_its_harmless_twin(crisis, family, text, harmless)
+
+
+def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer) -> None:
+    signal = crisis.signal("他不让我跟任何人联系")
+    assert any(hit.cue.family.id == "coercive_control" for hit in signal.hits), signal
+    assert not crisis.signal("我不让孩子跟陌生人联系").hits
