@@ -373,8 +373,8 @@ _KIN = (
     r"(公公|婆婆|家公|家婆|姐夫|妹夫|姑父|姨父|舅舅|舅妈|姑姑|叔叔|伯伯|阿伯|阿婆|阿公|外婆|奶奶"
     r"|爷爷|外公|姥姥|姥爷|表哥|表弟|堂哥|堂弟|侄子|侄女|外甥女?|老爸|老妈)"
 )
-# Her own kin or friend named right after 我 (打我妈, 骂我姐, 打我嫂子): the words' object is that
-# person, not her. Her own child is hers to protect (打我女儿 stays hers, as child harm).
+# A person she names right after an act's words (打我妈, 又打我嫂子, 打我阿媽): the act's object is
+# that person, not her. Her own child is hers to protect (打我女儿 stays hers, as child harm).
 _PERSON_AFTER_ME = re.compile(
     r"(我|俺)?(的)?(" + _OTHER + r"|妈|爸|姐|妹|哥|弟|阿(妈|爸|嫂|婆|公|嫲|爷)|" + _KIN[1:-1] + r")"
     # ...not the subject of what follows (打我 妈也不管, run together by speech-to-text)
@@ -463,10 +463,11 @@ class MessageContext:
             previous = here
         if any(self.reported) and _IDENTIFIES.search(text):
             self.reported = [False] * len(self.spans)
+        # Clauses and WeChat parts together, as (start, end) pairs.
         bounds = sorted({*space_parted, *(start for start, _ in self.spans), len(text)})
+        self.parts = list(zip(bounds, bounds[1:], strict=False))
         parts = [
-            (start, text[start:end].strip(",，。.!！?？;；…~～、 "))
-            for start, end in zip(bounds, bounds[1:], strict=False)
+            (start, text[start:end].strip(",，。.!！?？;；…~～、 ")) for start, end in self.parts
         ]
         self.echoes = [start for start, part in parts if _ECHO.fullmatch(part)]
         self.partner_echoes = [start for start, part in parts if _PARTNER_ECHO.fullmatch(part)]
@@ -543,8 +544,7 @@ class MessageContext:
 
     def break_inside(self, start: int, end: int) -> int | None:
         """Where a clause or a WeChat part begins inside text[start:end], if one does."""
-        starts = [s for s, _ in self.spans] + list(self.space_parted)
-        return min((p for p in starts if start < p < end), default=None)
+        return min((a for a, _ in self.parts if start < a < end), default=None)
 
     def turned_now(self, position: int) -> bool:
         """The statement at ``position`` is in a clause or part of the past that a clause or
@@ -553,11 +553,10 @@ class MessageContext:
         clause_start = self.spans[index][0]
         if not _PAST.search(self.text, clause_start, position):
             return False
-        bounds = sorted({*self.space_parted, *(start for start, _ in self.spans), len(self.text)})
-        later = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a > position]
         return any(
             _TURN_NOW.match(self.text[a:b]) and not _RESOLVED.search(self.text[a:b])
-            for a, b in later
+            for a, b in self.parts
+            if a > position
         )
 
     def echoed_after(self, position: int, kind: str) -> bool:

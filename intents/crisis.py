@@ -451,10 +451,10 @@ class CrisisLayer:
             )
             for kind in KINDS
         ]
-        # At one level her own crisis leads someone else's (a threat of his suicide to keep her
-        # from leaving is her danger, whatever his words' score).
         if first_intent in texts.FAREWELL_LOOKS:
             assessed.append(self._farewell_after_sign(first_intent, current, earlier))
+        # At one level her own crisis leads someone else's (a threat of his suicide to keep her
+        # from leaving is her danger, whatever his words' score).
         best = max(
             assessed, key=lambda risk: (risk.level.rank, risk.crisis, risk.score, risk.probability)
         )
