@@ -451,8 +451,8 @@ class CrisisLayer:
             )
             for kind in KINDS
         ]
-        if first_intent in texts.FAREWELL_LOOKS:
-            assessed.append(self._farewell_after_sign(first_intent, current, earlier))
+        if first_intent == Intent.GOODBYE:
+            assessed.append(self._farewell_after_sign(current, earlier))
         # At one level her own crisis leads someone else's (a threat of his suicide to keep her
         # from leaving is her danger, whatever his words' score).
         best = max(
@@ -464,11 +464,12 @@ class CrisisLayer:
         # cue (issue 17: the parse shows each piece of evidence).
         return Risk(evidence=tuple(item for risk in assessed for item in risk.evidence))
 
-    def _farewell_after_sign(self, intent: str, current: Signal, earlier: Sequence[Signal]) -> Risk:
-        """A thanks or a goodbye right after her own suicide warning sign in recent messages
-        (我真的不想活了 … 谢谢你们 … 再见了: AFSP, saying goodbye): medium, for a person to look at,
-        with the sign shown. Not when this message has words of its own to weigh, a reason or a
-        return (换新号了, 明天见), or says she is better (谢谢你们 我好多了)."""
+    def _farewell_after_sign(self, current: Signal, earlier: Sequence[Signal]) -> Risk:
+        """A goodbye right after her own suicide warning sign in recent messages (我真的不想活了 …
+        再见了: AFSP, saying goodbye): medium, for a person to look at, with the sign shown. Not
+        a thanks, which is how she answers Careline's own reply to the sign; nor when this
+        message has words of its own to weigh, a reason or a return (换新号了, 明天见), or says
+        she is better (好多了 再见)."""
         signs: list[CueHit] = []
         for signal in earlier:
             if signal.better or RESOLVED_PAST in signal.model_context:
@@ -483,7 +484,7 @@ class CrisisLayer:
             ]
         if not signs or current.hits or current.model_context or current.better:
             return Risk()
-        reasons = [texts.farewell_after_sign_reason(intent)]
+        reasons = [texts.FAREWELL_AFTER_SIGN]
         reasons += [texts.history_reason(h.cue.family.label, h.matched) for h in signs]
         evidence = (Evidence("history", "farewell_after_sign", "近期信号后道别", 0.0),)
         return Risk(

@@ -31,8 +31,7 @@ SMALL_TALK_NAMES = {
 FAREWELL_LOOKS = frozenset({"thanks", "goodbye"})
 
 
-def farewell_after_sign_reason(intent: str) -> str:
-    return f"{SMALL_TALK_NAMES.get(intent, intent)}紧跟在她近期的自杀/自伤信号之后，疑似告别"
+FAREWELL_AFTER_SIGN = "道别紧跟在她近期的自杀/自伤信号之后，疑似告别"
 
 
 def behind_small_talk_reason(kind: str, intent: str, probability: float) -> str:

@@ -1956,13 +1956,14 @@ def test_a_denial_of_the_past_turned_by_now_is_the_pasts(
 @pytest.mark.parametrize(
     ("history", "text", "intent", "farewell"),
     [
-        (["我真的不想活了"], "谢谢你们", "thanks", True),
-        (["我真的不想活了", "谢谢你们"], "再见了", "goodbye", True),
-        (["我真的不想活了"], "谢谢你们 我好多了", "thanks", False),  # better now
-        (["我以前想过自杀", "现在好多了"], "谢谢你们一直陪我", "thanks", False),
+        (["我真的不想活了"], "再见了", "goodbye", True),
+        (["我真的不想活了", "谢谢"], "大家再见", "goodbye", True),
+        (["我真的不想活了"], "谢谢", "thanks", False),  # her answer to Careline's own reply
+        (["我真的不想活了"], "好多了 再见", "goodbye", False),  # better now
+        (["我以前想过自杀", "现在好多了"], "再见", "goodbye", False),
         (["我真的不想活了"], "明天见", "goodbye", False),  # a return set
-        (["今天好累"], "谢谢你们", "thanks", False),  # a feeling, not a sign
-        (["我闺蜜说她想死"], "谢谢你们", "thanks", False),  # someone else's
+        (["今天好累"], "再见", "goodbye", False),  # a feeling, not a sign
+        (["我闺蜜说她想死"], "再见", "goodbye", False),  # someone else's
     ],  # written for this test
 )
 def test_a_goodbye_after_her_own_warning_sign_reads_as_a_farewell(
