@@ -24,7 +24,9 @@ _REACTION = re.compile(
     r"|想帮|想问|要不要(报警|告诉|陪)))"
 )
 # A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
-_NEGATION_WORDS = r"(没有|没|从没|从来没|从来不|并没有|并没|并不|不会|绝不|绝对不|不是)"
+_NEGATION_WORDS = (
+    r"(没有|没|从没|从来没|从来不|从来都不|从不|从未|并没有|并没|并不|不会|绝不|决不|绝对不|不是)"
+)
 _NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)
 
@@ -506,7 +508,7 @@ class MessageContext:
         clause_start, clause_end = self.spans[index]
         before = self.text[clause_start:start]
         found: list[Qualifier] = []
-        if _denied_before(before[-8:], _NEGATION) and not self.turned_now(start):
+        if _denied_before(before[-8:], _NEGATION) and not self.turned_now(start, end):
             found.append(NEGATED)
         clause = self.text[clause_start:clause_end]
         if (
@@ -546,17 +548,16 @@ class MessageContext:
         """Where a clause or a WeChat part begins inside text[start:end], if one does."""
         return min((a for a, _ in self.parts if start < a < end), default=None)
 
-    def turned_now(self, position: int) -> bool:
-        """The statement at ``position`` is in a clause or part of the past that a clause or
-        part of now turns (以前没想过死 现在天天想)."""
-        index = self._clause(position)
-        clause_start = self.spans[index][0]
-        if not _PAST.search(self.text, clause_start, position):
+    def turned_now(self, start: int, end: int) -> bool:
+        """The statement text[start:end] is told of the past (以前, in its clause up to its end)
+        and a clause or part of now after it turns it (以前没想过死 现在天天想)."""
+        clause_start = self.spans[self._clause(start)][0]
+        if not _PAST.search(self.text, clause_start, end):
             return False
         return any(
             _TURN_NOW.match(self.text[a:b]) and not _RESOLVED.search(self.text[a:b])
             for a, b in self.parts
-            if a > position
+            if a >= end
         )
 
     def echoed_after(self, position: int, kind: str) -> bool:
@@ -601,7 +602,7 @@ class MessageContext:
         if (
             NEGATED not in found
             and _denied_before(before[-8:], negation)
-            and not self.turned_now(start)
+            and not self.turned_now(start, end)
         ):
             found.append(NEGATED)
         # The subject is read before the word only: 老爸死得早 我那时才八岁.

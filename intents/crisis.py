@@ -298,7 +298,7 @@ class CrisisLayer:
                 ):
                     qualifiers = (*qualifiers, OTHER_PERSON)
                 denied = context.negation_inside(match.group(0), cue.pattern)
-                if denied and NEGATED not in qualifiers:
+                if denied and NEGATED not in qualifiers and not context.turned_now(*match.span()):
                     qualifiers = (NEGATED, *qualifiers)
                 if cue.family.final and context.goodbye:
                     qualifiers = (*qualifiers, context.goodbye)
@@ -381,7 +381,7 @@ class CrisisLayer:
                     # 没想过自杀: denied; 累死了, 不作不死; 杀青, 秒杀, 吃鸡被爆头: idioms
                     # built on a risk word
                     denied = self._denied(compact, match.start(), match.end())
-                    if denied and context.turned_now(match.start()):
+                    if denied and context.turned_now(*match.span()):
                         return ()  # 以前没想过死 现在天天想: the denial is the past's
                     here: tuple[Qualifier, ...] = (NEGATED,) if denied else (FIGURATIVE,)
                 else:

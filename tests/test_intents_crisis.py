@@ -1944,6 +1944,9 @@ def test_a_person_she_names_after_the_act_is_who_it_is_done_to(
         ("以前没想过死 现在也没有", False),  # now denied too
         ("之前从来没想过死 现在好多了", False),  # now a recovery
         ("我以前没想过死", False),
+        ("他以前从不打我 现在天天动手", True),  # a denial inside the cue's words, turned
+        ("他从不打我 就是爱喝酒", False),  # 从不: never
+        ("我从未想过死", False),
     ],  # written for this test
 )
 def test_a_denial_of_the_past_turned_by_now_is_the_pasts(
