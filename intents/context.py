@@ -25,7 +25,8 @@ _REACTION = re.compile(
 )
 # A denial right before the statement: 没有想过死, 他没打我, 从来不会伤害自己.
 _NEGATION_WORDS = (
-    r"(没有|没|从没|从来没|从来不|从来都不|从不|从未|并没有|并没|并不|不会|绝不|决不|绝对不|不是)"
+    r"(没有|没|从没|从来没|从来不|从来都不|从不|从未|并没有|并没|并不|并未|不曾|未曾|未试过|不会|绝不"
+    r"|决不|绝对不|不是)"
 )
 _NEGATION = re.compile(r"(?<!有)" + _NEGATION_WORDS + r"(有)?(想过|想|要|打算|再){0,2}$")
 _NEGATION_INSIDE = re.compile(_NEGATION_WORDS)

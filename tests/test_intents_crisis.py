@@ -1947,6 +1947,9 @@ def test_a_person_she_names_after_the_act_is_who_it_is_done_to(
         ("他以前从不打我 现在天天动手", True),  # a denial inside the cue's words, turned
         ("他从不打我 就是爱喝酒", False),  # 从不: never
         ("我从未想过死", False),
+        ("他并未打我", False),
+        ("我不曾想过轻生", False),
+        ("我未试过想死", False),  # Cantonese 未试过: never
     ],  # written for this test
 )
 def test_a_denial_of_the_past_turned_by_now_is_the_pasts(
