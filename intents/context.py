@@ -228,17 +228,6 @@ _PARTNER_ECHO = re.compile(
 )
 
 
-# She says she is better (谢谢你们 我好多了; 吃了药好一点了): a thanks or goodbye with it is no
-# farewell, whatever she said before. Not 没事了 or 放心, which a farewell's calm says too (你们放心
-# 我没事了).
-_FEELING_BETTER = re.compile(r"好多了|好点了|好一点了|好些了|好很多了")
-
-
-def feeling_better(text: str) -> bool:
-    """Better now, with nothing said of 'from now on' (好多了 再也不用难受了 is finality's)."""
-    return bool(_FEELING_BETTER.search(text)) and not _FROM_NOW_ON.search(text)
-
-
 def space_parts(folded: str) -> tuple[int, ...]:
     """Positions, in ``folded`` with its spaces taken out, where a space parted two runs of at
     least ``SPACE_PARTED_RUN`` characters."""
@@ -354,14 +343,23 @@ _WAY_FORWARD = re.compile(
 # own words of risk are cues and stay whatever the laugh (想死 哈哈); only the model's guess from
 # everyday words is weighed with it. Not 呵呵, often bitter.
 LAUGHED = Qualifier("laughed", 1.0)
-# ...and so does her saying she is better, with no cue and no suicide word (吃了药好多了): the
-# model reads 药 there.
-BETTER_NOW = Qualifier("better_now", 1.0)
 _LAUGH = re.compile(r"哈哈|hh+|haha|lol|xd|😂|🤣|😆")
 
 
 def laughed(text: str) -> bool:
     return bool(_LAUGH.search(text))
+
+
+# ...and so does her saying she is better, with no cue and no suicide word (吃了药好多了: the model
+# reads 药 there); after a warning sign it keeps a goodbye from reading as a farewell. Not 没事了
+# or 放心, which a farewell's calm says too (你们放心 我没事了).
+BETTER_NOW = Qualifier("better_now", 1.0)
+_FEELING_BETTER = re.compile(r"好多了|好点了|好一点了|好些了|好很多了")
+
+
+def feeling_better(text: str) -> bool:
+    """Better now, with nothing said of 'from now on' (好多了 再也不用难受了 is finality's)."""
+    return bool(_FEELING_BETTER.search(text)) and not _FROM_NOW_ON.search(text)
 
 
 # --- News of someone else, the writer nowhere in it (the model's evidence only) -------------

@@ -333,6 +333,7 @@ class CrisisLayer:
         ]
         signal_hits = tuple(hit for hit in kept if hit.weight > 0 or hit.qualifiers)
         model_context = self._model_context(compact, masked, context, signal_hits)
+        better = feeling_better(compact)
         if not signal_hits and not model_context:
             if self._errand(compact, context):
                 model_context = (ERRAND,)
@@ -344,11 +345,11 @@ class CrisisLayer:
                     context.goodbye
                     or (REST_WISHED if context.rest_wished() else None)
                     or (WAY_FORWARD if context.way_forward else None)
-                    or (BETTER_NOW if feeling_better(compact) else None)
+                    or (BETTER_NOW if better else None)
                 )
                 if everyday:
                     model_context = (everyday,)
-        return Signal(signal_hits, model_context, feeling_better(compact), context.own_child)
+        return Signal(signal_hits, model_context, better, context.own_child)
 
     def _errand(self, compact: str, context: MessageContext) -> bool:
         """A bounded favour for a set time (下周孩子放学就拜托你帮我接一下), with no risk word and
