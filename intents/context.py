@@ -277,6 +277,8 @@ GOODBYE_EXPLAINED = Qualifier("goodbye_explained", 0.3, "suicide")
 _REASON_OF_OTHER = re.compile(
     "(" + _OTHER_SUBJECT.pattern + r")(也|都|又|要|就|已经|刚|出|出去|回)*$"
 )
+# A reason denied is none (不是去旅行，是以后都不再出现; Cantonese 唔係 folds to 不是).
+_REASON_DENIED = re.compile(r"(不是|并不是|并非|又不是|不是说)(要|想|去|为了)?$")
 _EVERYDAY_REASON = re.compile(
     r"搬(家|走|去|到|过去|了去|回)|(?<!送)(回|返)(老家|乡下|娘家)|调(到|去|回)(了)?.{0,3}(上班|工作|县|市|省)"
     r"|去(外地|外省|外市|县里|市里|城里)|移民"
@@ -480,7 +482,8 @@ class MessageContext:
             clause_start = self.spans[self._clause(found.start())][0]
             # who goes is named right before it (我老公出去, 他调到): not a greeting's 大家
             # earlier, nor someone thanked (谢谢她 嗯工作的事已经落实了)
-            if not _REASON_OF_OTHER.search(self.unmasked, clause_start, found.start()):
+            before = self.unmasked[clause_start : found.start()]
+            if not _REASON_OF_OTHER.search(before) and not _REASON_DENIED.search(before):
                 return True
         return False
 

@@ -2036,3 +2036,41 @@ def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer)
     signal = crisis.signal("他不让我跟任何人联系")
     assert any(hit.cue.family.id == "coercive_control" for hit in signal.hits), signal
     assert not crisis.signal("我不让孩子跟陌生人联系").hits
+
+
+# --- seventeenth pass: forms of known families the cues did not read ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("family", "text", "harmless"),
+    [
+        # a word between the wish and its words
+        ("passive_ideation", "真想就这样彻底消失", "真想让这堆家务彻底消失"),
+        ("passive_ideation", "好想从这个世界上消失", "好想从这个群里退出"),
+        # doom tied to a date: not a relief's end, not a hyperbole of her own
+        ("dated_hopelessness", "房贷月底再还不上 到时候就全完了", "等考完试 到时候一切都结束了"),
+        # where she hides, shown to her; his means of knowing where she is
+        (
+            "stalking",
+            "躲到朋友家第三天 他给我发了张这个小区门口的照片",
+            "他给我发了张小区门口的照片 说快递放那了",
+        ),
+        ("stalking", "我换了手机号 可他每次都知我在哪", "我换了手机号 我妈每次都记不住"),
+        ("coercive_control", "我怀疑我手机被他偷偷装了什么软件", "我手机被孩子装了好多游戏"),
+        # her refusal answered with a threat; her refusal ignored and she forced
+        ("threatened", "只要我不肯 他就威胁不给孩子生活费", "孩子每次不愿意写作业 我就罚他"),
+        ("sexual_violence", "他不管我说不 硬是要我", "他不管我说不 硬是要我去相亲"),
+    ],  # written for this test
+)
+def test_forms_of_known_families(
+    crisis: CrisisLayer, family: str, text: str, harmless: str
+) -> None:
+    assert_sign_and_its_harmless_twin(crisis, family, text, harmless)
+
+
+def test_a_reason_she_denies_explains_nothing_of_her_goodbye(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.8}
+    denied = crisis.assess("我想走了 不是去旅游 是不再回来的那种", model_probabilities=model)
+    assert denied.crisis, denied
+    trip = crisis.assess("我想走了 去旅游 过几天回来", model_probabilities=model)
+    assert not trip.crisis, trip
