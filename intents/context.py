@@ -283,7 +283,7 @@ _EVERYDAY_REASON = re.compile(
     r"搬(家|走|去|到|过去|了去|回)|(?<!送)(回|返)(老家|乡下|娘家)|调(到|去|回)(了)?.{0,3}(上班|工作|县|市|省)"
     r"|去(外地|外省|外市|县里|市里|城里)|移民"
     r"|换(了)?(个|部)?(新)?(手机|号|号码|微信|账号|帐号)|新(的)?(手机)?(号码|号|微信|账号)"
-    r"|找到(了)?(新)?工作|(开始|回去|重新|要去|去)(上班|返工|工作)|新工作|入职|复工|(工作|事)(已经)?落实"
+    r"|找到(了)?(新)?工作|换(了)?(个|份)?(新)?工作|(开始|回去|重新|要去|去)(上班|返工|工作)|新工作|入职|复工|(工作|事)(已经)?落实"
     r"|(去|在)(外地|城里|广东|深圳|工厂)?打工|转工"
     r"|结业|结课|(课|课程|培训|学习班|这期|这一期)(今天|已经|都)?(就|也)?(结束|上完|完了)|上完(了)?(课|培训)"
     r"|出差|培训|旅游|旅行|探亲|加班|值班|夜班|生二胎|坐月子|产检|复诊|覆诊|体检"
@@ -350,6 +350,21 @@ _LAUGH = re.compile(r"哈哈|hh+|haha|lol|xd|😂|🤣|😆")
 
 def laughed(text: str) -> bool:
     return bool(_LAUGH.search(text))
+
+
+# --- An outing at the water or up high (the model's evidence only) --------------------------
+# 带孩子去河边遛弯, 在天台晒被子, 去海边捡贝壳: the places the model weighs as a means are the
+# outing's, in a message with no cue (crisis.yml's place cues leave these activities out too).
+OUTING = Qualifier("outing", 1.0, "suicide")
+_OUTING = re.compile(
+    r"(楼顶|天台|顶楼|江边|河边|海边|湖边|河堤|江堤|海堤|桥上|桥边|大桥|水库|沙滩)(上|边|那边)?"
+    r".{0,6}(散步|遛|跑步|锻炼|钓鱼|烧烤|野餐|放风筝|拍照|看风景|看日出|看日落|看烟花|游泳"
+    r"|捡贝壳|执贝壳|玩|晒|晾|收衣服|收被子|乘凉|骑车|露营|划船)"
+)
+
+
+def outing(text: str) -> bool:
+    return bool(_OUTING.search(text))
 
 
 # ...and so does her saying she is better, with no cue and no suicide word (吃了药好多了: the model

@@ -31,6 +31,7 @@ from intents.context import (
     NEGATED,
     OTHER_PERSON,
     OTHERS_NEWS,
+    OUTING,
     REPORTED,
     RESOLVED_PAST,
     REST_WISHED,
@@ -40,6 +41,7 @@ from intents.context import (
     Qualifier,
     feeling_better,
     laughed,
+    outing,
     space_parts,
 )
 from intents.normalize import CACHED_TEXT_CHARS, fold_for_matching
@@ -339,6 +341,8 @@ class CrisisLayer:
                 model_context = (ERRAND,)
             elif laughed(compact):
                 model_context = (LAUGHED,)
+            elif outing(compact) and not self._has_anchor(masked, "suicide"):
+                model_context = (OUTING,)
             elif not self._has_anchor(masked, "suicide"):
                 # a suicide word only: 打工, 打电话 (masked) and violence words are not theirs
                 everyday = (

@@ -2056,6 +2056,11 @@ def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer)
             "他给我发了张小区门口的照片 说快递放那了",
         ),
         ("stalking", "我换了手机号 可他每次都知我在哪", "我换了手机号 我妈每次都记不住"),
+        (
+            "stalking",
+            "躲回乡下才半个月 村口小卖部门口坐着的就是他",
+            "回乡下才半个月 村口坐着的就是我舅",
+        ),
         ("coercive_control", "我怀疑我手机被他偷偷装了什么软件", "我手机被孩子装了好多游戏"),
         # her refusal answered with a threat; her refusal ignored and she forced
         ("threatened", "只要我不肯 他就威胁不给孩子生活费", "孩子每次不愿意写作业 我就罚他"),
@@ -2074,3 +2079,29 @@ def test_a_reason_she_denies_explains_nothing_of_her_goodbye(crisis: CrisisLayer
     assert denied.crisis, denied
     trip = crisis.assess("我想走了 去旅游 过几天回来", model_probabilities=model)
     assert not trip.crisis, trip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我在江边散步 风好大",  # not 我现在在江边 风很大
+        "傍晚带孩子去河边遛弯",
+        "在天台晒被子 太阳好大",
+    ],  # written for this test
+)
+def test_an_outing_at_the_water_or_up_high_qualifies_the_model(
+    crisis: CrisisLayer, text: str
+) -> None:
+    model = {"crisis_suicide": 0.8}
+    risk = crisis.assess(text, model_probabilities=model, ranked_first="suicide")
+    assert not risk.crisis and any(item.name == "model_context" for item in risk.evidence), risk
+    # her own words at the same place are still hers
+    assert crisis.assess(text + " 真想跳下去", model_probabilities=model).crisis
+
+
+def test_a_new_job_explains_a_goodbye_to_the_group(crisis: CrisisLayer) -> None:
+    model = {"crisis_suicide": 0.8}
+    calm = crisis.assess(
+        "我换了份新工作 以后群里的活动来不了了 谢谢大家", model_probabilities=model
+    )
+    assert not calm.crisis, calm
