@@ -2065,6 +2065,11 @@ def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer)
         # her refusal answered with a threat; her refusal ignored and she forced
         ("threatened", "只要我不肯 他就威胁不给孩子生活费", "孩子每次不愿意写作业 我就罚他"),
         ("sexual_violence", "他不管我说不 硬是要我", "他不管我说不 硬是要我去相亲"),
+        # smothering is no degree of stuffiness; thrown to the floor; an idiom's threat; locked in
+        ("harm_to_others", "我想等他睡着了拿被子闷死他", "屋里没开窗 闷死我了"),
+        ("being_hit", "他喝醉了把我往地上摔", "孩子把我往沙发上推 要我陪他玩"),
+        ("threatened", "他说我不回去就有我好看", "老师说考不好就有你好看的"),
+        ("coercive_control", "他出门前把我们娘俩锁在家里", "我们娘俩在家里包饺子"),
     ],  # written for this test
 )
 def test_forms_of_known_families(
@@ -2105,3 +2110,9 @@ def test_a_new_job_explains_a_goodbye_to_the_group(crisis: CrisisLayer) -> None:
         "我换了份新工作 以后群里的活动来不了了 谢谢大家", model_probabilities=model
     )
     assert not calm.crisis, calm
+
+
+def test_smothering_him_said_with_a_laugh_is_a_joke(crisis: CrisisLayer) -> None:
+    model = {"crisis_violence": 0.95}
+    joke = crisis.assess("他打呼噜吵死了 真想拿枕头闷死他😂", model_probabilities=model)
+    assert not joke.crisis, joke
