@@ -2070,6 +2070,9 @@ def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer)
         ("being_hit", "他喝醉了把我往地上摔", "孩子把我往沙发上推 要我陪他玩"),
         ("threatened", "他说我不回去就有我好看", "老师说考不好就有你好看的"),
         ("coercive_control", "他出门前把我们娘俩锁在家里", "我们娘俩在家里包饺子"),
+        # pills hoarded by the handful; a poison's dose asked (a medicine's dose is not this)
+        ("preparation", "医生开的药我偷偷存了好多粒", "过年前家里囤了好多箱水果"),
+        ("lethality_question", "敌敌畏要喝多少", "这瓶感冒药要喝多少"),
     ],  # written for this test
 )
 def test_forms_of_known_families(
