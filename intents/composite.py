@@ -94,6 +94,8 @@ class CompositeNLU:
             backend_ranked_first=backend_first,
             ranked_second=_second_kind(embedded_scores.ranking),
             first_intent=embedded_scores.intent,
+            # asked only of a guess that decides a level: the words cost a second reading
+            model_words=partial(self.embedded.leaning_words, head, probabilities),
         )
         if len(text) + sum(map(len, history)) > LONG_TEXT_CHARS:
             # ~25 ms per 1,000 characters of regex work: off the event loop for long texts.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -425,6 +425,7 @@ class CrisisLayer:
         backend_ranked_first: str | None = None,
         ranked_second: str | None = None,
         first_intent: str | None = None,
+        model_words: Callable[[str], Sequence[str]] | None = None,
     ) -> Risk:
         """Risk of ``text`` given the same person's recent ``history`` (oldest first), the
         embedded classifier's calibrated crisis probabilities, the kind whose crisis intent it
@@ -439,7 +440,8 @@ class CrisisLayer:
         calibrated, gives ``medium``. A crisis kind the embedded model ranked second
         (``ranked_second``) behind small talk (``first_intent`` in ``model.small_talk``: how a
         farewell reads) gives ``medium`` from ``model.behind_small_talk`` on, and behind
-        ``emotional_distress`` from ``model.behind_distress`` on.
+        ``emotional_distress`` from ``model.behind_distress`` on. ``model_words``: given a crisis
+        intent, the words the model's guess rests on most, shown with its probability.
         """
         probabilities = model_probabilities or {}
         current = self.signal(text)
@@ -453,6 +455,7 @@ class CrisisLayer:
                 ranked_first == kind,
                 backend_ranked_first == kind,
                 first_intent if ranked_second == kind else None,
+                model_words,
             )
             for kind in KINDS
         ]
@@ -520,6 +523,7 @@ class CrisisLayer:
         ranked_first: bool,
         backend_first: bool,
         ahead: str | None = None,
+        model_words: Callable[[str], Sequence[str]] | None = None,
     ) -> Risk:
         config = self.config
         evidence: list[Evidence] = []
@@ -587,12 +591,13 @@ class CrisisLayer:
             raised = RiskLevel.LOW
         if raised.rank > level.rank:
             level = raised
+            words = self._leaning(model_words, kind, evidence)
             if close_behind and ahead and probability < config.model_medium:
-                reasons.append(texts.behind_small_talk_reason(kind, ahead, probability))
+                reasons.append(texts.behind_small_talk_reason(kind, ahead, probability, words))
             elif (ranked_first or backend_first) and probability < config.model_medium:
-                reasons.append(texts.ranked_first_reason(kind, probability))
+                reasons.append(texts.ranked_first_reason(kind, probability, words))
             else:
-                reasons.append(texts.model_reason(kind, probability))
+                reasons.append(texts.model_reason(kind, probability, words))
         others = [h for h in current.hits if h.cue.kind == kind and h.about_other]
         other_level = config.level_for(current.score(kind, other=True))
         # Violence the model sees done to someone the message names (朋友说她老公会打她), with no
@@ -611,7 +616,9 @@ class CrisisLayer:
             if RiskLevel.highest(level, other_level, for_concern).rank >= RiskLevel.MEDIUM.rank:
                 evidence += [_cue_evidence(hit) for hit in others]
                 reasons = [texts.other_reason(h.cue.family.label, h.matched) for h in others]
-                reasons = reasons or [texts.other_model_reason(kind, probability)]
+                if not reasons:
+                    words = self._leaning(model_words, kind, evidence)
+                    reasons = [texts.other_model_reason(kind, probability, words)]
                 return Risk(
                     concern,
                     CONCERN_FOR_OTHER,
@@ -633,6 +640,17 @@ class CrisisLayer:
             probability=probability,
             evidence=tuple(evidence),
         )
+
+    @staticmethod
+    def _leaning(
+        model_words: Callable[[str], Sequence[str]] | None, kind: str, evidence: list[Evidence]
+    ) -> tuple[str, ...]:
+        """The words the model's guess of ``kind`` rests on, written into its evidence too."""
+        words = tuple(model_words(CRISIS_INTENT[kind])) if model_words else ()
+        for index, item in enumerate(evidence):
+            if item.source == "model" and words:
+                evidence[index] = dataclasses.replace(item, matched="、".join(words))
+        return words
 
     def model_reasons(self, kind: str, probability: float) -> tuple[str, ...]:
         """Why a classifier's crisis intent alone escalates a message."""

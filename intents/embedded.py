@@ -71,6 +71,11 @@ TRAINING_CONFIG: dict[str, Any] = {
     "model": {"C": 100.0, "max_iter": 3000, "class_weight": "balanced"},
     "calibration": {"method": "temperature, crisis platt", "folds": 3, "bounds": [0.2, 5.0]},
 }
+# The words shown beside a model's crisis probability: at most this many, each raising the
+# crisis logit over the message's likeliest other intent by this much or more.
+_TOP_WORDS = 3
+_WORD_SHARE = 0.5
+_WORDLIKE = re.compile(r"[\u3400-\U0002ffffa-z0-9]")
 MODEL_FILE = "model.joblib"
 META_FILE = "meta.json"
 
@@ -275,20 +280,27 @@ class _Block:
         """Appends the rows of the ``terms`` (``analyze``'s) found and their sublinear tf divided
         by the block's tf-idf l2 norm: TfidfVectorizer's vector, with idf moved into the
         coefficients."""
-        found: list[tuple[int, float]] = []
+        found, norm = self._found(terms)
+        for _, row, tf in found:
+            rows.append(row)
+            weights.append(tf / norm)
+
+    def weighted(self, terms: list[str]) -> list[tuple[str, int, float]]:
+        """(term, row, weight) of each of the ``terms`` found, as ``features`` appends them."""
+        found, norm = self._found(terms)
+        return [(term, row, tf / norm) for term, row, tf in found]
+
+    def _found(self, terms: list[str]) -> tuple[list[tuple[str, int, float]], float]:
+        found: list[tuple[str, int, float]] = []
         squares = 0.0
         for term, count in Counter(terms).items():
             entry = self.terms.get(term)
             if entry is not None:
                 row, idf = entry
                 tf = 1.0 + math.log(count) if count > 1 else 1.0
-                found.append((row, tf))
+                found.append((term, row, tf))
                 squares += (tf * idf) ** 2
-        if found:
-            norm = math.sqrt(squares)
-            for row, tf in found:
-                rows.append(row)
-                weights.append(tf / norm)
+        return found, math.sqrt(squares)
 
 
 class FittedModel:
@@ -395,6 +407,22 @@ class FittedModel:
         total = sum(exps)
         return [value / total for value in exps]
 
+    def word_shares(self, folded: str, towards: int, against: int) -> dict[str, float]:
+        """Each jieba word's share of ``logit[towards] - logit[against]``: its term in the word
+        block and its part of the word-vector block, both linear in the word. The character and
+        pinyin blocks, whose features cut across words, are left out."""
+        words = self._blocks[0].analyze(folded)
+        shares: dict[str, float] = {}
+        for term, row, weight in self._blocks[0].weighted(words):
+            coefficients = self._weights[row]
+            shares[term] = weight * float(coefficients[towards] - coefficients[against])
+        if self._dense is not None and self.sentences is not None:
+            direction = self._dense[:, towards] - self._dense[:, against]
+            vectors = word_vectors.load().shares(words)
+            for word, vector in zip(words, vectors, strict=True):
+                shares[word] = shares.get(word, 0.0) + float(vector @ direction)
+        return shares
+
     def word_vector_logits(self, words: Sequence[str]) -> np.ndarray:
         """The word-vector block's share of the logits for a message's jieba ``words`` (its
         centring is in the intercept)."""
@@ -436,6 +464,31 @@ class EmbeddedClassifier:
         # A model too small to cross-validate has no scaling: its crisis probabilities as they are.
         crisis = {str(intent): probabilities.get(intent, 0.0) for intent in CRISIS_INTENTS}
         return crisis | self.fitted.calibration.crisis_probabilities(probabilities)
+
+    def leaning_words(
+        self, text: str, probabilities: Mapping[str, float], intent: str, top: int = _TOP_WORDS
+    ) -> tuple[str, ...]:
+        """The words of ``text`` that raised ``intent`` most over the message's likeliest other
+        intent (暴力 over 其他: 他, 说): what a worker reads beside the model's probability, so a
+        guess resting on a pronoun is seen as one."""
+        others = [name for name in self.fitted.classes if name not in CRISIS_INTENTS]
+        if intent not in self.fitted.classes or not others:
+            return ()
+        against = max(others, key=lambda name: probabilities.get(name, 0.0))
+        shares = self.fitted.word_shares(
+            fold_for_matching(text),
+            self.fitted.classes.index(intent),
+            self.fitted.classes.index(against),
+        )
+        ranked = sorted(
+            (
+                (share, word)
+                for word, share in shares.items()
+                if share >= _WORD_SHARE and _WORDLIKE.search(word)
+            ),
+            reverse=True,
+        )
+        return tuple(word for _, word in ranked[:top])
 
     def classify_sync(self, text: str) -> Classification:
         return classification(self.probabilities(text))

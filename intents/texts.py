@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 KIND_NAMES = {"suicide": "自杀/自伤", "violence": "暴力"}
 
 
@@ -13,12 +15,18 @@ def history_reason(reason: str, matched: str) -> str:
     return f"近期消息·{reason}：“{matched}”"
 
 
-def model_reason(kind: str, probability: float) -> str:
-    return f"模型判断疑似{KIND_NAMES.get(kind, kind)}风险（概率 {probability:.2f}）"
+def _model_said(probability: float, words: Sequence[str]) -> str:
+    """The model's probability, and the words its guess rests on most (依据: 他、说)."""
+    leaning = f"，依据：{'、'.join(words)}" if words else ""
+    return f"概率 {probability:.2f}{leaning}"
 
 
-def ranked_first_reason(kind: str, probability: float) -> str:
-    return f"意图模型首选{KIND_NAMES.get(kind, kind)}危机（概率 {probability:.2f}）"
+def model_reason(kind: str, probability: float, words: Sequence[str] = ()) -> str:
+    return f"模型判断疑似{KIND_NAMES.get(kind, kind)}风险（{_model_said(probability, words)}）"
+
+
+def ranked_first_reason(kind: str, probability: float, words: Sequence[str] = ()) -> str:
+    return f"意图模型首选{KIND_NAMES.get(kind, kind)}危机（{_model_said(probability, words)}）"
 
 
 SMALL_TALK_NAMES = {
@@ -34,19 +42,21 @@ FAREWELL_LOOKS = frozenset({"thanks", "goodbye"})
 FAREWELL_AFTER_SIGN = "道别紧跟在她近期的自杀/自伤信号之后，疑似告别"
 
 
-def behind_small_talk_reason(kind: str, intent: str, probability: float) -> str:
+def behind_small_talk_reason(
+    kind: str, intent: str, probability: float, words: Sequence[str] = ()
+) -> str:
     said = SMALL_TALK_NAMES.get(intent, intent)
     kind_name = KIND_NAMES.get(kind, kind)
     farewell = "，疑似告别" if intent in FAREWELL_LOOKS else ""
-    return f"读作{said}，但模型次选{kind_name}危机（概率 {probability:.2f}）{farewell}"
+    return f"读作{said}，但模型次选{kind_name}危机（{_model_said(probability, words)}）{farewell}"
 
 
 def other_reason(label: str, matched: str) -> str:
     return f"他人有风险·{label}：“{matched}”"
 
 
-def other_model_reason(kind: str, probability: float) -> str:
-    return f"他人有风险·模型判断疑似{KIND_NAMES.get(kind, kind)}风险（概率 {probability:.2f}）"
+def other_model_reason(kind: str, probability: float, words: Sequence[str] = ()) -> str:
+    return f"他人有风险·{model_reason(kind, probability, words)}"
 
 
 CONTEXT_NAMES = {

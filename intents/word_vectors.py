@@ -131,6 +131,23 @@ class WordVectors:
                 rows += [self.rows[char] for char in word if char in self.rows]
         return rows
 
+    def shares(self, words: Sequence[str]) -> list[np.ndarray]:
+        """Each word's part of ``sentence(words)``: its weighted vectors over the shared norm, so
+        the parts sum to the sentence vector (what lets a linear model's reading be told word by
+        word)."""
+        per_word = [self._rows([word]) for word in words]
+        rows = [row for found in per_word for row in found]
+        if not rows:
+            return [np.zeros(self.dimensions, dtype=np.float32) for _ in words]
+        total = self.weights[rows] @ np.asarray(self.vectors[rows], dtype=np.float32)
+        norm = float(np.linalg.norm(total)) or 1.0
+        return [
+            self.weights[found] @ np.asarray(self.vectors[found], dtype=np.float32) / norm
+            if found
+            else np.zeros(self.dimensions, dtype=np.float32)
+            for found in per_word
+        ]
+
     def sentence(self, words: Sequence[str]) -> np.ndarray:
         """The SIF-weighted mean of the words' vectors, L2-normalised; zeros with no known word."""
         rows = self._rows(words)

@@ -390,6 +390,11 @@ class _RankedEmbedded:
     def crisis_probabilities(self, probabilities: dict[str, float]) -> dict[str, float]:
         return {name: p for name, p in probabilities.items() if name.startswith("crisis_")}
 
+    def leaning_words(
+        self, text: str, probabilities: dict[str, float], intent: str
+    ) -> tuple[str, ...]:
+        return ()
+
 
 async def test_an_embedded_crisis_ranking_below_its_floor_is_low_and_shown() -> None:
     from intents.crisis import CrisisLayer

@@ -2119,3 +2119,16 @@ def test_smothering_him_said_with_a_laugh_is_a_joke(crisis: CrisisLayer) -> None
     model = {"crisis_violence": 0.95}
     joke = crisis.assess("他打呼噜吵死了 真想拿枕头闷死他😂", model_probabilities=model)
     assert not joke.crisis, joke
+
+
+def test_the_words_a_model_guess_rests_on_are_shown_with_it(crisis: CrisisLayer) -> None:
+    risk = crisis.assess(
+        "孩子在球场 我在旁边等他",
+        model_probabilities={"crisis_violence": 0.9},
+        model_words={"crisis_violence": ("他",)}.get,
+    )
+    assert risk.crisis and risk.reasons == ("模型判断疑似暴力风险（概率 0.90，依据：他）",), risk
+    shown = [item for item in risk.evidence if item.source == "model"]
+    assert shown and shown[0].matched == "他", risk
+    plain = crisis.assess("孩子在球场 我在旁边等他", model_probabilities={"crisis_violence": 0.9})
+    assert plain.reasons == ("模型判断疑似暴力风险（概率 0.90）",), plain

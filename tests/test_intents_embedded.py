@@ -238,3 +238,33 @@ def test_pinyin_typed_messages_share_the_characters_pinyin_features() -> None:
     analyze = embedded.PinyinAnalyzer()
     assert analyze("ta he le jiu jiu da wo") == analyze("他喝了酒就打我")
     assert analyze("wechat ok") == []  # English words are not pinyin
+
+
+@pytest.mark.parametrize("text", ["他又打我了", "孩子把药吐了 我又喂了一次", "今晚好想一觉不醒"])
+def test_the_words_shares_add_up_to_the_word_and_vector_blocks(model_dir: Path, text: str) -> None:
+    """Each word's share of a crisis logit over another intent's, from the fast path, sums to
+    what sklearn's own word and word-vector columns give that difference."""
+    fitted = embedded.load(NLUSettings(model_dir=model_dir)).fitted
+    folded = fold_for_matching(text)
+    towards, against = fitted.classes.index("crisis_violence"), fitted.classes.index("thanks")
+    shares = fitted.word_shares(folded, towards, against)
+    coef = np.asarray(fitted.model.coef_)
+    word_columns = len(fitted.word.vocabulary_)
+    ngram_columns = sum(len(v.vocabulary_) for v in fitted.vectorizers)
+    assert fitted.sentences is not None and fitted.sentences.mean_ is not None
+    word_part = fitted.word.transform([folded]) @ coef[:, :word_columns].T
+    centred = fitted.sentences.transform([folded]).toarray()
+    raw = centred + fitted.sentences.mean_ * fitted.sentences.scale
+    vector_part = raw @ coef[:, ngram_columns:].T
+    expected = (np.asarray(word_part) + vector_part)[0]
+    assert sum(shares.values()) == pytest.approx(expected[towards] - expected[against], abs=1e-6)
+
+
+def test_the_words_a_crisis_guess_rests_on_are_the_messages_own(model_dir: Path) -> None:
+    classifier = embedded.load(NLUSettings(model_dir=model_dir))
+    text = "他又打我了"
+    words = classifier.leaning_words(text, classifier.probabilities(text), "crisis_violence")
+    assert "打" in words, words
+    assert set(words) <= set(classifier.fitted.word.analyzer(text))
+    assert classifier.leaning_words("", classifier.probabilities(""), "crisis_suicide") == ()
+    assert classifier.leaning_words(text, classifier.probabilities(text), "no_such") == ()
