@@ -2073,6 +2073,8 @@ def test_cut_off_from_everyone_she_has_is_a_sign_of_control(crisis: CrisisLayer)
         # pills hoarded by the handful; a poison's dose asked (a medicine's dose is not this)
         ("preparation", "医生开的药我偷偷存了好多粒", "过年前家里囤了好多箱水果"),
         ("lethality_question", "敌敌畏要喝多少", "这瓶感冒药要喝多少"),
+        # her own skin bitten or scratched till it bleeds
+        ("self_harm", "我又用指甲把手臂抓得全是血", "孩子把我的手咬出血了"),
     ],  # written for this test
 )
 def test_forms_of_known_families(
