@@ -2134,3 +2134,18 @@ def test_the_words_a_model_guess_rests_on_are_shown_with_it(crisis: CrisisLayer)
     assert shown and shown[0].matched == "他", risk
     plain = crisis.assess("孩子在球场 我在旁边等他", model_probabilities={"crisis_violence": 0.9})
     assert plain.reasons == ("模型判断疑似暴力风险（概率 0.90）",), plain
+
+
+@pytest.mark.parametrize(
+    ("text", "fear"),
+    [
+        ("我好怕他 他一喝酒就砸东西", True),
+        ("想跟前夫商量抚养费 怕他不高兴", False),  # a worry that he will mind
+        ("怕他不同意孩子报这个班", False),
+    ],  # written for this test
+)
+def test_fear_of_him_is_not_a_worry_that_he_will_mind(
+    crisis: CrisisLayer, text: str, fear: bool
+) -> None:
+    families = {hit.cue.family.id for hit in crisis.signal(text).hits}
+    assert ("conflict" in families) is fear, families
