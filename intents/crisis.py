@@ -341,12 +341,11 @@ class CrisisLayer:
                 model_context = (ERRAND,)
             elif laughed(compact):
                 model_context = (LAUGHED,)
-            elif outing(compact) and not self._has_anchor(masked, "suicide"):
-                model_context = (OUTING,)
             elif not self._has_anchor(masked, "suicide"):
                 # a suicide word only: 打工, 打电话 (masked) and violence words are not theirs
                 everyday = (
-                    context.goodbye
+                    (OUTING if outing(compact) else None)
+                    or context.goodbye
                     or (REST_WISHED if context.rest_wished() else None)
                     or (WAY_FORWARD if context.way_forward else None)
                     or (BETTER_NOW if better else None)
@@ -647,14 +646,11 @@ class CrisisLayer:
     ) -> tuple[str, ...]:
         """The words the model's guess of ``kind`` rests on, written into its evidence too."""
         words = tuple(model_words(CRISIS_INTENT[kind])) if model_words else ()
-        for index, item in enumerate(evidence):
-            if item.source == "model" and words:
-                evidence[index] = dataclasses.replace(item, matched="、".join(words))
+        if words:
+            for index, item in enumerate(evidence):
+                if item.source == "model":
+                    evidence[index] = dataclasses.replace(item, matched="、".join(words))
         return words
-
-    def model_reasons(self, kind: str, probability: float) -> tuple[str, ...]:
-        """Why a classifier's crisis intent alone escalates a message."""
-        return (texts.model_reason(kind, probability),)
 
     def _model_level(
         self, level: RiskLevel, probability: float, *, sign: bool = False
